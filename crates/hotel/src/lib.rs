@@ -1,0 +1,3 @@
+//! bedrock hotel (placeholder).
+#![no_std]
+#![forbid(unsafe_code)]

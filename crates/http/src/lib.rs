@@ -1,0 +1,3 @@
+//! bedrock http (placeholder).
+#![no_std]
+#![forbid(unsafe_code)]

@@ -1,0 +1,3 @@
+//! bedrock json (placeholder).
+#![no_std]
+#![forbid(unsafe_code)]

@@ -1,0 +1,3 @@
+//! bedrock store (placeholder).
+#![no_std]
+#![forbid(unsafe_code)]

@@ -1,0 +1,3 @@
+//! bedrock web (placeholder).
+#![no_std]
+#![forbid(unsafe_code)]

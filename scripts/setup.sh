@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Idempotent set-up for building and testing bedrock on a fresh Debian machine.
+# Quiet when everything is already present; says what it installs otherwise.
+# Usage: scripts/setup.sh [base|qemu|bench|fuzz]...   (default: base)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOOLCHAIN=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
+say() { echo "setup: $*" >&2; }
+
+need_apt=()
+want_pkg() { # want_pkg <command-to-check> <debian-package>
+    command -v "$1" >/dev/null 2>&1 || need_apt+=("$2")
+}
+
+rust_base() {
+    if ! rustup toolchain list | grep -q "^$TOOLCHAIN"; then
+        say "installing Rust toolchain $TOOLCHAIN"
+        rustup toolchain install "$TOOLCHAIN" --profile minimal -c rustfmt -c clippy
+    fi
+    for comp in rustfmt clippy; do
+        if ! rustup component list --toolchain "$TOOLCHAIN" --installed | grep -q "^$comp"; then
+            say "adding component $comp"
+            rustup component add --toolchain "$TOOLCHAIN" "$comp"
+        fi
+    done
+    if ! rustup target list --toolchain "$TOOLCHAIN" --installed | grep -qx aarch64-unknown-none; then
+        say "adding target aarch64-unknown-none"
+        rustup target add --toolchain "$TOOLCHAIN" aarch64-unknown-none
+    fi
+}
+
+install_apt() {
+    [ ${#need_apt[@]} -eq 0 ] && return 0
+    say "installing Debian packages: ${need_apt[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+}
+
+fuzz_tools() {
+    if ! rustup toolchain list | grep -q '^nightly'; then
+        say "installing the nightly toolchain (cargo-fuzz needs it)"
+        rustup toolchain install nightly --profile minimal
+    fi
+    if ! command -v cargo-fuzz >/dev/null 2>&1; then
+        say "installing cargo-fuzz from crates.io"
+        cargo install --quiet --locked cargo-fuzz
+    fi
+}
+
+[ $# -eq 0 ] && set -- base
+for part in "$@"; do
+    case "$part" in
+        base) rust_base ;;
+        qemu) rust_base; want_pkg qemu-system-aarch64 qemu-system-arm ;;
+        bench) rust_base ;;
+        fuzz) fuzz_tools ;;
+        *) say "unknown part '$part'"; exit 2 ;;
+    esac
+done
+install_apt
