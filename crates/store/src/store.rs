@@ -1,0 +1,290 @@
+//! Slots, an id index and an id-ordered list, all in fixed arrays.
+//!
+//! Layout: records live in `slots`; a free slot is recycled but an id never
+//! is. `buckets` is a chained hash index (one bucket per slot, so the load
+//! factor is at most 1) from id to slot, which makes `get` and `remove` O(1)
+//! expected. Live slots are also threaded on a doubly linked list in id order;
+//! because ids only grow, an insert is an append at the tail.
+
+use core::fmt;
+
+/// Slot index meaning "none" in the links and buckets.
+const NIL: u32 = u32::MAX;
+
+/// Why the store refused an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreError {
+    /// Every slot is in use; the app maps this to 507 Insufficient Storage.
+    Full,
+    /// No record has this id (never created, or removed).
+    NotFound,
+    /// All `u64` ids have been handed out; ids are never reused.
+    IdsExhausted,
+}
+
+impl StoreError {
+    /// One line of text for logs and error bodies.
+    pub fn message(self) -> &'static str {
+        match self {
+            StoreError::Full => "the store is full",
+            StoreError::NotFound => "no record with this id",
+            StoreError::IdsExhausted => "no ids left",
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+struct Slot<T> {
+    /// `Some` while the slot holds a record.
+    record: Option<(u64, T)>,
+    /// Neighbours in id order (live slots) or the next free slot (free slots, in `next`).
+    prev: u32,
+    next: u32,
+    /// Next slot in the same hash bucket.
+    chain: u32,
+}
+
+impl<T> Slot<T> {
+    const FREE: Slot<T> = Slot {
+        record: None,
+        prev: NIL,
+        next: NIL,
+        chain: NIL,
+    };
+}
+
+/// A fixed-capacity store of `N` records of type `T`.
+///
+/// `N` must be at least 1 and below `u32::MAX` (checked at compile time when
+/// `new` is evaluated).
+pub struct Store<T, const N: usize> {
+    slots: [Slot<T>; N],
+    buckets: [u32; N],
+    /// Head of the free-slot stack (linked through `Slot::next`).
+    free: u32,
+    /// Never-used slots start at `fresh`; using them first avoids building a
+    /// free list of N entries in `new`, which keeps `new` a cheap `const fn`.
+    fresh: u32,
+    head: u32,
+    tail: u32,
+    len: usize,
+    next_id: u64,
+}
+
+impl<T, const N: usize> Default for Store<T, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T, const N: usize> Store<T, N> {
+    const CAPACITY_OK: () = assert!(N >= 1 && N < NIL as usize, "store capacity out of range");
+
+    /// An empty store. `const`, so it can initialise a `static`.
+    pub const fn new() -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::CAPACITY_OK;
+        Store {
+            slots: [Slot::FREE; N],
+            buckets: [NIL; N],
+            free: NIL,
+            fresh: 0,
+            head: NIL,
+            tail: NIL,
+            len: 0,
+            next_id: 1,
+        }
+    }
+
+    /// How many records the store can hold.
+    pub const fn capacity(&self) -> usize {
+        N
+    }
+
+    /// How many records it holds now.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when it holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The id the next insert will get.
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    fn bucket_of(id: u64) -> usize {
+        // splitmix64's finaliser: spreads sequential ids and makes chains
+        // that an API client could lengthen on purpose hard to construct.
+        let mut z = id;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        (z % N as u64) as usize
+    }
+
+    fn slot_of(&self, id: u64) -> Option<u32> {
+        let mut at = self.buckets[Self::bucket_of(id)];
+        while at != NIL {
+            let slot = &self.slots[at as usize];
+            if matches!(slot.record, Some((rid, _)) if rid == id) {
+                return Some(at);
+            }
+            at = slot.chain;
+        }
+        None
+    }
+
+    /// Stores `value` under a new id and returns the id.
+    pub fn insert(&mut self, value: T) -> Result<u64, StoreError> {
+        if self.len == N {
+            return Err(StoreError::Full);
+        }
+        let id = self.next_id;
+        let next_id = id.checked_add(1).ok_or(StoreError::IdsExhausted)?;
+        let at = if self.free != NIL {
+            let at = self.free;
+            self.free = self.slots[at as usize].next;
+            at
+        } else {
+            // len < N and the free stack is empty, so a fresh slot remains.
+            let at = self.fresh;
+            self.fresh += 1;
+            at
+        };
+        let bucket = Self::bucket_of(id);
+        self.slots[at as usize] = Slot {
+            record: Some((id, value)),
+            prev: self.tail,
+            next: NIL,
+            chain: self.buckets[bucket],
+        };
+        self.buckets[bucket] = at;
+        match self.tail {
+            NIL => self.head = at,
+            tail => self.slots[tail as usize].next = at,
+        }
+        self.tail = at;
+        self.len += 1;
+        self.next_id = next_id;
+        Ok(id)
+    }
+
+    /// The record with this id.
+    pub fn get(&self, id: u64) -> Option<&T> {
+        let at = self.slot_of(id)?;
+        self.slots[at as usize].record.as_ref().map(|(_, v)| v)
+    }
+
+    /// The record with this id, to change in place.
+    pub fn get_mut(&mut self, id: u64) -> Option<&mut T> {
+        let at = self.slot_of(id)?;
+        self.slots[at as usize].record.as_mut().map(|(_, v)| v)
+    }
+
+    /// Replaces the record with this id, returning the old value.
+    pub fn replace(&mut self, id: u64, value: T) -> Result<T, StoreError> {
+        let slot = self.get_mut(id).ok_or(StoreError::NotFound)?;
+        Ok(core::mem::replace(slot, value))
+    }
+
+    /// Removes the record with this id and returns it.
+    pub fn remove(&mut self, id: u64) -> Option<T> {
+        let bucket = Self::bucket_of(id);
+        // Unlink from the hash chain, remembering the predecessor.
+        let mut before = NIL;
+        let mut at = self.buckets[bucket];
+        while at != NIL {
+            if matches!(self.slots[at as usize].record, Some((rid, _)) if rid == id) {
+                break;
+            }
+            before = at;
+            at = self.slots[at as usize].chain;
+        }
+        if at == NIL {
+            return None;
+        }
+        let slot = &mut self.slots[at as usize];
+        let (chain, prev, next) = (slot.chain, slot.prev, slot.next);
+        let (_, value) = slot.record.take()?;
+        match before {
+            NIL => self.buckets[bucket] = chain,
+            b => self.slots[b as usize].chain = chain,
+        }
+        // Unlink from the id-ordered list.
+        match prev {
+            NIL => self.head = next,
+            p => self.slots[p as usize].next = next,
+        }
+        match next {
+            NIL => self.tail = prev,
+            n => self.slots[n as usize].prev = prev,
+        }
+        self.slots[at as usize] = Slot {
+            next: self.free,
+            ..Slot::FREE
+        };
+        self.free = at;
+        self.len -= 1;
+        Some(value)
+    }
+
+    /// All records in id order.
+    pub fn iter(&self) -> Iter<'_, T, N> {
+        Iter {
+            store: self,
+            at: self.head,
+        }
+    }
+
+    /// Records in id order starting at the first id `>= id`: the resume point
+    /// for output streamed in pieces. O(1) when `id` is live (the usual case:
+    /// a cursor names the next record to send); otherwise the list is walked
+    /// from the head, O(len).
+    pub fn iter_from(&self, id: u64) -> Iter<'_, T, N> {
+        let at = match self.slot_of(id) {
+            Some(at) => at,
+            None => {
+                let mut at = self.head;
+                while at != NIL {
+                    match &self.slots[at as usize].record {
+                        Some((rid, _)) if *rid >= id => break,
+                        _ => at = self.slots[at as usize].next,
+                    }
+                }
+                at
+            }
+        };
+        Iter { store: self, at }
+    }
+}
+
+/// Iterator over `(id, &record)` in id order.
+pub struct Iter<'s, T, const N: usize> {
+    store: &'s Store<T, N>,
+    at: u32,
+}
+
+impl<'s, T, const N: usize> Iterator for Iter<'s, T, N> {
+    type Item = (u64, &'s T);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.at == NIL {
+            return None;
+        }
+        let slot = &self.store.slots[self.at as usize];
+        self.at = slot.next;
+        slot.record.as_ref().map(|(id, v)| (*id, v))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,146 @@
+use super::*;
+
+extern crate std;
+use std::vec::Vec;
+
+fn ids<T, const N: usize>(s: &Store<T, N>) -> Vec<u64> {
+    s.iter().map(|(id, _)| id).collect()
+}
+
+#[test]
+fn ids_start_at_one_and_increase() {
+    let mut s: Store<&str, 4> = Store::new();
+    assert_eq!(s.insert("a"), Ok(1));
+    assert_eq!(s.insert("b"), Ok(2));
+    assert_eq!(s.get(1), Some(&"a"));
+    assert_eq!(s.get(2), Some(&"b"));
+    assert_eq!(s.get(0), None);
+    assert_eq!(s.get(3), None);
+    assert_eq!(s.len(), 2);
+}
+
+#[test]
+fn ids_are_never_reused_after_remove() {
+    let mut s: Store<u32, 2> = Store::new();
+    assert_eq!(s.insert(10), Ok(1));
+    assert_eq!(s.remove(1), Some(10));
+    assert_eq!(s.insert(11), Ok(2));
+    assert_eq!(s.remove(2), Some(11));
+    assert_eq!(s.insert(12), Ok(3));
+    assert_eq!(s.get(1), None);
+    assert_eq!(s.get(3), Some(&12));
+    assert_eq!(s.next_id(), 4);
+}
+
+#[test]
+fn full_at_capacity_and_not_before() {
+    let mut s: Store<u32, 3> = Store::new();
+    for i in 0..3 {
+        assert!(s.insert(i).is_ok(), "insert {i} below capacity");
+    }
+    assert_eq!(s.insert(99), Err(StoreError::Full));
+    assert_eq!(s.len(), 3);
+    // A failed insert consumes no id.
+    assert_eq!(s.next_id(), 4);
+    assert_eq!(s.remove(2), Some(1));
+    assert_eq!(s.insert(7), Ok(4));
+    assert_eq!(s.insert(8), Err(StoreError::Full));
+}
+
+#[test]
+fn remove_missing_is_none_and_changes_nothing() {
+    let mut s: Store<u32, 3> = Store::new();
+    s.insert(1).unwrap();
+    assert_eq!(s.remove(5), None);
+    assert_eq!(s.remove(1), Some(1));
+    assert_eq!(s.remove(1), None);
+    assert!(s.is_empty());
+    assert_eq!(ids(&s), Vec::<u64>::new());
+}
+
+#[test]
+fn replace_updates_in_place_and_keeps_order() {
+    let mut s: Store<u32, 4> = Store::new();
+    for v in [10, 20, 30] {
+        s.insert(v).unwrap();
+    }
+    assert_eq!(s.replace(2, 21), Ok(20));
+    assert_eq!(s.replace(9, 0), Err(StoreError::NotFound));
+    let all: Vec<(u64, u32)> = s.iter().map(|(i, v)| (i, *v)).collect();
+    assert_eq!(all, [(1, 10), (2, 21), (3, 30)]);
+}
+
+#[test]
+fn iteration_is_in_id_order_after_slot_reuse() {
+    let mut s: Store<u64, 4> = Store::new();
+    for v in 1..=4 {
+        s.insert(v).unwrap();
+    }
+    s.remove(2);
+    s.remove(1);
+    // Freed slots are reused by ids 5 and 6, but order follows ids.
+    s.insert(5).unwrap();
+    s.insert(6).unwrap();
+    assert_eq!(ids(&s), [3, 4, 5, 6]);
+    let values: Vec<u64> = s.iter().map(|(_, v)| *v).collect();
+    assert_eq!(values, [3, 4, 5, 6]);
+}
+
+#[test]
+fn iter_from_resumes_at_live_and_dead_ids() {
+    let mut s: Store<u64, 8> = Store::new();
+    for v in 1..=6 {
+        s.insert(v).unwrap();
+    }
+    s.remove(3);
+    s.remove(4);
+    let from = |id| s.iter_from(id).map(|(i, _)| i).collect::<Vec<_>>();
+    assert_eq!(from(2), [2, 5, 6]);
+    assert_eq!(from(3), [5, 6]);
+    assert_eq!(from(0), [1, 2, 5, 6]);
+    assert_eq!(from(6), [6]);
+    assert_eq!(from(7), Vec::<u64>::new());
+}
+
+#[test]
+fn capacity_one() {
+    let mut s: Store<u8, 1> = Store::new();
+    assert_eq!(s.capacity(), 1);
+    assert_eq!(s.insert(1), Ok(1));
+    assert_eq!(s.insert(2), Err(StoreError::Full));
+    assert_eq!(s.remove(1), Some(1));
+    assert_eq!(s.insert(3), Ok(2));
+    assert_eq!(ids(&s), [2]);
+}
+
+#[test]
+fn long_hash_chains_still_resolve() {
+    // With 4 buckets and 1000 ids, every bucket is shared by many ids over time.
+    let mut s: Store<u64, 4> = Store::new();
+    for round in 0..250u64 {
+        let base = s.next_id();
+        for k in 0..4 {
+            assert_eq!(s.insert(round * 4 + k), Ok(base + k));
+        }
+        for k in [2, 0, 3, 1] {
+            assert_eq!(s.remove(base + k), Some(round * 4 + k));
+        }
+    }
+    assert!(s.is_empty());
+    assert_eq!(s.next_id(), 1001);
+}
+
+#[test]
+fn ids_exhausted_is_an_error_not_a_wrap() {
+    let mut s: Store<u8, 2> = Store::new();
+    s.next_id = u64::MAX;
+    assert_eq!(s.insert(1), Err(StoreError::IdsExhausted));
+    assert!(s.is_empty());
+}
+
+#[test]
+fn static_store_is_const_constructible() {
+    static EMPTY: Store<u64, 16> = Store::new();
+    assert_eq!(EMPTY.len(), 0);
+    assert_eq!(EMPTY.capacity(), 16);
+}
