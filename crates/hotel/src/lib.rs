@@ -1,3 +1,20 @@
-//! bedrock hotel (placeholder).
+//! The Hotel app: a CRUD API over hotels (name, city) at `/api/hotels` and a
+//! welcome page at `/`, written once and served by both the unikernel and
+//! the hosted server. It owns the routes, request-body formats (the seed's
+//! `name,city` text, HTML-form and JSON), validation, the JSON it answers
+//! with and its error bodies; records live in a fixed-capacity
+//! `bedrock-store`. It does no I/O and keeps no clock: persistence and
+//! connections belong to the servers.
 #![no_std]
 #![forbid(unsafe_code)]
+
+mod api;
+mod body;
+mod limits;
+mod page;
+mod record;
+
+pub use api::{Hotels, LIST_STREAM};
+pub use body::{parse_hotel, BodyError};
+pub use limits::{CAPACITY, MAX_BODY_BYTES, MAX_CITY_BYTES, MAX_NAME_BYTES, MIN_STREAM_BUFFER};
+pub use record::{Hotel, Text};

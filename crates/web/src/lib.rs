@@ -1,3 +1,28 @@
-//! bedrock web (placeholder).
+//! The web framework: routes declared next to their handlers with
+//! [`route!`], a route table that is a plain `static` slice assembled at
+//! compile time (no registration at start-up, no heap), path patterns with
+//! literal segments and `{name}` / `{*rest}` parameters, typed extraction,
+//! and the protocol answers every app should get for free: 404, 405 with
+//! `Allow`, HEAD from GET without a body, OPTIONS with `Allow`, 501 for
+//! unknown methods. It owns the step from a parsed request to a [`Reply`]
+//! and the reply's head on the wire; it does not read sockets, keep
+//! connections or know any app (that is the servers' and the apps' job).
 #![no_std]
 #![forbid(unsafe_code)]
+
+mod ctx;
+mod dispatch;
+mod limits;
+mod methods;
+mod reply;
+mod route;
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use bedrock_http::Method;
+pub use ctx::{Ctx, FromParam, Params};
+pub use dispatch::{dispatch, lookup, Lookup, Response, Service};
+pub use limits::{MAX_PARAMS, MAX_REPLY_HEADERS, REPLY_HEADER_BYTES};
+pub use methods::MethodSet;
+pub use reply::{Body, Framing, HeadInfo, HeadOptions, Reject, Reply, Stream};
+pub use route::{Outcome, Route};

@@ -1,0 +1,228 @@
+//! The routes of the Hotel API and how the app answers them.
+
+use bedrock_json::{JsonWriter, SliceSink};
+use bedrock_store::{Store, StoreError};
+use bedrock_web::{route, Ctx, Outcome, Reject, Reply, Route, Service, Stream};
+
+use crate::body::parse_hotel;
+use crate::limits::CAPACITY;
+use crate::page::WELCOME;
+use crate::record::Hotel;
+
+const JSON: &str = "application/json";
+const TEXT: &str = "text/plain; charset=utf-8";
+
+/// The stream kind of `GET /api/hotels`. Its phase lives in the cursor's
+/// top bits, the next id to send in the rest.
+pub const LIST_STREAM: u32 = 1;
+
+/// List stream phases, kept in the top two bits of `Stream::cursor`.
+const PHASE_SHIFT: u32 = 62;
+const PHASE_OPEN: u64 = 0; // "[" not yet sent
+const PHASE_FIRST: u64 = 1; // inside the array, no item sent yet
+const PHASE_MORE: u64 = 2; // inside the array, the next item needs a comma
+const PHASE_DONE: u64 = 3; // "]" sent
+const ID_MASK: u64 = (1 << PHASE_SHIFT) - 1;
+
+fn cursor(phase: u64, next_id: u64) -> u64 {
+    phase << PHASE_SHIFT | (next_id & ID_MASK)
+}
+
+/// The app's state: every hotel.
+pub struct Hotels {
+    store: Store<Hotel, CAPACITY>,
+}
+
+impl Default for Hotels {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Hotels {
+    /// No hotels. `const`, so the app can live in a `static`.
+    pub const fn new() -> Self {
+        Hotels {
+            store: Store::new(),
+        }
+    }
+
+    /// The records, for servers that persist or inspect them.
+    pub fn store(&self) -> &Store<Hotel, CAPACITY> {
+        &self.store
+    }
+
+    /// Adds a hotel as POST does (servers replaying a journal use this).
+    pub fn create(&mut self, hotel: Hotel) -> Result<u64, StoreError> {
+        self.store.insert(hotel)
+    }
+
+    /// Replaces a hotel as PUT does.
+    pub fn update(&mut self, id: u64, hotel: Hotel) -> Result<Hotel, StoreError> {
+        self.store.replace(id, hotel)
+    }
+
+    /// Deletes a hotel as DELETE does.
+    pub fn delete(&mut self, id: u64) -> Option<Hotel> {
+        self.store.remove(id)
+    }
+
+    /// Writes one record as the body of a reply.
+    fn record_reply(status: u16, id: u64, hotel: &Hotel, out: &mut [u8]) -> Outcome {
+        let mut w = JsonWriter::new(SliceSink::new(out));
+        hotel
+            .write_json(id, &mut w)
+            .map_err(|_| Reject::new(500, "reply buffer too small"))?;
+        Ok(Reply::out(status, JSON, w.sink().as_bytes().len()))
+    }
+
+    /// Writes the next piece of the list into `out`. Precondition: `out`
+    /// holds at least [`crate::MIN_STREAM_BUFFER`] bytes, so one record
+    /// always fits and every piece makes progress.
+    fn list_piece(&self, stream: &mut Stream, out: &mut [u8]) -> usize {
+        let mut phase = stream.cursor >> PHASE_SHIFT;
+        let mut next_id = stream.cursor & ID_MASK;
+        let mut len = 0;
+        if phase == PHASE_OPEN {
+            if out.is_empty() {
+                return 0;
+            }
+            out[0] = b'[';
+            len = 1;
+            phase = PHASE_FIRST;
+        }
+        if phase != PHASE_DONE {
+            let mut finished = true;
+            for (id, hotel) in self.store.iter_from(next_id) {
+                let comma = usize::from(phase == PHASE_MORE);
+                let Some(room) = out.get_mut(len + comma..) else {
+                    finished = false;
+                    break;
+                };
+                let mut w = JsonWriter::new(SliceSink::new(room));
+                if hotel.write_json(id, &mut w).is_err() {
+                    finished = false;
+                    break;
+                }
+                let written = w.sink().as_bytes().len();
+                if comma == 1 {
+                    out[len] = b',';
+                }
+                len += comma + written;
+                phase = PHASE_MORE;
+                next_id = id + 1;
+            }
+            if finished && len < out.len() {
+                out[len] = b']';
+                len += 1;
+                phase = PHASE_DONE;
+            }
+        }
+        stream.cursor = cursor(phase, next_id);
+        len
+    }
+}
+
+route! {
+    /// `GET /`: the welcome page.
+    GET "/" as INDEX;
+    fn index(_app: &mut Hotels, _cx: &mut Ctx<'_>) -> Outcome {
+        Ok(Reply::fixed(200, TEXT, WELCOME))
+    }
+}
+
+route! {
+    /// `GET /api/hotels`: every hotel, in id order, streamed.
+    GET "/api/hotels" as LIST;
+    fn list(_app: &mut Hotels, _cx: &mut Ctx<'_>) -> Outcome {
+        let stream = Stream { kind: LIST_STREAM, cursor: cursor(PHASE_OPEN, 0) };
+        Ok(Reply::stream(200, JSON, stream))
+    }
+}
+
+route! {
+    /// `POST /api/hotels`: creates a hotel; 201 with the record and its
+    /// `Location`.
+    POST "/api/hotels" as CREATE;
+    fn create(app: &mut Hotels, cx: &mut Ctx<'_>) -> Outcome {
+        let hotel = parse_hotel(cx.content_type(), cx.body)
+            .map_err(|e| Reject::new(e.status(), e.message()))?;
+        let id = app.store.insert(hotel).map_err(store_reject)?;
+        let mut location = [0u8; 40];
+        let prefix = b"/api/hotels/";
+        location[..prefix.len()].copy_from_slice(prefix);
+        let digits = bedrock_http::write_decimal(id, &mut location[prefix.len()..])
+            .map_err(|_| Reject::new(500, "location too long"))?;
+        let reply = Hotels::record_reply(201, id, &hotel, cx.out)?;
+        Ok(reply.header("Location", &location[..prefix.len() + digits]))
+    }
+}
+
+route! {
+    /// `GET /api/hotels/{id}`: one hotel.
+    GET "/api/hotels/{id}" as SHOW;
+    fn show(app: &mut Hotels, cx: &mut Ctx<'_>) -> Outcome {
+        let id: u64 = cx.param("id")?;
+        let hotel = app.store.get(id).ok_or(NOT_FOUND)?;
+        Hotels::record_reply(200, id, hotel, cx.out)
+    }
+}
+
+route! {
+    /// `PUT /api/hotels/{id}`: replaces name and city; 200 with the record.
+    PUT "/api/hotels/{id}" as UPDATE;
+    fn update(app: &mut Hotels, cx: &mut Ctx<'_>) -> Outcome {
+        let id: u64 = cx.param("id")?;
+        if app.store.get(id).is_none() {
+            return Err(NOT_FOUND);
+        }
+        let hotel = parse_hotel(cx.content_type(), cx.body)
+            .map_err(|e| Reject::new(e.status(), e.message()))?;
+        app.store.replace(id, hotel).map_err(store_reject)?;
+        Hotels::record_reply(200, id, &hotel, cx.out)
+    }
+}
+
+route! {
+    /// `DELETE /api/hotels/{id}`: 204, or 404 when there is no such hotel.
+    DELETE "/api/hotels/{id}" as DELETE;
+    fn delete(app: &mut Hotels, cx: &mut Ctx<'_>) -> Outcome {
+        let id: u64 = cx.param("id")?;
+        app.store.remove(id).ok_or(NOT_FOUND)?;
+        Ok(Reply::no_content())
+    }
+}
+
+const NOT_FOUND: Reject = Reject::new(404, "no hotel with this id");
+
+fn store_reject(e: StoreError) -> Reject {
+    match e {
+        StoreError::Full | StoreError::IdsExhausted => Reject::new(507, "the hotel store is full"),
+        StoreError::NotFound => NOT_FOUND,
+    }
+}
+
+impl Service for Hotels {
+    const ROUTES: &'static [Route<Self>] = &[INDEX, LIST, CREATE, SHOW, UPDATE, DELETE];
+
+    /// Errors are JSON: `{"error":"...","status":404}`.
+    fn render_reject(&mut self, reject: Reject, out: &mut [u8]) -> Reply {
+        let mut w = JsonWriter::new(SliceSink::new(out));
+        let written = w
+            .begin_object()
+            .and_then(|()| w.field_str("error", reject.message))
+            .and_then(|()| w.field_u64("status", u64::from(reject.status)))
+            .and_then(|()| w.end_object());
+        match written {
+            Ok(()) => Reply::out(reject.status, JSON, w.sink().as_bytes().len()),
+            Err(_) => Reply::new(reject.status),
+        }
+    }
+
+    fn stream(&mut self, stream: &mut Stream, out: &mut [u8]) -> usize {
+        match stream.kind {
+            LIST_STREAM => self.list_piece(stream, out),
+            _ => 0,
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The framework's limits, in one place.
+
+/// Most `{name}` parameters one pattern may hold (checked when the route
+/// table is compiled).
+pub const MAX_PARAMS: usize = 8;
+
+/// Extra headers (beyond status, type, length and connection) one reply
+/// can carry, e.g. `Location` or `Allow`. Past it the request is answered
+/// with 500.
+pub const MAX_REPLY_HEADERS: usize = 8;
+
+/// Bytes of extra header values (beyond status, type, length and connection) one
+/// reply can carry. Past it the request is answered with 500.
+pub const REPLY_HEADER_BYTES: usize = 512;
+
+// Value ends are stored as u16.
+const _: () = assert!(REPLY_HEADER_BYTES <= u16::MAX as usize);

@@ -1,0 +1,132 @@
+//! A whole exchange in memory, for tests of apps and of the framework:
+//! raw request bytes in, the exact response bytes a server would send out,
+//! and those bytes decoded back (status, headers, de-chunked body). Built
+//! only with the `test-support` feature; it uses `std`.
+
+extern crate std;
+
+use std::string::String;
+use std::vec::Vec;
+
+use bedrock_http::{
+    framing, parse_request, write_chunk_header, BodyKind, ChunkedDecoder, Header, Limits, Status,
+    CHUNK_TRAILER, LAST_CHUNK,
+};
+
+use crate::dispatch::{dispatch, Service};
+use crate::reply::{Body, Framing, HeadOptions};
+
+/// Size of the body buffer handed to handlers and streams, like a server's.
+pub const OUT_BUFFER: usize = 4096;
+
+/// A response as a client sees it.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    /// Everything written to the connection.
+    pub wire: Vec<u8>,
+    /// The status code.
+    pub status: u16,
+    /// The head as text.
+    pub head: String,
+    /// The body with any chunked coding removed.
+    pub body: Vec<u8>,
+    /// Whether the server would keep the connection open.
+    pub keep_alive: bool,
+}
+
+impl Exchange {
+    /// The value of the first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.split("\r\n").skip(1).find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then_some(v.trim())
+        })
+    }
+
+    /// The body as UTF-8 text.
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).expect("body is not UTF-8")
+    }
+}
+
+/// Serves one complete raw request to `app` the way a server does, or
+/// returns the parse/framing error's status for malformed input.
+pub fn serve<S: Service>(app: &mut S, raw: &[u8]) -> Result<Exchange, u16> {
+    let mut headers = [Header::EMPTY; 64];
+    let (request, head_len) = match parse_request(raw, &mut headers, &Limits::default()) {
+        Ok(Status::Complete(done)) => done,
+        Ok(Status::Partial) => panic!("incomplete request head"),
+        Err(e) => return Err(e.status()),
+    };
+    let framed = framing(&request).map_err(|e| e.status())?;
+    let rest = &raw[head_len..];
+    let mut body = Vec::new();
+    match framed.body {
+        BodyKind::None => {}
+        BodyKind::Length(n) => body.extend_from_slice(&rest[..n as usize]),
+        BodyKind::Chunked => {
+            let mut decoder = ChunkedDecoder::new(&Limits::default());
+            let mut buf = [0u8; 512];
+            let mut input = rest;
+            while !decoder.is_done() {
+                let progress = decoder.decode(input, &mut buf).map_err(|e| e.status())?;
+                body.extend_from_slice(&buf[..progress.written]);
+                input = &input[progress.consumed..];
+                assert!(
+                    progress.consumed + progress.written > 0 || decoder.is_done(),
+                    "stuck"
+                );
+            }
+        }
+    }
+    let mut out = std::vec![0u8; OUT_BUFFER];
+    let response = dispatch(app, &request, &body, &mut out);
+    let opts = HeadOptions {
+        version: request.version,
+        keep_alive: framed.keep_alive,
+        head_only: response.head_only,
+        date: None,
+        server: None,
+    };
+    let mut head = [0u8; 2048];
+    let info = response
+        .reply
+        .write_head(&opts, &mut head)
+        .expect("head fits 2 KiB");
+    let mut wire = head[..info.len].to_vec();
+    let mut decoded = Vec::new();
+    match (info.body, response.reply.body) {
+        (Framing::None, _) | (_, Body::Empty) => {}
+        (_, Body::Static(bytes)) => decoded.extend_from_slice(bytes),
+        (_, Body::Out(n)) => decoded.extend_from_slice(&out[..n]),
+        (framing, Body::Stream(mut stream)) => loop {
+            let n = app.stream(&mut stream, &mut out);
+            if framing == Framing::Chunked {
+                let mut size = [0u8; 20];
+                let len = write_chunk_header(n, &mut size).expect("chunk header fits");
+                if n == 0 {
+                    wire.extend_from_slice(LAST_CHUNK);
+                    break;
+                }
+                wire.extend_from_slice(&size[..len]);
+                wire.extend_from_slice(&out[..n]);
+                wire.extend_from_slice(CHUNK_TRAILER);
+            } else if n == 0 {
+                break;
+            } else {
+                wire.extend_from_slice(&out[..n]);
+            }
+            decoded.extend_from_slice(&out[..n]);
+        },
+    }
+    if !matches!(response.reply.body, Body::Stream(_)) && info.body != Framing::None {
+        wire.extend_from_slice(&decoded);
+    }
+    Ok(Exchange {
+        status: response.reply.status,
+        head: String::from_utf8(head[..info.len].to_vec()).expect("head is ASCII"),
+        wire,
+        body: decoded,
+        keep_alive: info.keep_alive,
+    })
+}
