@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 # Crates that must build for bare metal (no std, no alloc, no libc).
-NOSTD_CRATES := bedrock-http bedrock-json bedrock-web bedrock-store bedrock-hotel
+NOSTD_CRATES := bedrock-http bedrock-json bedrock-web bedrock-store bedrock-hotel bedrock-net
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := request_parser json_reader router
 
