@@ -1,0 +1,160 @@
+use super::*;
+use crate::device::Device;
+
+const MAC_A: [u8; 6] = [2, 0, 0, 0, 0, 0xa];
+const MAC_B: [u8; 6] = [2, 0, 0, 0, 0, 0xb];
+
+fn receive_all<D: Device>(dev: &mut D) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while let Some(f) = dev.receive(|b| b.to_vec()) {
+        out.push(f);
+    }
+    out
+}
+
+#[test]
+fn link_carries_frames_both_ways_in_order() {
+    let link = Link::new();
+    let (mut a, mut b) = link.ends(MAC_A, MAC_B);
+    assert_eq!((a.mac(), b.mac()), (MAC_A, MAC_B));
+    assert_eq!(
+        a.transmit(3, |buf| buf.copy_from_slice(&[1, 2, 3])),
+        Some(())
+    );
+    assert!(a.send(&[4, 5]));
+    assert_eq!(b.waiting(), 2);
+    assert_eq!(receive_all(&mut b), vec![vec![1, 2, 3], vec![4, 5]]);
+    assert!(b.send(&[9]));
+    assert_eq!(a.recv().unwrap().as_slice(), &[9]);
+    assert_eq!(a.receive(|_| ()), None);
+}
+
+#[test]
+fn link_queue_limit_and_frame_limit() {
+    let link = Link::new();
+    let (mut a, b) = link.ends(MAC_A, MAC_B);
+    for i in 0..QUEUE_LEN {
+        assert!(a.send(&[i as u8]), "frame {i}");
+    }
+    assert!(!a.send(&[0xff]), "one past the queue limit");
+    assert_eq!(a.transmit(1, |_| ()), None);
+    assert_eq!(b.waiting(), QUEUE_LEN);
+    while b.recv().is_some() {}
+    assert!(a.send(&[0; MAX_FRAME_LEN]));
+    assert!(!a.send(&[0; MAX_FRAME_LEN + 1]));
+    assert_eq!(a.transmit(MAX_FRAME_LEN + 1, |_| ()), None);
+}
+
+fn fault_run(config: FaultConfig, seed: u32, frames: u8) -> (Vec<Vec<u8>>, FaultStats) {
+    let link = Link::new();
+    let (a, b) = link.ends(MAC_A, MAC_B);
+    for i in 0..frames {
+        assert!(a.send(&[i, i, i, i]));
+    }
+    let mut dev = FaultInjector::new(b, config, seed);
+    (receive_all(&mut dev), dev.stats())
+}
+
+#[test]
+fn no_faults_is_transparent() {
+    let (got, stats) = fault_run(FaultConfig::default(), 1, 5);
+    assert_eq!(got, (0..5).map(|i| vec![i; 4]).collect::<Vec<_>>());
+    assert_eq!(stats, FaultStats::default());
+}
+
+#[test]
+fn drop_everything() {
+    let config = FaultConfig {
+        drop_pct: 100,
+        ..Default::default()
+    };
+    let (got, stats) = fault_run(config, 7, 5);
+    assert!(got.is_empty());
+    assert_eq!(stats.dropped, 5);
+}
+
+#[test]
+fn duplicate_everything() {
+    let config = FaultConfig {
+        duplicate_pct: 100,
+        ..Default::default()
+    };
+    let (got, stats) = fault_run(config, 7, 3);
+    let want: Vec<Vec<u8>> = (0..3).flat_map(|i| [vec![i; 4], vec![i; 4]]).collect();
+    assert_eq!(got, want);
+    assert_eq!(stats.duplicated, 3);
+}
+
+#[test]
+fn reorder_swaps_pairs() {
+    let config = FaultConfig {
+        reorder_pct: 100,
+        ..Default::default()
+    };
+    let (got, _) = fault_run(config, 7, 5);
+    let order: Vec<u8> = got.iter().map(|f| f[0]).collect();
+    assert_eq!(order, vec![1, 0, 3, 2, 4]);
+}
+
+#[test]
+fn corrupt_flips_exactly_one_bit() {
+    let config = FaultConfig {
+        corrupt_pct: 100,
+        ..Default::default()
+    };
+    let (got, stats) = fault_run(config, 99, 20);
+    assert_eq!(stats.corrupted, 20);
+    for (i, f) in got.iter().enumerate() {
+        let flipped: u32 = f.iter().map(|b| (b ^ i as u8).count_ones()).sum();
+        assert_eq!(flipped, 1, "frame {i}");
+    }
+}
+
+#[test]
+fn same_seed_same_faults() {
+    let config = FaultConfig {
+        drop_pct: 20,
+        duplicate_pct: 20,
+        reorder_pct: 20,
+        corrupt_pct: 20,
+    };
+    assert_eq!(fault_run(config, 1234, 30), fault_run(config, 1234, 30));
+    assert_ne!(fault_run(config, 1234, 30).0, fault_run(config, 4321, 30).0);
+}
+
+#[test]
+fn transmit_faults() {
+    let link = Link::new();
+    let (a, b) = link.ends(MAC_A, MAC_B);
+    let mut dev = FaultInjector::new(
+        a,
+        FaultConfig {
+            drop_pct: 100,
+            ..Default::default()
+        },
+        5,
+    );
+    assert_eq!(dev.transmit(4, |buf| buf.fill(1)), Some(()));
+    assert_eq!(b.waiting(), 0);
+    dev.set_config(FaultConfig {
+        corrupt_pct: 100,
+        ..Default::default()
+    });
+    assert_eq!(dev.transmit(4, |buf| buf.fill(1)), Some(()));
+    let f = b.recv().unwrap();
+    let flipped: u32 = f.as_slice().iter().map(|x| (x ^ 1).count_ones()).sum();
+    assert_eq!(flipped, 1);
+    assert_eq!(dev.stats().dropped, 1);
+    assert_eq!(dev.stats().corrupted, 1);
+}
+
+#[test]
+fn xorshift_is_deterministic_and_never_stuck() {
+    let mut r = XorShift::new(0);
+    let first = r.next_u32();
+    assert_ne!(first, 0);
+    assert_eq!(XorShift::new(0).next_u32(), first);
+    assert!((0..1000).all(|_| r.below(10) < 10));
+    assert!(!r.chance(0));
+    assert!(r.chance(100));
+}
