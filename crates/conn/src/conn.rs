@@ -1,0 +1,552 @@
+//! The connection state machine.
+//!
+//! A connection alternates between reading a request (head, then body)
+//! and writing its reply; replies go out in request order, so pipelined
+//! requests simply wait in the input buffer. Driving it:
+//!
+//! ```text
+//! conn.open(now);
+//! loop {
+//!     let n = socket.read(conn.recv_buffer());   // n == 0: conn.peer_closed()
+//!     conn.received(now, n);
+//!     conn.process(now, date, &mut app, &mut log);
+//!     while !conn.output().is_empty() {
+//!         let sent = socket.write(conn.output()); // stop when the socket is full
+//!         conn.sent(now, sent);
+//!         conn.process(now, date, &mut app, &mut log); // refills streamed bodies
+//!     }
+//!     if conn.wants_close() { socket.close() }
+//!     wake up again at conn.deadline() and call conn.on_timer(..)
+//! }
+//! ```
+
+use bedrock_http::{
+    framing, parse_request, BodyKind, ChunkedDecoder, Header, Status, Version, MAX_HEADERS,
+};
+use bedrock_web::{dispatch, Body, Framing, HeadOptions, Reject, Reply, Service};
+
+use crate::config::Config;
+use crate::output::{frame_chunk, Output, Source, Streaming, CHUNK_PREFIX};
+
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// A reply head for when even the error reply's head does not fit.
+const FALLBACK_500: &[u8] =
+    b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+/// One line of the access log, handed to the server's logger when a
+/// request has been answered (its reply is queued, maybe not yet sent).
+#[derive(Clone, Copy, Debug)]
+pub struct LogRecord<'a> {
+    /// The request method, or `-` when the request line was unreadable.
+    pub method: &'a str,
+    /// The request target as sent, or `-`.
+    pub target: &'a str,
+    /// The reply status.
+    pub status: u16,
+    /// Microseconds from the request's first byte to its reply.
+    pub micros: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum BodyRead {
+    Length { remaining: u64 },
+    Chunked(ChunkedDecoder),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Phase {
+    /// Waiting for (more of) a request head.
+    Head,
+    /// Reading the body of the request whose head is `input[..head_len]`.
+    Body {
+        head_len: usize,
+        read: BodyRead,
+        complete: bool,
+        since: u64,
+    },
+    /// A reply is being sent.
+    Write,
+    /// Done: nothing more is read or answered.
+    Closed,
+}
+
+/// One HTTP/1.1 server connection. `IN` bytes hold request heads (and
+/// pipelined requests), `BODY` bytes a request body, `OUT` bytes a reply
+/// body written by a handler or one streamed piece.
+pub struct Conn<const IN: usize, const BODY: usize, const OUT: usize> {
+    config: Config,
+    input: [u8; IN],
+    in_len: usize,
+    body: [u8; BODY],
+    body_len: usize,
+    scratch: [u8; OUT],
+    output: Output,
+    phase: Phase,
+    /// When the current request's first byte arrived.
+    request_start: u64,
+    /// When bytes last moved either way.
+    last_progress: u64,
+    peer_eof: bool,
+    /// Close once the current reply is out.
+    close_after: bool,
+}
+
+impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
+    const SIZES_OK: () = assert!(
+        OUT > CHUNK_PREFIX + 2 && IN > 0,
+        "connection buffers too small"
+    );
+
+    /// A closed connection; [`Conn::open`] starts it.
+    pub const fn new(config: Config) -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::SIZES_OK;
+        Conn {
+            config,
+            input: [0; IN],
+            in_len: 0,
+            body: [0; BODY],
+            body_len: 0,
+            scratch: [0; OUT],
+            output: Output::new(),
+            phase: Phase::Closed,
+            request_start: 0,
+            last_progress: 0,
+            peer_eof: false,
+            close_after: false,
+        }
+    }
+
+    /// Starts (or restarts, for reuse) a connection accepted at `now`.
+    pub fn open(&mut self, now: u64) {
+        self.in_len = 0;
+        self.body_len = 0;
+        self.output.clear();
+        self.phase = Phase::Head;
+        self.request_start = now;
+        self.last_progress = now;
+        self.peer_eof = false;
+        self.close_after = false;
+    }
+
+    /// Whether the connection is finished: close the transport once
+    /// [`Conn::output`] is empty.
+    pub fn wants_close(&self) -> bool {
+        matches!(self.phase, Phase::Closed) && self.output.pending_is_empty()
+    }
+
+    /// Free input space to read into (empty when the input is full: stop
+    /// reading until replies drain it).
+    pub fn recv_buffer(&mut self) -> &mut [u8] {
+        &mut self.input[self.in_len..]
+    }
+
+    /// Records `n` bytes read into [`Conn::recv_buffer`].
+    pub fn received(&mut self, now: u64, n: usize) {
+        if n == 0 || matches!(self.phase, Phase::Closed) {
+            return;
+        }
+        if matches!(self.phase, Phase::Head) && self.in_len == 0 {
+            self.request_start = now;
+        }
+        self.in_len = (self.in_len + n).min(IN);
+        self.last_progress = now;
+    }
+
+    /// Copies `data` into the input; returns how much fit.
+    pub fn receive(&mut self, now: u64, data: &[u8]) -> usize {
+        let room = self.recv_buffer();
+        let n = data.len().min(room.len());
+        room[..n].copy_from_slice(&data[..n]);
+        self.received(now, n);
+        n
+    }
+
+    /// The peer will send nothing more (it half-closed or vanished).
+    pub fn peer_closed(&mut self) {
+        self.peer_eof = true;
+    }
+
+    /// The bytes to send next; empty when there is nothing to send now.
+    pub fn output(&self) -> &[u8] {
+        self.output.pending(&self.scratch)
+    }
+
+    /// Records that the transport took `n` bytes of [`Conn::output`].
+    pub fn sent(&mut self, now: u64, n: usize) {
+        if n > 0 {
+            self.output.advance(n);
+            self.last_progress = now;
+        }
+    }
+
+    /// When [`Conn::on_timer`] must run next, if ever.
+    pub fn deadline(&self) -> Option<u64> {
+        let c = &self.config;
+        match self.phase {
+            Phase::Head if self.in_len > 0 => Some(self.request_start + c.head_timeout_us),
+            Phase::Head => Some(self.last_progress + c.idle_timeout_us),
+            Phase::Body { since, .. } => Some(since + c.body_timeout_us),
+            Phase::Write => Some(self.last_progress + c.send_timeout_us),
+            Phase::Closed => None,
+        }
+    }
+
+    /// Enforces the deadlines: a head or body that is too slow gets 408
+    /// and a close; an idle keep-alive connection or a reply the client
+    /// stopped reading is closed.
+    pub fn on_timer<S: Service>(
+        &mut self,
+        now: u64,
+        date: Option<&[u8]>,
+        app: &mut S,
+        log: &mut impl FnMut(&LogRecord<'_>),
+    ) {
+        if self.deadline().is_none_or(|at| now < at) {
+            return;
+        }
+        match self.phase {
+            Phase::Head if self.in_len > 0 => {
+                let reject = Reject::new(408, "request head too slow");
+                self.respond_error(now, app, date, log, reject);
+            }
+            Phase::Body { .. } => {
+                let reject = Reject::new(408, "request body too slow");
+                self.respond_error(now, app, date, log, reject);
+            }
+            Phase::Head | Phase::Write => {
+                self.output.clear();
+                self.phase = Phase::Closed;
+            }
+            Phase::Closed => {}
+        }
+    }
+
+    /// Answers every complete request it can and refills streamed output.
+    pub fn process<S: Service>(
+        &mut self,
+        now: u64,
+        date: Option<&[u8]>,
+        app: &mut S,
+        log: &mut impl FnMut(&LogRecord<'_>),
+    ) {
+        loop {
+            let progressed = match self.phase {
+                Phase::Closed => false,
+                Phase::Head => self.read_head(now, date, app, log),
+                Phase::Body { .. } => self.read_body(now, date, app, log),
+                Phase::Write => self.write(now, app),
+            };
+            if !progressed {
+                return;
+            }
+        }
+    }
+
+    /// Refills a stream or finishes the reply; false when waiting for the
+    /// transport.
+    fn write<S: Service>(&mut self, now: u64, app: &mut S) -> bool {
+        if !self.output.pending_is_empty() {
+            return false;
+        }
+        if let Some(Streaming {
+            mut stream,
+            chunked,
+        }) = self.output.streaming
+        {
+            let end = OUT - 2;
+            let n = app.stream(&mut stream, &mut self.scratch[CHUNK_PREFIX..end]);
+            let (start, end) = if chunked {
+                frame_chunk(&mut self.scratch, n)
+            } else {
+                (CHUNK_PREFIX, CHUNK_PREFIX + n)
+            };
+            self.output.source = Source::Scratch { start, end };
+            self.output.streaming = (n > 0).then_some(Streaming { stream, chunked });
+            if start == end {
+                self.output.source = Source::None;
+            }
+            return true;
+        }
+        // The reply is out.
+        if self.close_after {
+            self.phase = Phase::Closed;
+        } else {
+            self.phase = Phase::Head;
+            self.request_start = now;
+            self.last_progress = now;
+        }
+        true
+    }
+
+    fn close(&mut self) -> bool {
+        self.phase = Phase::Closed;
+        true
+    }
+
+    fn read_head<S: Service>(
+        &mut self,
+        now: u64,
+        date: Option<&[u8]>,
+        app: &mut S,
+        log: &mut impl FnMut(&LogRecord<'_>),
+    ) -> bool {
+        if self.in_len == 0 {
+            return self.peer_eof && self.close();
+        }
+        let mut headers = [Header::EMPTY; MAX_HEADERS];
+        let parsed = parse_request(
+            &self.input[..self.in_len],
+            &mut headers,
+            &self.config.limits,
+        );
+        let (request, head_len) = match parsed {
+            Ok(Status::Complete(done)) => done,
+            Ok(Status::Partial) if self.in_len == IN => {
+                let reject = Reject::new(431, "request head too large");
+                return self.respond_error(now, app, date, log, reject);
+            }
+            // An incomplete request from a peer that is gone gets no answer.
+            Ok(Status::Partial) => return self.peer_eof && self.close(),
+            Err(e) => {
+                return self.respond_error(
+                    now,
+                    app,
+                    date,
+                    log,
+                    Reject::new(e.status(), e.message()),
+                )
+            }
+        };
+        let framed = match framing(&request) {
+            Ok(framed) => framed,
+            Err(e) => {
+                return self.respond_error(
+                    now,
+                    app,
+                    date,
+                    log,
+                    Reject::new(e.status(), e.message()),
+                )
+            }
+        };
+        let expect = request.header("expect");
+        let wants_continue = match expect {
+            None => false,
+            Some(v) if v.eq_ignore_ascii_case(b"100-continue") => {
+                request.version == Version::Http11
+            }
+            Some(_) => {
+                let reject = Reject::new(417, "only 100-continue is understood");
+                return self.respond_error(now, app, date, log, reject);
+            }
+        };
+        let max_body = self.config.max_body.min(BODY);
+        let read = match framed.body {
+            BodyKind::None => BodyRead::Length { remaining: 0 },
+            BodyKind::Length(n) if n > max_body as u64 => {
+                let reject = Reject::new(413, "request body too large");
+                return self.respond_error(now, app, date, log, reject);
+            }
+            BodyKind::Length(n) => BodyRead::Length { remaining: n },
+            BodyKind::Chunked => BodyRead::Chunked(ChunkedDecoder::new(&self.config.limits)),
+        };
+        let body_expected = !matches!(read, BodyRead::Length { remaining: 0 });
+        if wants_continue && body_expected && self.in_len == head_len {
+            self.output.set_head(CONTINUE);
+        }
+        self.body_len = 0;
+        self.phase = Phase::Body {
+            head_len,
+            read,
+            complete: !body_expected,
+            since: now,
+        };
+        true
+    }
+
+    fn read_body<S: Service>(
+        &mut self,
+        now: u64,
+        date: Option<&[u8]>,
+        app: &mut S,
+        log: &mut impl FnMut(&LogRecord<'_>),
+    ) -> bool {
+        let Phase::Body {
+            head_len,
+            mut read,
+            mut complete,
+            since,
+        } = self.phase
+        else {
+            return false;
+        };
+        if !complete {
+            let available = &self.input[head_len..self.in_len];
+            let max_body = self.config.max_body.min(BODY);
+            let (consumed, done) = match &mut read {
+                BodyRead::Length { remaining } => {
+                    let take = available.len().min(*remaining as usize);
+                    self.body[self.body_len..self.body_len + take]
+                        .copy_from_slice(&available[..take]);
+                    self.body_len += take;
+                    *remaining -= take as u64;
+                    (take, *remaining == 0)
+                }
+                BodyRead::Chunked(decoder) => {
+                    let room = &mut self.body[self.body_len..max_body];
+                    let room_len = room.len();
+                    match decoder.decode(available, room) {
+                        Ok(p) => {
+                            self.body_len += p.written;
+                            let starved =
+                                !p.done && room_len == p.written && p.consumed < available.len();
+                            if starved {
+                                let reject = Reject::new(413, "request body too large");
+                                return self.respond_error(now, app, date, log, reject);
+                            }
+                            (p.consumed, p.done)
+                        }
+                        Err(e) => {
+                            let reject = Reject::new(e.status(), e.message());
+                            return self.respond_error(now, app, date, log, reject);
+                        }
+                    }
+                }
+            };
+            self.input
+                .copy_within(head_len + consumed..self.in_len, head_len);
+            self.in_len -= consumed;
+            complete = done;
+            self.phase = Phase::Body {
+                head_len,
+                read,
+                complete,
+                since,
+            };
+        }
+        if !complete {
+            return self.peer_eof && self.close();
+        }
+        // A `100 Continue` already on its way must go out before the reply.
+        if !self.output.pending_is_empty() {
+            return false;
+        }
+        self.answer(now, date, app, log, head_len);
+        true
+    }
+
+    /// Dispatches the request whose head is `input[..head_len]` and whose
+    /// body is complete, queues the reply, and drops the head.
+    fn answer<S: Service>(
+        &mut self,
+        now: u64,
+        date: Option<&[u8]>,
+        app: &mut S,
+        log: &mut impl FnMut(&LogRecord<'_>),
+        head_len: usize,
+    ) {
+        let Conn {
+            config,
+            input,
+            body,
+            body_len,
+            scratch,
+            output,
+            ..
+        } = self;
+        let mut headers = [Header::EMPTY; MAX_HEADERS];
+        let Ok(Status::Complete((request, _))) =
+            parse_request(&input[..head_len], &mut headers, &config.limits)
+        else {
+            // It parsed before and the bytes are unchanged.
+            output.set_head(FALLBACK_500);
+            self.close_after = true;
+            self.phase = Phase::Write;
+            return;
+        };
+        let keep_alive = framing(&request).is_ok_and(|f| f.keep_alive) && !self.peer_eof;
+        let response = dispatch(app, &request, &body[..*body_len], &mut scratch[..]);
+        let opts = HeadOptions {
+            version: request.version,
+            keep_alive,
+            head_only: response.head_only,
+            date,
+            server: config.server,
+        };
+        let close_after = queue_reply(output, &response.reply, &opts);
+        log(&LogRecord {
+            method: request.method_str,
+            target: request.target,
+            status: response.reply.status,
+            micros: now.saturating_sub(self.request_start),
+        });
+        self.close_after = close_after;
+        self.input.copy_within(head_len..self.in_len, 0);
+        self.in_len -= head_len;
+        self.body_len = 0;
+        self.phase = Phase::Write;
+    }
+
+    /// Answers a request that cannot be read on with `reject`, then closes
+    /// (its framing is unknown, so nothing after it can be trusted).
+    fn respond_error<S: Service>(
+        &mut self,
+        now: u64,
+        app: &mut S,
+        date: Option<&[u8]>,
+        log: &mut impl FnMut(&LogRecord<'_>),
+        reject: Reject,
+    ) -> bool {
+        log(&LogRecord {
+            method: "-",
+            target: "-",
+            status: reject.status,
+            micros: now.saturating_sub(self.request_start),
+        });
+        let reply = app.render_reject(reject, &mut self.scratch);
+        let opts = HeadOptions {
+            version: Version::Http11,
+            keep_alive: false,
+            head_only: false,
+            date,
+            server: self.config.server,
+        };
+        queue_reply(&mut self.output, &reply, &opts);
+        self.in_len = 0;
+        self.body_len = 0;
+        self.close_after = true;
+        self.phase = Phase::Write;
+        true
+    }
+}
+
+/// Writes `reply`'s head into `output` and queues its body; returns whether
+/// the connection must close after it.
+fn queue_reply(output: &mut Output, reply: &Reply, opts: &HeadOptions<'_>) -> bool {
+    let info = match reply.write_head(opts, output.head_mut()) {
+        Ok(info) => info,
+        Err(_) => {
+            output.set_head(FALLBACK_500);
+            return true;
+        }
+    };
+    output.head_written(info.len);
+    if info.body != Framing::None {
+        match reply.body {
+            Body::Empty => {}
+            Body::Static(bytes) if !bytes.is_empty() => output.source = Source::Static(bytes, 0),
+            Body::Static(_) => {}
+            Body::Out(0) => {}
+            Body::Out(n) => output.source = Source::Scratch { start: 0, end: n },
+            Body::Stream(stream) => {
+                output.streaming = Some(Streaming {
+                    stream,
+                    chunked: info.body == Framing::Chunked,
+                })
+            }
+        }
+    }
+    !info.keep_alive
+}

@@ -1,0 +1,20 @@
+//! One HTTP/1.1 server connection as an I/O-free state machine: bytes in,
+//! bytes out, time passed in. It owns keep-alive, pipelining, request
+//! bodies (Content-Length and chunked, with `Expect: 100-continue`), the
+//! whole-head, body, idle and send deadlines that stop slow or idle
+//! clients from holding a connection, and feeding a reply (fixed, written
+//! or streamed) to the transport in pieces. Both servers drive it: the
+//! unikernel over its own TCP sockets, the hosted server over Linux
+//! sockets. It never reads a socket or a clock itself, and knows no app:
+//! requests go to any [`bedrock_web::Service`].
+#![no_std]
+#![forbid(unsafe_code)]
+
+mod config;
+mod conn;
+mod output;
+
+pub use config::{
+    Config, BODY_TIMEOUT_US, HEAD_BUFFER, HEAD_TIMEOUT_US, IDLE_TIMEOUT_US, SEND_TIMEOUT_US,
+};
+pub use conn::{Conn, LogRecord};

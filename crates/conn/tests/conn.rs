@@ -1,0 +1,459 @@
+//! The connection machine driven like a server drives it, with the Hotel
+//! app behind it: byte splits, pipelining, bodies, deadlines, closes.
+
+use bedrock_conn::{Config, Conn, LogRecord, HEAD_TIMEOUT_US, IDLE_TIMEOUT_US, SEND_TIMEOUT_US};
+use bedrock_hotel::Hotels;
+use serde_json::Value;
+
+type HotelConn = Conn<16384, 4096, 4096>;
+
+struct Harness {
+    conn: Box<HotelConn>,
+    app: Box<Hotels>,
+    now: u64,
+    wire: Vec<u8>,
+    log: Vec<(String, String, u16)>,
+    /// Most bytes the "socket" takes per write.
+    write_size: usize,
+}
+
+impl Harness {
+    fn new() -> Self {
+        Self::with_config(Config::new(4096))
+    }
+
+    fn with_config(config: Config) -> Self {
+        let mut conn = Box::new(HotelConn::new(config));
+        conn.open(0);
+        Harness {
+            conn,
+            app: Box::new(Hotels::new()),
+            now: 0,
+            wire: Vec::new(),
+            log: Vec::new(),
+            write_size: usize::MAX,
+        }
+    }
+
+    fn pump(&mut self) {
+        let log = &mut self.log;
+        let mut logger =
+            |r: &LogRecord<'_>| log.push((r.method.to_string(), r.target.to_string(), r.status));
+        loop {
+            self.conn
+                .process(self.now, None, &mut *self.app, &mut logger);
+            let out = self.conn.output();
+            if out.is_empty() {
+                break;
+            }
+            let n = out.len().min(self.write_size);
+            self.wire.extend_from_slice(&out[..n]);
+            self.conn.sent(self.now, n);
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let n = self.conn.receive(self.now, rest);
+            assert!(n > 0, "input buffer full");
+            rest = &rest[n..];
+            self.pump();
+        }
+    }
+
+    fn timer(&mut self, now: u64) {
+        self.now = now;
+        let log = &mut self.log;
+        let mut logger =
+            |r: &LogRecord<'_>| log.push((r.method.to_string(), r.target.to_string(), r.status));
+        self.conn.on_timer(now, None, &mut *self.app, &mut logger);
+        self.pump();
+    }
+
+    fn take_wire(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.wire)
+    }
+}
+
+/// A response read back from the wire.
+#[derive(Debug, Clone, PartialEq)]
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// Splits a byte stream into responses (Content-Length, chunked, or to
+/// the end for close-delimited), the way a client reads them.
+fn responses(mut wire: &[u8]) -> Vec<Resp> {
+    let mut out = Vec::new();
+    while !wire.is_empty() {
+        let end = wire
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("complete head")
+            + 4;
+        let head = std::str::from_utf8(&wire[..end]).unwrap();
+        wire = &wire[end..];
+        let mut lines = head.split("\r\n");
+        let status: u16 = lines.next().unwrap()[9..12].parse().unwrap();
+        let headers: Vec<(String, String)> = lines
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let (n, v) = l.split_once(':').unwrap();
+                (n.to_string(), v.trim().to_string())
+            })
+            .collect();
+        let mut resp = Resp {
+            status,
+            headers,
+            body: Vec::new(),
+        };
+        if status < 200 || status == 204 || status == 304 {
+        } else if let Some(len) = resp.header("content-length") {
+            let len: usize = len.parse().unwrap();
+            resp.body = wire[..len].to_vec();
+            wire = &wire[len..];
+        } else if resp.header("transfer-encoding") == Some("chunked") {
+            loop {
+                let line_end = wire.windows(2).position(|w| w == b"\r\n").unwrap();
+                let size =
+                    usize::from_str_radix(std::str::from_utf8(&wire[..line_end]).unwrap(), 16)
+                        .unwrap();
+                wire = &wire[line_end + 2..];
+                if size == 0 {
+                    assert_eq!(&wire[..2], b"\r\n");
+                    wire = &wire[2..];
+                    break;
+                }
+                resp.body.extend_from_slice(&wire[..size]);
+                assert_eq!(&wire[size..size + 2], b"\r\n");
+                wire = &wire[size + 2..];
+            }
+        } else {
+            resp.body = wire.to_vec();
+            wire = &[];
+        }
+        out.push(resp);
+    }
+    out
+}
+
+const SEED: &[u8] = b"POST /api/hotels HTTP/1.1\r\nHost: localhost:8888\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 14\r\n\r\nHilton,Toronto\
+GET /api/hotels/1 HTTP/1.1\r\nHost: localhost:8888\r\n\r\n\
+GET /api/hotels HTTP/1.1\r\nHost: localhost:8888\r\n\r\n\
+DELETE /api/hotels/1 HTTP/1.1\r\nHost: localhost:8888\r\n\r\n\
+GET /api/hotels/1 HTTP/1.1\r\nHost: localhost:8888\r\n\r\n";
+
+fn check_seed(resps: &[Resp]) {
+    let statuses: Vec<u16> = resps.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [201, 200, 200, 204, 404]);
+    assert_eq!(
+        resps[0].json(),
+        serde_json::json!({"id":1,"name":"Hilton","city":"Toronto"})
+    );
+    assert_eq!(resps[0].header("location"), Some("/api/hotels/1"));
+    assert_eq!(resps[1].json(), resps[0].json());
+    assert_eq!(
+        resps[2].json(),
+        serde_json::json!([{"id":1,"name":"Hilton","city":"Toronto"}])
+    );
+    assert_eq!(resps[4].json()["status"], 404);
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order_on_one_connection() {
+    let mut h = Harness::new();
+    h.send(SEED);
+    check_seed(&responses(&h.take_wire()));
+    assert!(!h.conn.wants_close(), "keep-alive");
+    let methods: Vec<&str> = h.log.iter().map(|(m, _, _)| m.as_str()).collect();
+    assert_eq!(methods, ["POST", "GET", "GET", "DELETE", "GET"]);
+}
+
+#[test]
+fn every_input_split_gives_the_same_bytes() {
+    let mut whole = Harness::new();
+    whole.send(SEED);
+    let expected = whole.take_wire();
+    for split in 1..SEED.len() {
+        let mut h = Harness::new();
+        h.send(&SEED[..split]);
+        h.send(&SEED[split..]);
+        assert_eq!(h.take_wire(), expected, "split at {split}");
+    }
+    let mut trickle = Harness::new();
+    for b in SEED {
+        trickle.send(std::slice::from_ref(b));
+    }
+    assert_eq!(trickle.take_wire(), expected);
+}
+
+#[test]
+fn tiny_writes_give_the_same_bytes() {
+    let mut whole = Harness::new();
+    whole.send(SEED);
+    let expected = whole.take_wire();
+    for size in [1, 2, 7, 100] {
+        let mut h = Harness::new();
+        h.write_size = size;
+        h.send(SEED);
+        assert_eq!(h.take_wire(), expected, "write size {size}");
+    }
+}
+
+#[test]
+fn http_1_0_and_connection_close_end_the_connection() {
+    let mut h = Harness::new();
+    h.send(b"GET / HTTP/1.0\r\n\r\nGET / HTTP/1.0\r\n\r\n");
+    let resps = responses(&h.take_wire());
+    assert_eq!(resps.len(), 1, "nothing is answered after a close");
+    assert_eq!(resps[0].header("connection"), Some("close"));
+    assert!(h.conn.wants_close());
+
+    let mut h = Harness::new();
+    h.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(responses(&h.take_wire())[0].status, 200);
+    assert!(h.conn.wants_close());
+
+    let mut h = Harness::new();
+    h.send(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    assert_eq!(
+        responses(&h.take_wire())[0].header("connection"),
+        Some("keep-alive")
+    );
+    assert!(!h.conn.wants_close());
+}
+
+#[test]
+fn chunked_request_bodies_are_decoded() {
+    let mut h = Harness::new();
+    h.send(b"POST /api/hotels HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nHilton\r\n8;ext=1\r\n,Toronto\r\n0\r\nTrailer: x\r\n\r\n");
+    let resps = responses(&h.take_wire());
+    assert_eq!(resps[0].status, 201);
+    assert_eq!(resps[0].json()["city"], "Toronto");
+}
+
+#[test]
+fn expect_100_continue() {
+    let mut h = Harness::new();
+    h.send(b"POST /api/hotels HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+    assert_eq!(h.take_wire(), b"HTTP/1.1 100 Continue\r\n\r\n");
+    h.send(b"A,B");
+    let resps = responses(&h.take_wire());
+    assert_eq!(resps[0].status, 201);
+    // Body already sent with the head: no 100.
+    let mut h = Harness::new();
+    h.send(b"POST /api/hotels HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\nA,B");
+    assert_eq!(responses(&h.take_wire())[0].status, 201);
+    // Too large: refused at once, no 100.
+    let mut h = Harness::new();
+    h.send(b"POST /api/hotels HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\nExpect: 100-continue\r\n\r\n");
+    let resps = responses(&h.take_wire());
+    assert_eq!(resps.len(), 1);
+    assert_eq!(resps[0].status, 413);
+    assert!(h.conn.wants_close());
+    let mut h = Harness::new();
+    h.send(
+        b"POST /api/hotels HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: teapot\r\n\r\nA,B",
+    );
+    assert_eq!(responses(&h.take_wire())[0].status, 417);
+}
+
+#[test]
+fn body_limit_at_and_past() {
+    let max = 64;
+    let body_at = format!("{},{}", "n".repeat(30), "c".repeat(max - 31));
+    assert_eq!(body_at.len(), max);
+    let mut h = Harness::with_config(Config::new(max));
+    h.send(
+        format!("POST /api/hotels HTTP/1.1\r\nHost: x\r\nContent-Length: {max}\r\n\r\n{body_at}")
+            .as_bytes(),
+    );
+    assert_eq!(responses(&h.take_wire())[0].status, 201);
+    let mut h = Harness::with_config(Config::new(max));
+    h.send(
+        format!(
+            "POST /api/hotels HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            max + 1
+        )
+        .as_bytes(),
+    );
+    assert_eq!(responses(&h.take_wire())[0].status, 413);
+    assert!(h.conn.wants_close());
+    // Chunked bodies hit the same limit as they arrive.
+    let mut h = Harness::with_config(Config::new(max));
+    let chunked = format!("POST /api/hotels HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{}\r\n0\r\n\r\n", max + 1, "x".repeat(max + 1));
+    h.send(chunked.as_bytes());
+    assert_eq!(responses(&h.take_wire())[0].status, 413);
+    let mut h = Harness::with_config(Config::new(max));
+    let chunked = format!("POST /api/hotels HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{max:x}\r\n{body_at}\r\n0\r\n\r\n");
+    h.send(chunked.as_bytes());
+    assert_eq!(responses(&h.take_wire())[0].status, 201);
+}
+
+#[test]
+fn slow_head_gets_408_at_the_deadline_and_not_before() {
+    let mut h = Harness::new();
+    h.now = 1_000;
+    h.send(b"GET / HTTP/1.1\r\nHo");
+    assert_eq!(h.conn.deadline(), Some(1_000 + HEAD_TIMEOUT_US));
+    // Trickling more bytes does not move the deadline (whole-head limit).
+    h.now = 5_000_000;
+    h.send(b"st: x\r\n");
+    h.timer(1_000 + HEAD_TIMEOUT_US - 1);
+    assert!(h.take_wire().is_empty());
+    h.timer(1_000 + HEAD_TIMEOUT_US);
+    let resps = responses(&h.take_wire());
+    assert_eq!(resps[0].status, 408);
+    assert!(h.conn.wants_close());
+    assert_eq!(h.log.last().unwrap().2, 408);
+}
+
+#[test]
+fn idle_keep_alive_connection_closes_silently() {
+    let mut h = Harness::new();
+    h.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    h.take_wire();
+    assert_eq!(h.conn.deadline(), Some(IDLE_TIMEOUT_US));
+    h.timer(IDLE_TIMEOUT_US - 1);
+    assert!(!h.conn.wants_close());
+    h.timer(IDLE_TIMEOUT_US);
+    assert!(h.conn.wants_close());
+    assert!(h.take_wire().is_empty());
+}
+
+#[test]
+fn slow_body_gets_408() {
+    let mut h = Harness::new();
+    h.send(b"POST /api/hotels HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
+    let deadline = h.conn.deadline().unwrap();
+    h.timer(deadline);
+    assert_eq!(responses(&h.take_wire())[0].status, 408);
+    assert!(h.conn.wants_close());
+    assert_eq!(h.app.store().len(), 0);
+}
+
+#[test]
+fn reply_the_client_never_reads_is_abandoned() {
+    let mut h = Harness::new();
+    h.write_size = 0; // the socket takes nothing
+    h.conn.receive(0, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut ignore = |_: &LogRecord<'_>| {};
+    h.conn.process(0, None, &mut *h.app, &mut ignore);
+    assert!(!h.conn.output().is_empty());
+    assert_eq!(h.conn.deadline(), Some(SEND_TIMEOUT_US));
+    h.conn
+        .on_timer(SEND_TIMEOUT_US, None, &mut *h.app, &mut ignore);
+    assert!(h.conn.output().is_empty());
+    assert!(h.conn.wants_close());
+}
+
+#[test]
+fn malformed_requests_get_an_error_and_a_close() {
+    for (raw, status) in [
+        (&b"GARBAGE\r\n\r\n"[..], 400),
+        (b"GET / HTTP/1.1\r\n\r\n", 400),
+        (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
+    ] {
+        let mut h = Harness::new();
+        h.send(raw);
+        h.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let resps = responses(&h.take_wire());
+        assert_eq!(resps.len(), 1, "{:?}", String::from_utf8_lossy(raw));
+        assert_eq!(resps[0].status, status, "{:?}", String::from_utf8_lossy(raw));
+        assert_eq!(resps[0].json()["status"], status);
+        assert!(h.conn.wants_close());
+    }
+}
+
+#[test]
+fn head_larger_than_the_input_buffer_is_431() {
+    let mut conn = Box::new(Conn::<256, 64, 1024>::new(Config::new(64)));
+    conn.open(0);
+    let mut app = Box::new(Hotels::new());
+    let mut ignore = |_: &LogRecord<'_>| {};
+    let head = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n",
+        "p".repeat(300)
+    );
+    let taken = conn.receive(0, head.as_bytes());
+    assert_eq!(taken, 256);
+    conn.process(0, None, &mut *app, &mut ignore);
+    assert!(String::from_utf8_lossy(conn.output()).starts_with("HTTP/1.1 431 "));
+    // A head that exactly fills the buffer is fine.
+    let mut conn = Box::new(Conn::<256, 64, 1024>::new(Config::new(64)));
+    conn.open(0);
+    let fixed = "GET / HTTP/1.1\r\nHost: x\r\nX-Pad: \r\n\r\n".len();
+    let head = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n",
+        "p".repeat(256 - fixed)
+    );
+    assert_eq!(conn.receive(0, head.as_bytes()), 256);
+    conn.process(0, None, &mut *app, &mut ignore);
+    assert!(String::from_utf8_lossy(conn.output()).starts_with("HTTP/1.1 200 "));
+}
+
+#[test]
+fn peer_close_mid_head_closes_without_reply() {
+    let mut h = Harness::new();
+    h.send(b"GET / HT");
+    h.conn.peer_closed();
+    h.pump();
+    assert!(h.take_wire().is_empty());
+    assert!(h.conn.wants_close());
+}
+
+#[test]
+fn half_closed_peer_still_gets_its_reply() {
+    let mut h = Harness::new();
+    h.conn.receive(0, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    h.conn.peer_closed();
+    h.pump();
+    let resps = responses(&h.take_wire());
+    assert_eq!(resps[0].status, 200);
+    assert_eq!(resps[0].header("connection"), Some("close"));
+    assert!(h.conn.wants_close());
+}
+
+#[test]
+fn long_list_streams_through_small_writes() {
+    let mut h = Harness::new();
+    for i in 0..2000 {
+        h.app
+            .create(bedrock_hotel::parse_hotel(None, format!("H{i},C{i}").as_bytes()).unwrap())
+            .unwrap();
+    }
+    h.write_size = 1000;
+    h.send(
+        b"GET /api/hotels HTTP/1.1\r\nHost: x\r\n\r\nHEAD /api/hotels HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    let wire = h.take_wire();
+    // The HEAD reply follows with no body at all.
+    let head_at = wire
+        .windows(24)
+        .rposition(|w| w == b"HTTP/1.1 200 OK\r\nServer:")
+        .unwrap();
+    assert!(wire[head_at..].ends_with(b"\r\n\r\n"));
+    let resps = responses(&wire[..head_at]);
+    assert_eq!(resps.len(), 1);
+    let list = resps[0].json();
+    assert_eq!(list.as_array().unwrap().len(), 2000);
+    assert_eq!(list[1999]["name"], "H1999");
+    assert!(!h.conn.wants_close());
+}
