@@ -1,17 +1,24 @@
 # bedrock: every command a user needs. Each target does its own set-up.
-.PHONY: all setup test lint unit nostd run serve bench fuzz clean help
+.PHONY: all setup setup-qemu test lint unit nostd kernel kernel-test run serve bench fuzz clean help
 
 CARGO ?= cargo
 # Crates that must build for bare metal (no std, no alloc, no libc).
 NOSTD_CRATES := bedrock-http bedrock-json bedrock-web bedrock-store bedrock-hotel bedrock-net
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := request_parser json_reader router
+FUZZ_TARGETS := request_parser json_reader router net_frame
+# The unikernel: its own cargo workspace in kernel/ (target aarch64-unknown-none).
+KERNEL_OUT := kernel/target/aarch64-unknown-none/release
+KERNEL_ELF := $(KERNEL_OUT)/bedrock-kernel
+PORT ?= 8888
+QEMU_VIRT := qemu-system-aarch64 -M virt -cpu cortex-a72 -m 128M -nographic -semihosting \
+	-global virtio-mmio.force-legacy=false
 
 all: test
 
 help:
-	@echo "make run     boot the unikernel in QEMU, serving on 127.0.0.1:8888 (not built yet)"
-	@echo "make test    every test: lint, host unit/property tests, bare-metal build"
+	@echo "make run     boot the unikernel in QEMU (port PORT=$(PORT) forwarded; HTTP comes with issue 5)"
+	@echo "make test    every test: lint, host unit/property tests, bare-metal build, kernel in QEMU"
+	@echo "make kernel  build the unikernel image ($(KERNEL_ELF)) and its test runner"
 	@echo "make bench   criterion benchmarks, side by side with reference crates"
 	@echo "make fuzz    each fuzz target for FUZZ_SECONDS (default $(FUZZ_SECONDS)) seconds"
 	@echo "make clean   remove build artefacts"
@@ -19,7 +26,10 @@ help:
 setup:
 	@scripts/setup.sh base
 
-test: setup lint unit nostd
+setup-qemu:
+	@scripts/setup.sh base qemu
+
+test: setup-qemu lint unit nostd kernel-test
 	@echo "make test: all passed"
 
 lint: setup
@@ -27,6 +37,9 @@ lint: setup
 	@$(CARGO) fmt --all -- --check
 	@echo "== cargo clippy -D warnings"
 	@$(CARGO) clippy --quiet --workspace --all-targets -- -D warnings
+	@echo "== kernel: cargo fmt --check, cargo clippy -D warnings"
+	@cd kernel && $(CARGO) fmt -- --check
+	@cd kernel && $(CARGO) clippy --quiet --release -- -D warnings
 
 unit: setup
 	@echo "== cargo test (host: unit and property tests)"
@@ -36,9 +49,23 @@ nostd: setup
 	@echo "== build the portable crates for aarch64-unknown-none (proves no_std)"
 	@$(CARGO) build --quiet --target aarch64-unknown-none $(addprefix -p ,$(NOSTD_CRATES))
 
-run: setup
-	@echo "make run: the unikernel is not built yet (issues 4 and 5). Nothing to boot." >&2
-	@exit 1
+kernel: setup-qemu
+	@echo "== build the unikernel (release): $(KERNEL_ELF) and $(KERNEL_OUT)/ktest"
+	@cd kernel && $(CARGO) build --quiet --release
+
+kernel-test: kernel
+	@echo "== kernel: in-QEMU test runner, modern and legacy virtio, crash reports"
+	@tests/kernel/ktest.sh $(KERNEL_OUT)/ktest
+	@echo "== kernel: end to end over a tap device against Linux (ping, arping, pcap)"
+	@tests/kernel/e2e_tap.sh
+	@echo "== kernel: boot time, idle host CPU, image size, Ctrl-C"
+	@tests/kernel/boot_metrics.py $(KERNEL_ELF)
+
+run: kernel
+	@echo "make run: booting $(KERNEL_ELF); stop with Ctrl-C (or Ctrl-A X)"
+	@$(QEMU_VIRT) -kernel $(KERNEL_ELF) \
+		-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(PORT)-:80 \
+		-device virtio-net-device,netdev=n0
 
 serve: setup
 	@echo "make serve: the hosted server is not built yet (issue 6)." >&2
@@ -57,4 +84,5 @@ fuzz:
 
 clean:
 	$(CARGO) clean
+	cd kernel && $(CARGO) clean
 	rm -rf fuzz/target

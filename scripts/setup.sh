@@ -53,7 +53,17 @@ fuzz_tools() {
 for part in "$@"; do
     case "$part" in
         base) rust_base ;;
-        qemu) rust_base; want_pkg qemu-system-aarch64 qemu-system-arm ;;
+        qemu)
+            # QEMU for the unikernel; the tap end-to-end test drives it
+            # with Linux's own tools and decodes its pcap with tshark.
+            rust_base
+            want_pkg qemu-system-aarch64 qemu-system-arm
+            want_pkg ip iproute2
+            want_pkg ping iputils-ping
+            want_pkg arping iputils-arping
+            want_pkg tshark tshark
+            want_pkg python3 python3
+            ;;
         bench) rust_base ;;
         fuzz) fuzz_tools ;;
         *) say "unknown part '$part'"; exit 2 ;;

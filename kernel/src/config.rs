@@ -1,0 +1,10 @@
+//! Build-time configuration, from environment variables read by build.rs
+//! (a malformed value fails the build):
+//!
+//! - `BEDROCK_IP=10.0.3.15/24`: the interface address and prefix length
+//!   (default: bedrock-net's, 10.0.2.15/24 for QEMU user networking);
+//! - `BEDROCK_GATEWAY=10.0.3.1`: the default gateway (default 10.0.2.2);
+//! - `BEDROCK_LOG=error|warn|info|debug|trace`: console log level (info).
+#![allow(missing_docs)] // generated constants, documented above
+
+include!(concat!(env!("OUT_DIR"), "/build_config.rs"));

@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Boot metrics of the unikernel image, measured from the host.
+
+Boots the image in QEMU several times and timestamps its console output
+against the moment QEMU was launched: first UART byte, first line, and
+the "network up" line. Then, on one boot left idle, samples QEMU's host CPU
+use from /proc/<pid>/stat (the kernel sleeps in WFI: it must be near zero),
+sends Ctrl-C on the console and expects a clean exit (status 0). Also
+reports the image size (bytes of the ELF's loadable segments).
+
+Usage: tests/kernel/boot_metrics.py path/to/bedrock-kernel [runs]
+Fails (exit 1) if the network never comes up, idle CPU is above
+IDLE_CPU_LIMIT percent, or Ctrl-C does not stop QEMU.
+"""
+import os
+import select
+import struct
+import subprocess
+import sys
+import time
+
+IDLE_CPU_LIMIT = 5.0  # percent of one host core
+BOOT_TIMEOUT = 10.0  # seconds to "network up"
+
+
+def loadable_bytes(path):
+    """(file bytes, memory bytes) of the ELF64's PT_LOAD segments."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:4] == b"\x7fELF" and data[4] == 2, "not an ELF64 file"
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    filesz = memsz = 0
+    for i in range(phnum):
+        p_type, _flags, _off, _va, _pa, p_filesz, p_memsz, _align = struct.unpack_from(
+            "<IIQQQQQQ", data, phoff + i * phentsize)
+        if p_type == 1:
+            filesz += p_filesz
+            memsz += p_memsz
+    return filesz, memsz, len(data)
+
+
+def qemu_cmd(elf):
+    return ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-m", "128M",
+            "-nographic", "-semihosting", "-kernel", elf,
+            "-global", "virtio-mmio.force-legacy=false",
+            "-netdev", "user,id=n0", "-device", "virtio-net-device,netdev=n0"]
+
+
+class Boot:
+    """One QEMU run with timestamped console output."""
+
+    def __init__(self, elf):
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen(qemu_cmd(elf), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.buf = b""
+        self.first_byte = None
+        self.lines = []  # (seconds since launch, text)
+
+    def pump(self, timeout):
+        """Reads whatever arrives within `timeout` seconds."""
+        fd = self.proc.stdout.fileno()
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            r, _, _ = select.select([fd], [], [], left)
+            if not r:
+                return
+            chunk = os.read(fd, 4096)
+            now = time.monotonic() - self.t0
+            if not chunk:
+                return
+            if self.first_byte is None:
+                self.first_byte = now
+            self.buf += chunk
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                self.lines.append((now, line.decode(errors="replace").rstrip("\r")))
+
+    def wait_for(self, text, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for t, line in self.lines:
+                if text in line:
+                    return t
+            if self.proc.poll() is not None:
+                self.pump(0.1)
+                break
+            self.pump(0.05)
+        for t, line in self.lines:
+            if text in line:
+                return t
+        return None
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def main():
+    elf = sys.argv[1] if len(sys.argv) > 1 else \
+        "kernel/target/aarch64-unknown-none/release/bedrock-kernel"
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    ok = True
+    firsts, ups, guest_ups = [], [], []
+    for i in range(runs):
+        b = Boot(elf)
+        up = b.wait_for("network up", BOOT_TIMEOUT)
+        first_line = b.lines[0][0] if b.lines else None
+        if up is None:
+            print("boot_metrics: FAIL: no 'network up' within %.0f s; console:" % BOOT_TIMEOUT)
+            for _, line in b.lines:
+                print("    " + line)
+            b.kill()
+            return 1
+        firsts.append(first_line)
+        ups.append(up)
+        for _, line in b.lines:
+            if "network up" in line and line.startswith("["):
+                guest_ups.append(float(line[1:line.index("]")]))
+        last = i == runs - 1
+        if not last:
+            b.kill()
+            continue
+        # The last boot: idle CPU, then Ctrl-C.
+        print("boot_metrics: console of the last boot:")
+        for t, line in b.lines:
+            print("    %7.1f ms  %s" % (t * 1000, line))
+        b.pump(1.0)  # let it settle
+        c0, w0 = b.cpu_seconds(), time.monotonic()
+        b.pump(3.0)
+        c1, w1 = b.cpu_seconds(), time.monotonic()
+        idle = 100.0 * (c1 - c0) / (w1 - w0)
+        b.proc.stdin.write(b"\x03")
+        b.proc.stdin.flush()
+        try:
+            status = b.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            status = None
+        b.pump(0.2)
+        b.kill()
+        print("boot_metrics: idle QEMU host CPU over %.1f s: %.2f %%" % (w1 - w0, idle))
+        if idle > IDLE_CPU_LIMIT:
+            print("boot_metrics: FAIL: idle CPU above %.1f %%" % IDLE_CPU_LIMIT)
+            ok = False
+        if status != 0:
+            print("boot_metrics: FAIL: Ctrl-C did not stop QEMU with status 0 (got %s)" % status)
+            ok = False
+        else:
+            print("boot_metrics: Ctrl-C on the console stopped QEMU (status 0)")
+
+    def stats(xs):
+        xs = sorted(x * 1000 for x in xs)
+        return "median %.1f ms (min %.1f, max %.1f)" % (xs[len(xs) // 2], xs[0], xs[-1])
+
+    filesz, memsz, elfsize = loadable_bytes(elf)
+    print("boot_metrics: %d boots, QEMU launch -> first UART line: %s" % (runs, stats(firsts)))
+    print("boot_metrics: %d boots, QEMU launch -> 'network up':     %s" % (runs, stats(ups)))
+    if guest_ups:
+        print("boot_metrics: %d boots, kernel entry -> 'network up' (guest clock): %s"
+              % (runs, stats(guest_ups)))
+    print("boot_metrics: host load average while measuring: %.2f (%d CPUs)"
+          % (os.getloadavg()[0], os.cpu_count()))
+    print("boot_metrics: image %s: %d bytes loadable (file), %d bytes in memory with .bss "
+          "and stack, ELF file %d bytes" % (os.path.basename(elf), filesz, memsz, elfsize))
+    print("boot_metrics: %s" % ("all checks passed" if ok else "FAILED"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
