@@ -231,12 +231,14 @@ fn parse_head<'b>(
 
     // method SP
     let m_end = find::<NotVisible>(buf, start);
+    let method_bytes = &buf[start..m_end];
+    let method = Method::from_bytes(method_bytes);
+    let valid = method != Method::Other || all_in(method_bytes, &TOKEN);
     match buf.get(m_end) {
-        None => return Ok(None),
-        Some(b' ') if m_end > start && all_in(&buf[start..m_end], &TOKEN) => {}
-        Some(_) => return Err(Error::BadMethod),
+        None if valid => return Ok(None),
+        Some(b' ') if valid && m_end > start => {}
+        _ => return Err(Error::BadMethod),
     }
-    let method = Method::from_bytes(&buf[start..m_end]);
 
     // request-target SP
     let t_start = m_end + 1;
@@ -248,19 +250,30 @@ fn parse_head<'b>(
     if t_end - t_start > max_target_len {
         return Err(Error::UriTooLong);
     }
+    let target_ok = all_in(&buf[t_start..t_end], &URI);
     match buf.get(t_end) {
-        None => return Ok(None),
-        Some(b' ') if t_end > t_start && all_in(&buf[t_start..t_end], &URI) => {}
+        None if target_ok => return Ok(None),
+        Some(b' ') if target_ok && t_end > t_start => {}
         Some(b'\r' | b'\n') => return Err(Error::BadRequestLine),
-        Some(_) => return Err(Error::BadTarget),
+        _ => return Err(Error::BadTarget),
     }
     check_target_form(method, &buf[t_start..t_end])?;
 
     // HTTP-version CRLF
     let v_start = t_end + 1;
-    let (version, mut i) = match buf.get(v_start..v_start + 10) {
-        Some(b"HTTP/1.1\r\n") => (Version::Http11, v_start + 10),
-        Some(b"HTTP/1.0\r\n") => (Version::Http10, v_start + 10),
+    let fast = buf
+        .get(v_start..)
+        .and_then(|v| v.first_chunk::<10>())
+        .map(|v| {
+            let [a @ .., _, _] = *v;
+            let [.., c, d] = *v;
+            (u64::from_le_bytes(a), [c, d])
+        });
+    const V11: u64 = u64::from_le_bytes(*b"HTTP/1.1");
+    const V10: u64 = u64::from_le_bytes(*b"HTTP/1.0");
+    let (version, mut i) = match fast {
+        Some((V11, [b'\r', b'\n'])) => (Version::Http11, v_start + 10),
+        Some((V10, [b'\r', b'\n'])) => (Version::Http10, v_start + 10),
         _ => match parse_version(buf.get(v_start..).unwrap_or(&[]))? {
             Some(v) => (v, v_start + 10),
             None => return Ok(None),
@@ -332,15 +345,12 @@ fn parse_head<'b>(
             Some(b'\n') => {}
             Some(_) => return Err(Error::BadHeaderValue),
         }
-        let mut line_end = v_end;
-        while line_end > v_start && matches!(buf[line_end - 1], b' ' | b'\t') {
-            line_end -= 1;
+        let mut value = &buf[v_start..v_end];
+        while let [rest @ .., b' ' | b'\t'] = value {
+            value = rest;
         }
         if let Some(slot) = headers.get_mut(count) {
-            *slot = Header {
-                name,
-                value: &buf[v_start..line_end],
-            };
+            *slot = Header { name, value };
         }
         count += 1;
         i = v_end + 2;
@@ -471,6 +481,13 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     if n != b.len() {
         return false;
     }
+    if (4..8).contains(&n) {
+        let w = |s: &[u8], at: usize| match s.get(at..).and_then(|s| s.first_chunk::<4>()) {
+            Some(w) => u32::from_le_bytes(*w),
+            None => 0,
+        };
+        return (w(a, 0) ^ w(b, 0)) | (w(a, n - 4) ^ w(b, n - 4)) == 0;
+    }
     if !(8..=32).contains(&n) {
         return a == b;
     }
@@ -541,7 +558,21 @@ fn ascii(s: &[u8]) -> &str {
 /// always yes, and a branch-free loop is faster then.)
 #[inline(always)]
 fn all_in(s: &[u8], table: &[bool; 256]) -> bool {
-    s.iter().fold(true, |ok, &b| ok & table[b as usize])
+    let (chunks, tail) = s.as_chunks::<8>();
+    let mut ok = chunks.iter().fold(true, |ok, c| {
+        ok & table[c[0] as usize]
+            & table[c[1] as usize]
+            & table[c[2] as usize]
+            & table[c[3] as usize]
+            & table[c[4] as usize]
+            & table[c[5] as usize]
+            & table[c[6] as usize]
+            & table[c[7] as usize]
+    });
+    for &b in tail {
+        ok &= table[b as usize];
+    }
+    ok
 }
 
 /// Index of the first byte at or after `i` not allowed in a field value
@@ -552,6 +583,7 @@ fn scan_value(buf: &[u8], mut i: usize) -> usize {
         i = find::<Ctl>(buf, i);
         match buf.get(i) {
             Some(b'\t') => i += 1,
+            Some(&b) if b >= 0x80 => i += 1,
             _ => return i,
         }
     }

@@ -1,53 +1,52 @@
 //! Word-at-a-time byte searches ("SIMD within a register"), in safe code.
 //!
-//! Each search loads 16 bytes as a `u128`, computes a mask with the high bit
+//! Each search loads 8 bytes as a `u64`, computes a mask with the high bit
 //! of every byte that stops the search, and jumps straight to the first one
 //! with `trailing_zeros`.
 
-const L: u128 = u128::from_le_bytes([0x01; 16]);
-const H: u128 = u128::from_le_bytes([0x80; 16]);
-const LOW7: u128 = u128::from_le_bytes([0x7f; 16]);
+const L: u64 = u64::from_le_bytes([0x01; 8]);
+const H: u64 = u64::from_le_bytes([0x80; 8]);
+const LOW7: u64 = u64::from_le_bytes([0x7f; 8]);
 
 // Every helper works on the low seven bits of each byte, so no sum ever
 // carries into the next byte and every flag is exact.
 
-/// Bytes whose low seven bits are below `n` (`n <= 0x80`).
+/// Bytes whose low seven bits are below `n` or all ones (`1 <= n < 0x80`):
+/// adding one to the low seven bits wraps 0x7F to 0, then one compare.
 #[inline(always)]
-const fn low7_lt(w: u128, n: u8) -> u128 {
-    !((w & LOW7) + L * (0x80 - n) as u128) & H
-}
-
-/// Bytes whose low seven bits are all ones (0x7F and 0xFF).
-#[inline(always)]
-const fn low7_max(w: u128) -> u128 {
-    ((w & LOW7) + L) & H
+const fn low7_lt_or_max(w: u64, n: u8) -> u64 {
+    let wrapped = ((w & LOW7) + L) & LOW7;
+    !(wrapped + L * (0x80 - (n + 1)) as u64) & H
 }
 
 /// Bytes equal to `c`.
 #[inline(always)]
-const fn eq(w: u128, c: u8) -> u128 {
-    let x = w ^ (L * c as u128);
+const fn eq(w: u64, c: u8) -> u64 {
+    let x = w ^ (L * c as u64);
     !(((x & LOW7) + LOW7) | x) & H
 }
 
 /// A set of bytes that stop a search.
 pub(crate) trait Stop {
-    /// Mask of stopping bytes in a 16-byte little-endian word.
-    fn mask(w: u128) -> u128;
+    /// Mask of stopping bytes in an 8-byte little-endian word.
+    fn mask(w: u64) -> u64;
     /// Does `b` stop the search?
     fn stops(b: u8) -> bool;
 }
 
-/// Controls and DEL: the end of a field value (CR) or a byte to look at (HTAB).
+/// Bytes whose low seven bits are a control or DEL: the end of a field
+/// value (CR), bytes to look at (HTAB, obs-text 0x80-0x9F and 0xFF) and
+/// bytes to refuse.
 pub(crate) struct Ctl;
 impl Stop for Ctl {
     #[inline(always)]
-    fn mask(w: u128) -> u128 {
-        (low7_lt(w, 0x20) | low7_max(w)) & !w
+    fn mask(w: u64) -> u64 {
+        low7_lt_or_max(w, 0x20)
     }
     #[inline(always)]
     fn stops(b: u8) -> bool {
-        b < 0x20 || b == 0x7f
+        let low7 = b & 0x7f;
+        low7 < 0x20 || low7 == 0x7f
     }
 }
 
@@ -55,8 +54,8 @@ impl Stop for Ctl {
 pub(crate) struct NotVisible;
 impl Stop for NotVisible {
     #[inline(always)]
-    fn mask(w: u128) -> u128 {
-        low7_lt(w, 0x21) | low7_max(w) | (w & H)
+    fn mask(w: u64) -> u64 {
+        low7_lt_or_max(w, 0x21) | (w & H)
     }
     #[inline(always)]
     fn stops(b: u8) -> bool {
@@ -68,7 +67,7 @@ impl Stop for NotVisible {
 pub(crate) struct NameEnd;
 impl Stop for NameEnd {
     #[inline(always)]
-    fn mask(w: u128) -> u128 {
+    fn mask(w: u64) -> u64 {
         NotVisible::mask(w) | eq(w, b':')
     }
     #[inline(always)]
@@ -81,7 +80,7 @@ impl Stop for NameEnd {
 pub(crate) struct Lf;
 impl Stop for Lf {
     #[inline(always)]
-    fn mask(w: u128) -> u128 {
+    fn mask(w: u64) -> u64 {
         eq(w, b'\n')
     }
     #[inline(always)]
@@ -96,13 +95,13 @@ pub(crate) fn find<S: Stop>(buf: &[u8], mut i: usize) -> usize {
     let Some(rest) = buf.get(i..) else {
         return buf.len();
     };
-    let (words, tail) = rest.as_chunks::<16>();
+    let (words, tail) = rest.as_chunks::<8>();
     for w in words {
-        let m = S::mask(u128::from_le_bytes(*w));
+        let m = S::mask(u64::from_le_bytes(*w));
         if m != 0 {
             return i + (m.trailing_zeros() / 8) as usize;
         }
-        i += 16;
+        i += 8;
     }
     for &b in tail {
         if S::stops(b) {
@@ -161,27 +160,27 @@ mod tests {
 
     #[test]
     fn word_masks_agree_with_bytewise_search() {
-        // The portable `u128` masks, tested on every target.
-        fn first<S: Stop>(buf: &[u8; 16]) -> usize {
-            let m = S::mask(u128::from_le_bytes(*buf));
+        // The portable `u64` masks, tested on every target.
+        fn first<S: Stop>(buf: &[u8; 8]) -> usize {
+            let m = S::mask(u64::from_le_bytes(*buf));
             if m == 0 {
-                16
+                8
             } else {
                 (m.trailing_zeros() / 8) as usize
             }
         }
-        for pos in 0..16 {
+        for pos in 0..8 {
             for b in 0..=255u8 {
                 for fill in [b'a', 0x21, 0x20, 0x0b, 0x80, 0xff, b':' + 1] {
-                    let mut buf = [fill; 16];
+                    let mut buf = [fill; 8];
                     buf[pos] = b;
-                    assert_eq!(first::<Ctl>(&buf), naive::<Ctl>(&buf, 0).min(16));
+                    assert_eq!(first::<Ctl>(&buf), naive::<Ctl>(&buf, 0).min(8));
                     assert_eq!(
                         first::<NotVisible>(&buf),
-                        naive::<NotVisible>(&buf, 0).min(16)
+                        naive::<NotVisible>(&buf, 0).min(8)
                     );
-                    assert_eq!(first::<NameEnd>(&buf), naive::<NameEnd>(&buf, 0).min(16));
-                    assert_eq!(first::<Lf>(&buf), naive::<Lf>(&buf, 0).min(16));
+                    assert_eq!(first::<NameEnd>(&buf), naive::<NameEnd>(&buf, 0).min(8));
+                    assert_eq!(first::<Lf>(&buf), naive::<Lf>(&buf, 0).min(8));
                 }
             }
         }
