@@ -1,6 +1,8 @@
 //! JSON writing: bedrock's `JsonWriter` into a reused buffer through
 //! `SliceSink`, against `serde_json::to_writer` (derived `Serialize`) into a
 //! reused, cleared `Vec<u8>`. Same cases, same output.
+// criterion_group! defines an undocumented public function.
+#![allow(missing_docs)]
 
 use bedrock_json::{JsonError, JsonWriter, SliceSink};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -38,7 +40,13 @@ fn write_strings(w: &mut JsonWriter<SliceSink<'_>>, ss: &[&str]) -> Result<(), J
     w.end_array()
 }
 
-const CITIES: [&str; 5] = ["Berlin", "Paris", "Z\u{fc}rich", "New York", "S\u{e3}o Paulo"];
+const CITIES: [&str; 5] = [
+    "Berlin",
+    "Paris",
+    "Z\u{fc}rich",
+    "New York",
+    "S\u{e3}o Paulo",
+];
 
 fn bench(c: &mut Criterion) {
     let names: Vec<String> = (0..100).map(|i| format!("Grand Hotel Nr. {i}")).collect();

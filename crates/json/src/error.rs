@@ -109,7 +109,10 @@ mod tests {
     #[test]
     fn messages_and_display() {
         assert_eq!(JsonError::Full.to_string(), "output buffer full");
-        assert_eq!(JsonError::Misuse.message(), "call does not fit the document structure");
+        assert_eq!(
+            JsonError::Misuse.message(),
+            "call does not fit the document structure"
+        );
         assert_eq!(
             ReadError::Syntax { offset: 7 }.to_string(),
             "invalid JSON syntax at byte 7"

@@ -7,8 +7,8 @@
 //! already valid UTF-8). Output is not meant to be embedded in a `<script>`
 //! element, where U+2028/U+2029 and `</` would matter.
 
-use crate::Sink;
 use crate::JsonError;
+use crate::Sink;
 
 /// Per byte: 0 when the byte is copied as is, otherwise the character that
 /// follows the backslash (`u` for the `\u00xx` form).
@@ -176,13 +176,6 @@ fn write_escaped_from<S: Sink>(sink: &mut S, s: &[u8], mut start: usize) -> Resu
     }
 }
 
-/// Writes `s` as a quoted JSON string. On error some leading part may have
-/// been written.
-#[inline]
-pub(crate) fn write_string<S: Sink>(sink: &mut S, s: &str) -> Result<(), JsonError> {
-    write_wrapped(sink, b"\"", s.as_bytes(), b"\"")
-}
-
 /// Writes `pre`, `s` escaped, then `post`; a string without escapes goes out
 /// in one [`Sink::write3`]. On error some leading part may have been written.
 #[inline]
@@ -209,7 +202,7 @@ mod tests {
     fn esc(s: &str) -> std::string::String {
         let mut buf = [0u8; 512];
         let mut sink = SliceSink::new(&mut buf);
-        write_string(&mut sink, s).unwrap();
+        write_wrapped(&mut sink, b"\"", s.as_bytes(), b"\"").unwrap();
         let out = std::str::from_utf8(sink.as_bytes()).unwrap().to_owned();
         assert_eq!(out.len(), escaped_len(s), "escaped_len for {s:?}");
         out

@@ -249,7 +249,10 @@ mod tests {
 
     #[test]
     fn digits8_all_small_and_sampled() {
-        for v in (0..200_000u32).chain((0..100_000_000).step_by(9_973)).chain([99_999_999]) {
+        for v in (0..200_000u32)
+            .chain((0..100_000_000).step_by(9_973))
+            .chain([99_999_999])
+        {
             let d = digits8(v).to_le_bytes();
             assert_eq!(std::str::from_utf8(&d).unwrap(), format!("{v:08}"));
             assert_eq!(digit_count8(v), v.to_string().len());
@@ -299,7 +302,7 @@ mod tests {
             f64::MIN_POSITIVE,
             5e-324,
             1.0 / 3.0,
-            123456789.123456789,
+            123_456_789.123_456_79,
             9_007_199_254_740_993.0,
             1e16,
             1e15 + 0.5,
@@ -319,14 +322,42 @@ mod tests {
     #[test]
     fn grammar() {
         for ok in [
-            "0", "-0", "1", "-1", "10", "0.5", "-0.5", "1e5", "1E5", "1e+5", "1e-5", "1.25e10",
+            "0",
+            "-0",
+            "1",
+            "-1",
+            "10",
+            "0.5",
+            "-0.5",
+            "1e5",
+            "1E5",
+            "1e+5",
+            "1e-5",
+            "1.25e10",
             "123456789012345678901234567890",
         ] {
             assert!(is_valid_number(ok.as_bytes()), "{ok}");
         }
         for bad in [
-            "", "-", "01", "-01", "1.", ".5", "+1", "1e", "1e+", "1.e5", "0x1", "1 ", " 1", "NaN",
-            "Infinity", "-Infinity", "1..2", "--1", "1e5.0",
+            "",
+            "-",
+            "01",
+            "-01",
+            "1.",
+            ".5",
+            "+1",
+            "1e",
+            "1e+",
+            "1.e5",
+            "0x1",
+            "1 ",
+            " 1",
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "1..2",
+            "--1",
+            "1e5.0",
         ] {
             assert!(!is_valid_number(bad.as_bytes()), "{bad}");
         }

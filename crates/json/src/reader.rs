@@ -270,7 +270,10 @@ mod tests {
         let mut fields = [Field::EMPTY; 4];
         let f = parse_flat_object(input, &mut fields).unwrap();
         assert_eq!(get(f, "ab"), Some(Value::Number("1")));
-        assert_eq!(get(f, "c").and_then(|v| v.as_str()).map(|s| s.raw()), Some(&b"d"[..]));
+        assert_eq!(
+            get(f, "c").and_then(|v| v.as_str()).map(|s| s.raw()),
+            Some(&b"d"[..])
+        );
         assert_eq!(get(f, "a\\u0062"), None);
         assert_eq!(get(f, "zz"), None);
     }
@@ -378,13 +381,21 @@ mod tests {
         assert_eq!(parse(&past).unwrap_err(), ReadError::TooManyFields);
         // The caller's slice is the limit.
         let mut two = [Field::EMPTY; 2];
-        assert_eq!(parse_flat_object(b"{\"a\":1,\"b\":2}", &mut two).unwrap().len(), 2);
+        assert_eq!(
+            parse_flat_object(b"{\"a\":1,\"b\":2}", &mut two)
+                .unwrap()
+                .len(),
+            2
+        );
         assert_eq!(
             parse_flat_object(b"{\"a\":1,\"b\":2,\"c\":3}", &mut two),
             Err(ReadError::TooManyFields)
         );
         let mut none: [Field; 0] = [];
         assert_eq!(parse_flat_object(b"{}", &mut none).unwrap().len(), 0);
-        assert_eq!(parse_flat_object(b"{\"a\":1}", &mut none), Err(ReadError::TooManyFields));
+        assert_eq!(
+            parse_flat_object(b"{\"a\":1}", &mut none),
+            Err(ReadError::TooManyFields)
+        );
     }
 }

@@ -351,7 +351,11 @@ mod tests {
         assert_eq!(s.decoded_len(), want.len());
         for size in 0..want.len() {
             let mut buf = vec![0u8; size];
-            assert_eq!(s.decode_into(&mut buf), Err(ReadError::OutputFull), "{size}");
+            assert_eq!(
+                s.decode_into(&mut buf),
+                Err(ReadError::OutputFull),
+                "{size}"
+            );
         }
         let mut buf = vec![0u8; want.len()];
         assert_eq!(s.decode_into(&mut buf), Ok(want));
@@ -383,8 +387,14 @@ mod tests {
         assert_eq!(JsonStr::new(b"\\u12"), Err(ReadError::BadEscape));
         assert_eq!(JsonStr::new(b"\\u12G4"), Err(ReadError::BadEscape));
         assert_eq!(JsonStr::new(b"\\ud800"), Err(ReadError::LoneSurrogate));
-        assert_eq!(JsonStr::new(b"\\ud800\\u0041"), Err(ReadError::LoneSurrogate));
-        assert_eq!(JsonStr::new(b"\\ud800\\ud800"), Err(ReadError::LoneSurrogate));
+        assert_eq!(
+            JsonStr::new(b"\\ud800\\u0041"),
+            Err(ReadError::LoneSurrogate)
+        );
+        assert_eq!(
+            JsonStr::new(b"\\ud800\\ud800"),
+            Err(ReadError::LoneSurrogate)
+        );
         assert_eq!(JsonStr::new(b"\\ude00"), Err(ReadError::LoneSurrogate));
         assert_eq!(JsonStr::new(b"\\ud800\\uzzzz"), Err(ReadError::BadEscape));
         assert_eq!(JsonStr::new(b"\\"), Err(ReadError::BadEscape));
@@ -396,7 +406,14 @@ mod tests {
     #[test]
     fn pieces_never_panic_on_malformed() {
         // Not reachable through the public API; the decoder still copes.
-        for raw in [&b"\\"[..], b"\\x", b"\\u12", b"\\ud800", b"\\ud800\\u", b"\\udc00"] {
+        for raw in [
+            &b"\\"[..],
+            b"\\x",
+            b"\\u12",
+            b"\\ud800",
+            b"\\ud800\\u",
+            b"\\udc00",
+        ] {
             let s = JsonStr::from_validated(raw);
             let mut buf = [0u8; 64];
             let d = s.decode_into(&mut buf).unwrap();

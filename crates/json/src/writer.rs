@@ -1,9 +1,31 @@
 //! The streaming [`JsonWriter`].
 
-use crate::escape::{write_string, write_wrapped};
+use crate::escape::write_wrapped;
 use crate::limits::{MAX_DEPTH, MAX_F64_LEN};
 use crate::number::{format_f64, format_i64, format_u64, is_valid_number, small_u64};
 use crate::{JsonError, Sink, Truncate};
+
+/// Where the writer stands, one byte so each call checks and updates it with
+/// a single load and store.
+mod mode {
+    /// Top level, nothing written yet.
+    pub const TOP_EMPTY: u8 = 0;
+    /// Top level, one complete value written.
+    pub const TOP_DONE: u8 = 1;
+    /// In an array, before its first element.
+    pub const ARR_FIRST: u8 = 2;
+    /// In an array, after an element (a comma comes next).
+    pub const ARR_NEXT: u8 = 3;
+    /// In an object, before its first key.
+    pub const OBJ_KEY_FIRST: u8 = 4;
+    /// In an object, after a member (a comma comes next).
+    pub const OBJ_KEY_NEXT: u8 = 5;
+    /// In an object, after a key: its value is due.
+    pub const OBJ_VALUE: u8 = 6;
+    /// A sink write failed part-way through a call; every call fails with
+    /// `Full` until a rollback.
+    pub const BROKEN: u8 = 7;
+}
 
 /// The writer's structural state, small and `Copy` so a [`Mark`] can hold it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,31 +34,16 @@ struct State {
     kinds: u64,
     /// Number of open containers.
     depth: u8,
-    /// The innermost container has no element yet (no comma needed).
-    first: bool,
-    /// Inside an object, a key has been written and its value is due.
-    after_key: bool,
-    /// A complete top-level value has been written.
-    done: bool,
-    /// A sink write failed part-way through a call; every call fails with
-    /// `Full` until a rollback.
-    broken: bool,
+    /// One of the [`mode`] constants.
+    mode: u8,
 }
 
 impl State {
     const START: State = State {
         kinds: 0,
         depth: 0,
-        first: true,
-        after_key: false,
-        done: false,
-        broken: false,
+        mode: mode::TOP_EMPTY,
     };
-
-    #[inline]
-    fn in_object(&self) -> bool {
-        self.depth > 0 && (self.kinds >> (self.depth - 1)) & 1 == 1
-    }
 }
 
 /// A saved position of a [`JsonWriter`]: the sink length and the structural
@@ -111,7 +118,7 @@ impl<S: Sink> JsonWriter<S> {
     /// True when a complete top-level value has been written and every
     /// container is closed (false before anything is written).
     pub fn is_complete(&self) -> bool {
-        self.state.done && self.state.depth == 0 && !self.state.broken
+        self.state.mode == mode::TOP_DONE
     }
 
     /// Number of open containers.
@@ -131,88 +138,88 @@ impl<S: Sink> JsonWriter<S> {
     #[inline]
     fn track<T>(&mut self, r: Result<T, JsonError>) -> Result<T, JsonError> {
         if r.is_err() {
-            self.state.broken = true;
+            self.state.mode = mode::BROKEN;
         }
         r
     }
 
-    /// Checks a value may be written here and writes its separator.
+    /// Checks a value may be written here; returns the mode to set once the
+    /// value is complete and whether a comma must precede it (the caller
+    /// writes it together with the value).
     #[inline]
-    fn before_value(&mut self) -> Result<(), JsonError> {
-        let st = self.state;
-        if st.broken {
-            return Err(JsonError::Full);
+    fn before_value(&self) -> Result<(u8, bool), JsonError> {
+        match self.state.mode {
+            mode::OBJ_VALUE => Ok((mode::OBJ_KEY_NEXT, false)),
+            mode::ARR_NEXT => Ok((mode::ARR_NEXT, true)),
+            mode::ARR_FIRST => Ok((mode::ARR_NEXT, false)),
+            mode::TOP_EMPTY => Ok((mode::TOP_DONE, false)),
+            mode::BROKEN => Err(JsonError::Full),
+            _ => Err(JsonError::Misuse),
         }
-        if st.depth == 0 {
-            if st.done {
-                return Err(JsonError::Misuse);
-            }
-        } else if st.in_object() {
-            if !st.after_key {
-                return Err(JsonError::Misuse);
-            }
-        } else if !st.first {
-            let r = self.sink.write_byte(b',');
-            return self.track(r);
-        }
-        Ok(())
-    }
-
-    /// Records that a value was completed.
-    #[inline]
-    fn after_value(&mut self) {
-        let st = &mut self.state;
-        if st.depth == 0 {
-            st.done = true;
-        }
-        st.first = false;
-        st.after_key = false;
     }
 
     /// Writes a complete scalar token.
     #[inline]
     fn scalar(&mut self, bytes: &[u8]) -> Result<(), JsonError> {
-        self.before_value()?;
-        let r = self.sink.write(bytes);
+        let (next, comma) = self.before_value()?;
+        let r = if comma {
+            self.sink.write3(b",", bytes, b"")
+        } else {
+            self.sink.write(bytes)
+        };
         self.track(r)?;
-        self.after_value();
+        self.state.mode = next;
         Ok(())
     }
 
     fn begin(&mut self, open: u8, object: bool) -> Result<(), JsonError> {
-        if self.state.broken {
+        let st = self.state;
+        if st.mode == mode::BROKEN {
             return Err(JsonError::Full);
         }
-        if self.state.depth as usize >= MAX_DEPTH {
+        if st.depth as usize >= MAX_DEPTH {
             return Err(JsonError::TooDeep);
         }
-        self.before_value()?;
-        let r = self.sink.write_byte(open);
+        let (_, comma) = self.before_value()?;
+        let r = if comma {
+            self.sink.write(&[b',', open])
+        } else {
+            self.sink.write_byte(open)
+        };
         self.track(r)?;
         let st = &mut self.state;
         if object {
             st.kinds |= 1 << st.depth;
+            st.mode = mode::OBJ_KEY_FIRST;
         } else {
             st.kinds &= !(1 << st.depth);
+            st.mode = mode::ARR_FIRST;
         }
         st.depth += 1;
-        st.first = true;
-        st.after_key = false;
         Ok(())
     }
 
     fn end(&mut self, close: u8, object: bool) -> Result<(), JsonError> {
-        let st = self.state;
-        if st.broken {
-            return Err(JsonError::Full);
-        }
-        if st.depth == 0 || st.in_object() != object || st.after_key {
+        let ok = match self.state.mode {
+            mode::OBJ_KEY_FIRST | mode::OBJ_KEY_NEXT => object,
+            mode::ARR_FIRST | mode::ARR_NEXT => !object,
+            mode::BROKEN => return Err(JsonError::Full),
+            _ => false,
+        };
+        if !ok {
             return Err(JsonError::Misuse);
         }
         let r = self.sink.write_byte(close);
         self.track(r)?;
-        self.state.depth -= 1;
-        self.after_value();
+        let st = &mut self.state;
+        st.depth -= 1;
+        st.mode = if st.depth == 0 {
+            mode::TOP_DONE
+        } else if (st.kinds >> (st.depth - 1)) & 1 == 1 {
+            mode::OBJ_KEY_NEXT
+        } else {
+            mode::ARR_NEXT
+        };
         Ok(())
     }
 
@@ -240,16 +247,15 @@ impl<S: Sink> JsonWriter<S> {
     /// Writes an object key (escaped) and its colon; `Misuse` outside an
     /// object or when the previous key has no value yet.
     pub fn key(&mut self, key: &str) -> Result<(), JsonError> {
-        let st = self.state;
-        if st.broken {
-            return Err(JsonError::Full);
-        }
-        if !st.in_object() || st.after_key {
-            return Err(JsonError::Misuse);
-        }
-        let r = self.write_key(key, !st.first);
+        let comma = match self.state.mode {
+            mode::OBJ_KEY_NEXT => true,
+            mode::OBJ_KEY_FIRST => false,
+            mode::BROKEN => return Err(JsonError::Full),
+            _ => return Err(JsonError::Misuse),
+        };
+        let r = self.write_key(key, comma);
         self.track(r)?;
-        self.state.after_key = true;
+        self.state.mode = mode::OBJ_VALUE;
         Ok(())
     }
 
@@ -262,10 +268,11 @@ impl<S: Sink> JsonWriter<S> {
     /// Writes a string value, escaped per RFC 8259 (see
     /// [`escaped_len`](crate::escaped_len)).
     pub fn string(&mut self, s: &str) -> Result<(), JsonError> {
-        self.before_value()?;
-        let r = write_string(&mut self.sink, s);
+        let (next, comma) = self.before_value()?;
+        let pre: &[u8] = if comma { b",\"" } else { b"\"" };
+        let r = write_wrapped(&mut self.sink, pre, s.as_bytes(), b"\"");
         self.track(r)?;
-        self.after_value();
+        self.state.mode = next;
         Ok(())
     }
 

@@ -146,7 +146,10 @@ fn decode(s: bedrock_json::JsonStr<'_>) -> String {
 /// Inputs shaped like flat objects, built from good and bad pieces and then
 /// possibly mutated in one byte, so that a fair share parses.
 fn near_json() -> impl Strategy<Value = Vec<u8>> {
-    fn pick(v: &[&'static str], weights_good: usize) -> impl Strategy<Value = &'static str> + Clone {
+    fn pick(
+        v: &[&'static str],
+        weights_good: usize,
+    ) -> impl Strategy<Value = &'static str> + Clone {
         // The first entry is the good one; weight it up.
         let mut all = vec![v[0]; weights_good];
         all.extend_from_slice(v);
@@ -155,24 +158,68 @@ fn near_json() -> impl Strategy<Value = Vec<u8>> {
     let good_key = prop_oneof![
         (0u32..1000).prop_map(|n| format!("\"k{n}\"")),
         prop::sample::select(vec![
-            "\"\\u0061\"", "\"\\ud83d\\ude00\"", "\"\\n\"", "\"\u{e9}\"", "\"\\/\"", "\"\u{2028}\"",
+            "\"\\u0061\"",
+            "\"\\ud83d\\ude00\"",
+            "\"\\n\"",
+            "\"\u{e9}\"",
+            "\"\\/\"",
+            "\"\u{2028}\"",
         ])
         .prop_map(String::from),
     ];
-    let bad_key = prop::sample::select(vec!["\"\\ud800\"", "\"\\q\"", "'a'", "a", "\"\x01\"", "\"a"])
-        .prop_map(String::from);
+    let bad_key = prop::sample::select(vec![
+        "\"\\ud800\"",
+        "\"\\q\"",
+        "'a'",
+        "a",
+        "\"\x01\"",
+        "\"a",
+    ])
+    .prop_map(String::from);
     let key = prop_oneof![12 => good_key, 1 => bad_key];
     let good_value = prop::sample::select(vec![
-        "1", "0", "-0", "-12.5e+3", "1E5", "1e400", "123456789012345678901234", "true", "false",
-        "null", "\"x\"", "\"\\\"\\\\\"", "\"\\u00e9\\u20AC\"", "\"\\ud83d\\ude00\"", "0.5e-400",
+        "1",
+        "0",
+        "-0",
+        "-12.5e+3",
+        "1E5",
+        "1e400",
+        "123456789012345678901234",
+        "true",
+        "false",
+        "null",
+        "\"x\"",
+        "\"\\\"\\\\\"",
+        "\"\\u00e9\\u20AC\"",
+        "\"\\ud83d\\ude00\"",
+        "0.5e-400",
     ]);
     let bad_value = prop::sample::select(vec![
-        "01", "1.", ".5", "+1", "-", "NaN", "nul", "tru", "{}", "[]", "\"\\ud800\"", "\"\\x\"",
-        "\"a\nb\"", "'s'",
+        "01",
+        "1.",
+        ".5",
+        "+1",
+        "-",
+        "NaN",
+        "nul",
+        "tru",
+        "{}",
+        "[]",
+        "\"\\ud800\"",
+        "\"\\x\"",
+        "\"a\nb\"",
+        "'s'",
     ]);
     let value = prop_oneof![12 => good_value, 1 => bad_value];
     let ws = pick(&["", " ", "\n", "\t", "\r\n  ", "\u{a0}", "/**/"], 30);
-    let member = (key, ws.clone(), pick(&[":", "", "::", "="], 60), ws.clone(), value, ws.clone())
+    let member = (
+        key,
+        ws.clone(),
+        pick(&[":", "", "::", "="], 60),
+        ws.clone(),
+        value,
+        ws.clone(),
+    )
         .prop_map(|(k, w1, c, w2, v, w3)| format!("{k}{w1}{c}{w2}{v}{w3}"));
     let members = prop::collection::vec((member, pick(&[",", ",,", "", ";"], 60)), 0..6);
     (
