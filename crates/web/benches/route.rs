@@ -3,6 +3,8 @@
 //! served there; bedrock's `lookup` answers path and method at once, so the
 //! matchit side also checks the method to do the same work.
 
+#![allow(missing_docs)] // criterion_group! generates an undocumented function
+
 use std::hint::black_box;
 use std::time::Duration;
 
