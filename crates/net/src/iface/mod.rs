@@ -644,8 +644,12 @@ fn request<D: Device>(
     // poll tries again.
 }
 
+/// Shortest Ethernet frame without FCS (IEEE 802.3): shorter frames (an
+/// ARP packet is 42 bytes) are padded with zeros, as real NICs require.
+pub const MIN_FRAME_LEN: usize = 60;
+
 /// Sends one frame: Ethernet header, then `write` fills the `payload_len`
-/// bytes after it.
+/// bytes after it; padding up to [`MIN_FRAME_LEN`] is zeroed.
 fn transmit<D: Device>(
     counters: &mut Counters,
     device: &mut D,
@@ -655,7 +659,7 @@ fn transmit<D: Device>(
     payload_len: usize,
     write: impl FnOnce(&mut [u8]),
 ) -> Result<(), SendError> {
-    let len = EthernetFrame::<&[u8]>::buffer_len(payload_len);
+    let len = EthernetFrame::<&[u8]>::buffer_len(payload_len).max(MIN_FRAME_LEN);
     let header = EthernetRepr {
         src_addr: src,
         dst_addr: dst,
@@ -664,7 +668,9 @@ fn transmit<D: Device>(
     let sent = device.transmit(len, |buf| {
         let mut frame = EthernetFrame::new_unchecked(buf);
         header.emit(&mut frame);
-        write(frame.payload_mut());
+        let (payload, padding) = frame.payload_mut().split_at_mut(payload_len);
+        write(payload);
+        padding.fill(0);
     });
     match sent {
         Some(()) => {
