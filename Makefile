@@ -1,5 +1,6 @@
 # bedrock: every command a user needs. Each target does its own set-up.
-.PHONY: all setup setup-qemu test lint unit nostd kernel kernel-test run serve bench fuzz clean help
+.PHONY: all setup setup-qemu test lint unit nostd kernel kernel-test run serve bench fuzz clean help \
+	setup-server server server-aarch64 server-test server-lint bench-serve
 
 CARGO ?= cargo
 # Crates that must build for bare metal (no std, no alloc, no libc).
@@ -10,6 +11,13 @@ FUZZ_TARGETS := request_parser json_reader router net_frame
 KERNEL_OUT := kernel/target/aarch64-unknown-none/release
 KERNEL_ELF := $(KERNEL_OUT)/bedrock-kernel
 PORT ?= 8888
+# The hosted server (server/, its own cargo workspace): `make serve` runs it
+# on ROOT at 127.0.0.1:SERVE_PORT; `make serve PORT=9000` overrides the port.
+SERVER_BIN := server/target/release/bedrock-serve
+SERVER_BIN_A64 := server/target/aarch64-unknown-linux-gnu/release/bedrock-serve
+SERVE_PORT ?= 8080
+ROOT ?= www
+ARGS ?=
 QEMU_VIRT := qemu-system-aarch64 -M virt -cpu cortex-a72 -m 128M -nographic -semihosting \
 	-global virtio-mmio.force-legacy=false
 
@@ -19,7 +27,8 @@ help:
 	@echo "make run     boot the unikernel in QEMU (port PORT=$(PORT) forwarded; HTTP comes with issue 5)"
 	@echo "make test    every test: lint, host unit/property tests, bare-metal build, kernel in QEMU"
 	@echo "make kernel  build the unikernel image ($(KERNEL_ELF)) and its test runner"
-	@echo "make bench   criterion benchmarks, side by side with reference crates"
+	@echo "make serve   the hosted server on ROOT=$(ROOT) at 127.0.0.1:$(SERVE_PORT) (ARGS='--allow-write' ...)"
+	@echo "make bench   criterion benchmarks, side by side with reference crates; bench-serve: wrk vs nginx"
 	@echo "make fuzz    each fuzz target for FUZZ_SECONDS (default $(FUZZ_SECONDS)) seconds"
 	@echo "make clean   remove build artefacts"
 
@@ -29,7 +38,7 @@ setup:
 setup-qemu:
 	@scripts/setup.sh base qemu
 
-test: setup-qemu lint unit nostd kernel-test
+test: setup-qemu lint unit nostd kernel-test server-test
 	@echo "make test: all passed"
 
 lint: setup
@@ -67,13 +76,43 @@ run: kernel
 		-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(PORT)-:80 \
 		-device virtio-net-device,netdev=n0
 
-serve: setup
-	@echo "make serve: the hosted server is not built yet (issue 6)." >&2
-	@exit 1
+setup-server:
+	@scripts/setup.sh base server
+
+server: setup-server
+	@echo "== build the hosted server (release, static, no libc): $(SERVER_BIN)"
+	@cd server && $(CARGO) build --quiet --release
+
+server-aarch64: setup-server
+	@echo "== build the hosted server for aarch64: $(SERVER_BIN_A64)"
+	@cd server && $(CARGO) build --quiet --release --target aarch64-unknown-linux-gnu
+
+server-lint: setup-server
+	@echo "== server: cargo fmt --check, cargo clippy -D warnings (x86_64 and aarch64)"
+	@cd server && $(CARGO) fmt -- --check
+	@cd server && $(CARGO) clippy --quiet --release -- -D warnings
+	@cd server && $(CARGO) clippy --quiet --release --target aarch64-unknown-linux-gnu -- -D warnings
+
+server-test: server server-aarch64 server-lint
+	@echo "== server: end to end against the x86_64 binary"
+	@python3 tests/server/e2e.py $(SERVER_BIN)
+	@echo "== server: end to end against the aarch64 binary under qemu-user"
+	@python3 tests/server/e2e.py --quick --qemu qemu-aarch64 $(SERVER_BIN_A64)
+
+serve: server
+	@mkdir -p $(ROOT)
+	@[ -e $(ROOT)/index.html ] || printf '<!doctype html>\n<title>bedrock</title>\n<h1>bedrock</h1>\n<p>Served by bedrock-serve. The Hotel API is at <a href="/api/hotels">/api/hotels</a>.</p>\n' > $(ROOT)/index.html
+	@$(SERVER_BIN) --root $(ROOT) --listen 127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(SERVE_PORT)) $(ARGS)
 
 bench: setup
 	@echo "== criterion benchmarks (ratios vs httparse, matchit, serde_json in the same run)"
 	@$(CARGO) bench --workspace --quiet -- --noplot 2>&1 | scripts/bench-ratios.py
+	@$(MAKE) --no-print-directory bench-serve
+
+bench-serve: server
+	@scripts/setup.sh bench
+	@echo "== hosted server: wrk against bedrock-serve and nginx side by side"
+	@scripts/bench-serve.sh $(SERVER_BIN)
 
 fuzz:
 	@scripts/setup.sh fuzz
@@ -85,4 +124,5 @@ fuzz:
 clean:
 	$(CARGO) clean
 	cd kernel && $(CARGO) clean
+	cd server && $(CARGO) clean
 	rm -rf fuzz/target

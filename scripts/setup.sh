@@ -64,7 +64,25 @@ for part in "$@"; do
             want_pkg tshark tshark
             want_pkg python3 python3
             ;;
-        bench) rust_base ;;
+        server)
+            # The hosted server: aarch64 Linux target (run under qemu-user)
+            # and the clients its end-to-end tests use.
+            rust_base
+            if ! rustup target list --toolchain "$TOOLCHAIN" --installed | grep -qx aarch64-unknown-linux-gnu; then
+                say "adding target aarch64-unknown-linux-gnu"
+                rustup target add --toolchain "$TOOLCHAIN" aarch64-unknown-linux-gnu
+            fi
+            want_pkg qemu-aarch64 qemu-user
+            want_pkg curl curl
+            want_pkg python3 python3
+            ;;
+        bench)
+            # wrk and nginx for the hosted server's side-by-side benchmark.
+            rust_base
+            want_pkg wrk wrk
+            want_pkg nginx nginx
+            want_pkg curl curl
+            ;;
         fuzz) fuzz_tools ;;
         *) say "unknown part '$part'"; exit 2 ;;
     esac

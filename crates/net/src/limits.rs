@@ -37,3 +37,84 @@ pub const ARP_PENDING_PER_ADDR: usize = 2;
 
 /// TTL of every IPv4 packet sent (the Linux default).
 pub const DEFAULT_TTL: u8 = 64;
+
+// ---- TCP ----------------------------------------------------------------
+//
+// Memory: a `TcpStack<N, RX, TX>` holds N connection slots of about
+// `RX + TX + 300` bytes each, inline. The defaults below (256 slots of
+// 16 KiB + 16 KiB) take 8.1 MiB: keep the stack in a `static`.
+
+/// Connection slots of the kernel's server (`TcpStack<TCP_MAX_CONNECTIONS>`).
+/// A SYN that finds every slot busy (TIME-WAIT slots are recycled first)
+/// is answered with RST and counted (`refused_full`).
+pub const TCP_MAX_CONNECTIONS: usize = 256;
+
+/// Receive buffer per connection; the advertised window is its free space
+/// (at most 65535: window scaling is not offered).
+pub const TCP_RX_BUFFER_LEN: usize = 16 * 1024;
+
+/// Send buffer per connection; [`crate::tcp::TcpStack::send`] takes what fits.
+pub const TCP_TX_BUFFER_LEN: usize = 16 * 1024;
+
+/// Ports listened on at once. One more is `TcpError::TooManyListeners`.
+pub const TCP_MAX_LISTENERS: usize = 4;
+
+/// Backlog of `listen` when the caller has no better number: connections
+/// not yet accepted (SYN-RECEIVED or established) per listener. A SYN past
+/// it is answered with RST and counted (`refused_backlog`).
+pub const TCP_DEFAULT_BACKLOG: usize = 128;
+
+/// Our MSS, advertised in every SYN-ACK: the MTU less the IPv4 and TCP
+/// headers (1460 on Ethernet).
+pub const TCP_MSS: u16 = (MAX_IP_PACKET_LEN - crate::wire::ipv4::HEADER_LEN - 20) as u16;
+
+/// The peer's MSS when its SYN carries none (RFC 9293 §3.7.1).
+pub const TCP_DEFAULT_PEER_MSS: u16 = 536;
+
+/// Smallest peer MSS honoured; smaller values are raised to it, so a peer
+/// cannot make us send a segment per byte.
+pub const TCP_MIN_PEER_MSS: u16 = 64;
+
+/// Retransmission timeout before the first RTT sample (RFC 6298 §2.1).
+pub const INITIAL_RTO: Duration = Duration::from_secs(1);
+
+/// Floor of the retransmission timeout. RFC 6298 says 1 s; 200 ms (Linux's
+/// floor) suits a LAN or QEMU's user network, where RTTs are sub-ms.
+pub const MIN_RTO: Duration = Duration::from_millis(200);
+
+/// Ceiling of the retransmission timeout and of the persist interval.
+pub const MAX_RTO: Duration = Duration::from_secs(60);
+
+/// Expiries of the retransmission timer in a row (no ACK of new data in
+/// between) before the connection is aborted with RST (`aborted_retries`).
+/// With a 200 ms RTO and doubling that is about 100 s.
+pub const TCP_MAX_RETRIES: u8 = 8;
+
+/// SYN-ACK retransmissions before a half-open connection is dropped.
+pub const TCP_SYNACK_RETRIES: u8 = 4;
+
+/// Longest a connection may stay in SYN-RECEIVED, retries or not
+/// (`syn_received_timeouts`); bounds what a SYN flood can hold.
+pub const TCP_SYN_RECEIVED_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// How long TIME-WAIT lasts (2 MSL). RFC 9293 suggests 2 x 2 minutes; a
+/// server under load needs its slots back sooner, and the only peer on
+/// QEMU's user network is its own NAT. One second covers any retransmitted
+/// FIN on a LAN; TIME-WAIT slots are also recycled early when a SYN finds
+/// no free slot.
+pub const TCP_TIME_WAIT: Duration = Duration::from_secs(1);
+
+/// A synchronized connection that receives nothing for this long is
+/// aborted with RST (`reaped_idle`). The HTTP layer has shorter timeouts
+/// of its own; this is the stack's backstop against vanished peers.
+pub const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Longest an ACK is delayed (RFC 1122 says at most 500 ms; Linux uses
+/// 40 ms). A second full-sized segment is always acknowledged at once.
+pub const TCP_DELAYED_ACK: Duration = Duration::from_millis(40);
+
+/// Duplicate ACKs that trigger a fast retransmit (RFC 5681 §3.2).
+pub const TCP_DUP_ACK_THRESHOLD: u8 = 3;
+
+/// Out-of-order ranges a connection keeps (see `tcp::assembler`).
+pub const ASSEMBLER_RANGES: usize = 4;

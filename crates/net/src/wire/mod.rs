@@ -30,6 +30,7 @@ pub mod checksum;
 pub mod ethernet;
 pub mod icmpv4;
 pub mod ipv4;
+pub mod tcp;
 
 pub use arp::{Operation as ArpOperation, Packet as ArpPacket, Repr as ArpRepr};
 pub use ethernet::{
@@ -37,6 +38,7 @@ pub use ethernet::{
 };
 pub use icmpv4::{Message as Icmpv4Message, Packet as Icmpv4Packet, Repr as Icmpv4Repr};
 pub use ipv4::{Address as Ipv4Address, Packet as Ipv4Packet, Protocol, Repr as Ipv4Repr};
+pub use tcp::{Control as TcpControl, Packet as TcpPacket, Repr as TcpRepr};
 
 use core::fmt;
 

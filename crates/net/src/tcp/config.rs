@@ -1,0 +1,46 @@
+//! The run-time knobs of the stack, defaulting to the named limits.
+
+use crate::limits::{
+    TCP_DELAYED_ACK, TCP_IDLE_TIMEOUT, TCP_MAX_RETRIES, TCP_SYNACK_RETRIES,
+    TCP_SYN_RECEIVED_TIMEOUT, TCP_TIME_WAIT,
+};
+use crate::time::Duration;
+
+/// Timeouts and retry counts. [`TcpConfig::new`] takes them from
+/// [`crate::limits`]; change fields to tune (tests shorten them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpConfig {
+    /// TIME-WAIT length, 2 MSL ([`TCP_TIME_WAIT`]).
+    pub time_wait: Duration,
+    /// Abort a connection that received nothing this long ([`TCP_IDLE_TIMEOUT`]).
+    pub idle_timeout: Duration,
+    /// Drop a connection still half-open after this long
+    /// ([`TCP_SYN_RECEIVED_TIMEOUT`]).
+    pub syn_received_timeout: Duration,
+    /// Retransmission timer expiries in a row before aborting ([`TCP_MAX_RETRIES`]).
+    pub max_retries: u8,
+    /// SYN-ACK (and SYN) retransmissions before giving up ([`TCP_SYNACK_RETRIES`]).
+    pub synack_retries: u8,
+    /// Longest ACK delay ([`TCP_DELAYED_ACK`]).
+    pub delayed_ack: Duration,
+}
+
+impl TcpConfig {
+    /// The defaults from [`crate::limits`].
+    pub const fn new() -> TcpConfig {
+        TcpConfig {
+            time_wait: TCP_TIME_WAIT,
+            idle_timeout: TCP_IDLE_TIMEOUT,
+            syn_received_timeout: TCP_SYN_RECEIVED_TIMEOUT,
+            max_retries: TCP_MAX_RETRIES,
+            synack_retries: TCP_SYNACK_RETRIES,
+            delayed_ack: TCP_DELAYED_ACK,
+        }
+    }
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}

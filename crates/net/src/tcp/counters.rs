@@ -1,0 +1,102 @@
+//! What the TCP stack saw and did, as plain counters the kernel can print.
+
+use core::fmt;
+
+macro_rules! tcp_counters {
+    ($( $(#[doc = $doc:literal])+ $name:ident, )+) => {
+        /// TCP traffic, events and drops by reason. Every received segment
+        /// is counted in `segs_in` and, if dropped before reaching a
+        /// connection, in one `drop_*` counter. `Display` prints one
+        /// `tcp_name value` line per counter.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct TcpCounters {
+            $( $(#[doc = $doc])+ pub $name: u64, )+
+        }
+
+        impl TcpCounters {
+            /// All zero (usable in `const` context).
+            pub const ZERO: TcpCounters = TcpCounters { $( $name: 0, )+ };
+
+            /// Every counter as `(name, value)`, in declaration order.
+            pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> {
+                [$( (stringify!($name), self.$name), )+].into_iter()
+            }
+        }
+    };
+}
+
+tcp_counters! {
+    /// Segments received (protocol 6 datagrams handed to the stack).
+    segs_in,
+    /// Segments handed to the interface.
+    segs_out,
+    /// Payload bytes accepted in order.
+    bytes_in,
+    /// Payload bytes sent, retransmissions included.
+    bytes_out,
+    /// Segments sent again (timeouts, fast retransmits, probes).
+    retransmits,
+    /// Retransmission timer expiries.
+    timeouts,
+    /// Fast retransmits (three duplicate ACKs, or a partial ACK in recovery).
+    fast_retransmits,
+    /// Zero-window probes sent.
+    zero_window_probes,
+    /// RSTs sent (refusals, aborts, answers to stray segments).
+    resets_sent,
+    /// RSTs accepted (exactly at RCV.NXT).
+    resets_received,
+    /// Challenge ACKs sent (RFC 5961: in-window RST, SYN when synchronized).
+    challenge_acks,
+    /// Segments with a bad checksum.
+    drop_bad_checksum,
+    /// Segments too short, with broken options, a zero port or SYN+FIN.
+    drop_malformed,
+    /// Segments to a broadcast address.
+    drop_not_for_us,
+    /// Segments for no connection and no listener (answered with RST
+    /// unless they were RSTs).
+    drop_no_socket,
+    /// Segments outside the receive window (answered with an ACK unless RST).
+    drop_out_of_window,
+    /// Segments whose ACK was unacceptable.
+    drop_bad_ack,
+    /// Out-of-order data that found no free assembler range.
+    drop_reassembly_full,
+    /// Out-of-order segments kept for reassembly.
+    out_of_order,
+    /// Passive connections that reached ESTABLISHED.
+    accepted,
+    /// SYNs refused because every connection slot was busy.
+    refused_full,
+    /// SYNs refused because the listener's backlog was full.
+    refused_backlog,
+    /// Connections aborted after `TCP_MAX_RETRIES` (or the SYN-ACK retries).
+    aborted_retries,
+    /// Connections aborted by the application.
+    aborted_by_app,
+    /// Connections aborted after `TCP_IDLE_TIMEOUT` without a segment.
+    reaped_idle,
+    /// Half-open connections dropped after `TCP_SYN_RECEIVED_TIMEOUT`.
+    syn_received_timeouts,
+    /// TIME-WAIT slots taken early for a new connection.
+    time_wait_recycled,
+    /// Connections that ended normally (TIME-WAIT or LAST-ACK done).
+    closed,
+    /// Segments the interface refused (device busy, no route); resent later.
+    tx_failed,
+}
+
+impl fmt::Display for TcpCounters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (name, value) in self.iter() {
+            writeln!(f, "tcp_{name} {value}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Adds one without ever overflowing.
+pub(crate) fn bump(c: &mut u64) {
+    *c = c.wrapping_add(1);
+}

@@ -1,0 +1,97 @@
+//! TCP (RFC 9293) for a server: passive open on listening ports, many
+//! connections in fixed slots, no heap, no clock, no callbacks.
+//!
+//! One file per concern: [`seq`] (modular sequence numbers), [`isn`] and
+//! [`siphash`] (RFC 6528 initial sequence numbers), [`ring`] (send and
+//! receive buffers), [`assembler`] (out-of-order ranges), [`rtt`] (the RFC
+//! 6298 timer), `conn` (the per-connection state machine), `stack` (the
+//! socket set: slots, listeners, demultiplexing, the
+//! [`IpHandler`](crate::IpHandler) implementation), [`counters`] and
+//! [`config`].
+//!
+//! # What it does
+//!
+//! * Passive open with a backlog per listener; a SYN past the backlog or
+//!   finding every slot busy (after recycling the oldest TIME-WAIT) gets
+//!   RST. Active open ([`TcpStack::connect`]) exists, minimal, for tests.
+//! * ISNs per RFC 6528; MSS option both ways (we advertise 1460, honour
+//!   the peer's, 536 without one); window = free receive space; RFC 9293
+//!   acceptability checks; RST accepted only at exactly RCV.NXT, challenge
+//!   ACK for other in-window RSTs and for SYNs on synchronized connections
+//!   (RFC 5961); bad checksums dropped and counted.
+//! * RTO per RFC 6298 (Karn's rule, doubling, 200 ms floor), go-back-N on
+//!   timeout, abort with RST after `max_retries`; fast retransmit on three
+//!   duplicate ACKs with NewReno partial-ACK handling; slow start and
+//!   congestion avoidance (RFC 5681); zero-window probes (the retransmit
+//!   timer doubles as the persist timer, and probes answered keep the
+//!   connection alive); delayed ACKs (every second segment at once, else
+//!   after 40 ms; out-of-order data and gap fills at once).
+//! * Out-of-order segments are kept in the receive buffer (up to
+//!   [`crate::limits::ASSEMBLER_RANGES`] ranges).
+//! * FIN in every order, TIME-WAIT of `time_wait` (1 s by default), idle
+//!   connections reaped after `idle_timeout`, SYN-RECEIVED dropped after
+//!   `syn_received_timeout`.
+//! * Not done: window scaling, timestamps, SACK, urgent data (read as
+//!   ordinary data), ICMP errors to TCP, IP options, active-open polish
+//!   (simultaneous open works but is barely tested).
+//!
+//! # Driving it from the kernel
+//!
+//! ```text
+//! // All-zero key: the 8 MiB static is all zero bytes and goes to .bss.
+//! static TCP: Lock<TcpStack<TCP_MAX_CONNECTIONS>> = Lock::new(TcpStack::new([0; 16]));
+//! tcp.reseed(unpredictable_16_bytes());      // at boot, before the first SYN
+//! tcp.listen(80, TCP_DEFAULT_BACKLOG)?;
+//! loop {
+//!     let now = clock();
+//!     iface.poll_with(now, &mut dev, &mut tcp); // segments in, dispatch out
+//!     while let Some(h) = tcp.accept() {        // new connections
+//!         http.open(h.index(), h);              // per-connection HTTP state
+//!     }
+//!     for h in tcp.handles() {                  // every accepted connection
+//!         let data = tcp.peek(h);               // zero-copy read, or recv()
+//!         let used = http.feed(h, data);
+//!         tcp.consume(h, used);                 // opens the window
+//!         let n = tcp.send(h, &response[sent..]);  // what fit; rest later
+//!         if done { tcp.close(h) }              // FIN after queued data
+//!         if !tcp.may_recv(h) { /* peer sent FIN and all is read */ }
+//!     }
+//!     // handles the server remembers whose tcp.state(h) is Closed are
+//!     // gone (reset, timed out, closed): drop their HTTP state.
+//!     iface.poll_with(now, &mut dev, &mut tcp);  // flush what the app queued
+//!     let next = min(iface.poll_at(now), tcp.poll_at(now));
+//!     sleep_until_irq_or(next);
+//! }
+//! ```
+//!
+//! [`Interface::poll_with`](crate::Interface::poll_with) hands every TCP
+//! datagram to the stack (processing happens at once: state, buffers,
+//! flags), then calls the stack's dispatch, which runs each connection's
+//! timers and sends what is due: SYN-ACKs, data as the windows allow,
+//! FINs, ACKs, RSTs. Data the application queues between polls goes out
+//! at the next poll, so poll again after serving (or when
+//! [`TcpStack::poll_at`] says `now`). A segment the device refuses is
+//! simply sent at a later dispatch (nothing advances until it is sent).
+//!
+//! Memory: a connection slot is `RX + TX` bytes of buffers plus about 300
+//! bytes of state; 256 slots of 16 KiB + 16 KiB are 8.1 MiB.
+
+pub mod assembler;
+pub mod config;
+mod conn;
+pub mod counters;
+pub mod isn;
+pub mod ring;
+pub mod rtt;
+pub mod seq;
+pub mod siphash;
+mod stack;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::TcpConfig;
+pub use conn::{Endpoint, State};
+pub use counters::TcpCounters;
+pub use seq::SeqNumber;
+pub use stack::{Handle, TcpError, TcpStack};

@@ -1,0 +1,526 @@
+//! The socket set: every connection slot, the listeners, and the
+//! [`IpHandler`] that feeds them from [`crate::Interface::poll_with`].
+
+use super::config::TcpConfig;
+use super::conn::{send_bare, Conn, Endpoint, State, Tcb, Verdict};
+use super::counters::{bump, TcpCounters};
+use super::isn::IsnGenerator;
+use crate::device::Device;
+use crate::iface::{IpHandler, Sender};
+use crate::limits::{TCP_MAX_LISTENERS, TCP_RX_BUFFER_LEN, TCP_TX_BUFFER_LEN};
+use crate::time::Instant;
+use crate::wire::{self, Ipv4Repr, Protocol, TcpControl, TcpPacket, TcpRepr};
+
+/// Names one connection. Handles are cheap to copy; once the connection
+/// is gone (closed, reset, timed out) its handle is stale and every call
+/// with it reads as [`State::Closed`] and moves no data, even after the
+/// slot is reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Handle {
+    index: u16,
+    gen: u16,
+}
+
+impl Handle {
+    /// The slot number (0..N), for tables indexed by connection.
+    pub const fn index(self) -> usize {
+        self.index as usize
+    }
+}
+
+/// Why a stack call was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TcpError {
+    /// Port 0, or a backlog of 0.
+    InvalidArgument,
+    /// Already listening on that port.
+    PortInUse,
+    /// [`TCP_MAX_LISTENERS`] ports are listened on already.
+    TooManyListeners,
+    /// Every connection slot is busy.
+    NoFreeSlot,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Listener {
+    port: u16,
+    backlog: usize,
+}
+
+/// `N` TCP connections with `RX`/`TX`-byte buffers each, plus up to
+/// [`TCP_MAX_LISTENERS`] listening ports. All storage is inline (about
+/// `N × (RX + TX + 300)` bytes: 8.1 MiB with the defaults and N = 256),
+/// so keep it in a `static`; [`TcpStack::new`] is `const` for that, and
+/// with an all-zero key the whole stack is zero bytes, so the static lands
+/// in `.bss` rather than in the image ([`TcpStack::reseed`] at boot).
+pub struct TcpStack<
+    const N: usize,
+    const RX: usize = TCP_RX_BUFFER_LEN,
+    const TX: usize = TCP_TX_BUFFER_LEN,
+> {
+    conns: [Conn<RX, TX>; N],
+    listeners: [Option<Listener>; TCP_MAX_LISTENERS],
+    isn: IsnGenerator,
+    /// `None` means [`TcpConfig::new`]: keeps a fresh stack all zero.
+    config: Option<TcpConfig>,
+    counters: TcpCounters,
+}
+
+impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
+    /// An empty stack whose initial sequence numbers are keyed by `secret`
+    /// (RFC 6528; see [`TcpStack::reseed`]), with [`TcpConfig::new`].
+    pub const fn new(secret: [u8; 16]) -> Self {
+        TcpStack {
+            conns: [const { Conn::new() }; N],
+            listeners: [None; TCP_MAX_LISTENERS],
+            isn: IsnGenerator::new(secret),
+            config: None,
+            counters: TcpCounters::ZERO,
+        }
+    }
+
+    /// Replaces the ISN key (for a stack built in a `static` before an
+    /// unpredictable value was at hand). Call before the first connection.
+    pub fn reseed(&mut self, secret: [u8; 16]) {
+        self.isn = IsnGenerator::new(secret);
+    }
+
+    /// The timeouts in force.
+    pub fn config(&self) -> TcpConfig {
+        self.config.unwrap_or_default()
+    }
+
+    /// Changes the timeouts; applies to running connections too.
+    pub fn set_config(&mut self, config: TcpConfig) {
+        self.config = Some(config);
+    }
+
+    /// The counters.
+    pub fn counters(&self) -> &TcpCounters {
+        &self.counters
+    }
+
+    /// Connection slots in all (`N`).
+    pub const fn capacity(&self) -> usize {
+        N
+    }
+
+    /// Connection slots in use, in any state (TIME-WAIT included).
+    pub fn active(&self) -> usize {
+        self.conns
+            .iter()
+            .filter(|c| c.tcb.state != State::Closed)
+            .count()
+    }
+
+    /// Accepts connections to `port`, at most `backlog` of them waiting
+    /// for [`TcpStack::accept`] (handshaking or established). Use
+    /// [`crate::limits::TCP_DEFAULT_BACKLOG`] when in doubt.
+    pub fn listen(&mut self, port: u16, backlog: usize) -> Result<(), TcpError> {
+        if port == 0 || backlog == 0 {
+            return Err(TcpError::InvalidArgument);
+        }
+        if self.listener(port).is_some() {
+            return Err(TcpError::PortInUse);
+        }
+        let slot = self
+            .listeners
+            .iter_mut()
+            .find(|l| l.is_none())
+            .ok_or(TcpError::TooManyListeners)?;
+        *slot = Some(Listener { port, backlog });
+        Ok(())
+    }
+
+    /// Stops listening on `port` (connections already made stay);
+    /// `false` if it was not listened on.
+    pub fn unlisten(&mut self, port: u16) -> bool {
+        match self
+            .listeners
+            .iter_mut()
+            .find(|l| l.is_some_and(|l| l.port == port))
+        {
+            Some(l) => {
+                *l = None;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn listener(&self, port: u16) -> Option<Listener> {
+        self.listeners
+            .iter()
+            .flatten()
+            .find(|l| l.port == port)
+            .copied()
+    }
+
+    /// The next established connection not yet taken, lowest slot first
+    /// (it may already hold data, or even the peer's FIN).
+    pub fn accept(&mut self) -> Option<Handle> {
+        let (i, conn) = self.conns.iter_mut().enumerate().find(|(_, c)| {
+            !c.tcb.accepted && c.tcb.state.is_synchronized() && c.tcb.state != State::TimeWait
+        })?;
+        conn.tcb.accepted = true;
+        Some(Handle {
+            index: i as u16,
+            gen: conn.gen,
+        })
+    }
+
+    /// Every accepted connection still alive, by slot.
+    pub fn handles(&self) -> impl Iterator<Item = Handle> + '_ {
+        self.conns.iter().enumerate().filter_map(|(i, c)| {
+            (c.tcb.accepted && c.tcb.state != State::Closed).then_some(Handle {
+                index: i as u16,
+                gen: c.gen,
+            })
+        })
+    }
+
+    /// Opens a connection from `local` to `remote` (active open: sends a
+    /// SYN at the next dispatch). A minimal client, used by the tests to
+    /// talk to a listening stack.
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        local: Endpoint,
+        remote: Endpoint,
+    ) -> Result<Handle, TcpError> {
+        if local.1 == 0 || remote.1 == 0 {
+            return Err(TcpError::InvalidArgument);
+        }
+        let i = self.free_slot().ok_or(TcpError::NoFreeSlot)?;
+        let iss = self.isn.isn(now, local, remote);
+        let conn = &mut self.conns[i];
+        conn.tcb = Tcb::open(now, State::SynSent, local, remote, iss);
+        conn.tcb.accepted = true;
+        Ok(Handle {
+            index: i as u16,
+            gen: conn.gen,
+        })
+    }
+
+    /// The control block behind `h` (tests look at timers and windows).
+    #[cfg(test)]
+    pub(crate) fn tcb(&self, h: Handle) -> Option<&Tcb> {
+        self.conn(h).map(|c| &c.tcb)
+    }
+
+    /// The ISN of the connection from remote port `port` (tests).
+    #[cfg(test)]
+    pub(crate) fn tcb_by_port(&self, port: u16) -> Option<u32> {
+        self.conns
+            .iter()
+            .find(|c| c.tcb.state != State::Closed && c.tcb.remote.1 == port)
+            .map(|c| c.tcb.iss.0)
+    }
+
+    fn conn(&self, h: Handle) -> Option<&Conn<RX, TX>> {
+        self.conns
+            .get(h.index())
+            .filter(|c| c.gen == h.gen && c.tcb.state != State::Closed)
+    }
+
+    fn conn_mut(&mut self, h: Handle) -> Option<&mut Conn<RX, TX>> {
+        self.conns
+            .get_mut(h.index())
+            .filter(|c| c.gen == h.gen && c.tcb.state != State::Closed)
+    }
+
+    /// The connection's state; [`State::Closed`] for a stale handle.
+    pub fn state(&self, h: Handle) -> State {
+        self.conn(h).map_or(State::Closed, |c| c.tcb.state)
+    }
+
+    /// The peer's address and port.
+    pub fn remote(&self, h: Handle) -> Option<Endpoint> {
+        self.conn(h).map(|c| c.tcb.remote)
+    }
+
+    /// Our address and port.
+    pub fn local(&self, h: Handle) -> Option<Endpoint> {
+        self.conn(h).map(|c| c.tcb.local)
+    }
+
+    /// Whether received data is waiting.
+    pub fn can_recv(&self, h: Handle) -> bool {
+        self.conn(h).is_some_and(|c| !c.rx.is_empty())
+    }
+
+    /// Whether data is waiting or may still come. `false` after the
+    /// peer's FIN once everything is read: end of stream.
+    pub fn may_recv(&self, h: Handle) -> bool {
+        self.conn(h).is_some_and(|c| c.may_recv())
+    }
+
+    /// Bytes waiting to be read.
+    pub fn recv_queue(&self, h: Handle) -> usize {
+        self.conn(h).map_or(0, |c| c.rx.len())
+    }
+
+    /// Whether [`TcpStack::send`] may queue data (the connection is open
+    /// for sending and not closed by us).
+    pub fn may_send(&self, h: Handle) -> bool {
+        self.conn(h).is_some_and(|c| c.may_send())
+    }
+
+    /// Whether [`TcpStack::send`] would take at least one byte now.
+    pub fn can_send(&self, h: Handle) -> bool {
+        self.send_capacity(h) > 0
+    }
+
+    /// Bytes [`TcpStack::send`] would take now.
+    pub fn send_capacity(&self, h: Handle) -> usize {
+        self.conn(h)
+            .filter(|c| c.may_send())
+            .map_or(0, |c| c.tx.free())
+    }
+
+    /// Bytes queued to send, unacknowledged ones included.
+    pub fn send_queue(&self, h: Handle) -> usize {
+        self.conn(h).map_or(0, |c| c.tx.len())
+    }
+
+    /// Moves received bytes into `buf`; returns how many (0 when none
+    /// are waiting: see [`TcpStack::may_recv`] for end of stream).
+    pub fn recv(&mut self, h: Handle, buf: &mut [u8]) -> usize {
+        let Some(c) = self.conn_mut(h) else {
+            return 0;
+        };
+        let n = c.rx.dequeue(buf);
+        if n > 0 {
+            c.window_opened();
+        }
+        n
+    }
+
+    /// The received bytes at the front, without removing them: the first
+    /// contiguous piece of the ring (call again after
+    /// [`TcpStack::consume`] for the rest). Empty for a stale handle.
+    pub fn peek(&self, h: Handle) -> &[u8] {
+        self.conn(h).map_or(&[], |c| c.rx.peek())
+    }
+
+    /// Drops `n` received bytes from the front (after [`TcpStack::peek`]);
+    /// returns how many were dropped.
+    pub fn consume(&mut self, h: Handle, n: usize) -> usize {
+        let Some(c) = self.conn_mut(h) else {
+            return 0;
+        };
+        let n = c.rx.discard(n);
+        if n > 0 {
+            c.window_opened();
+        }
+        n
+    }
+
+    /// Queues as much of `data` as fits in the send buffer; returns how
+    /// much. Segments go out at the next dispatch. 0 once closed for
+    /// sending.
+    pub fn send(&mut self, h: Handle, data: &[u8]) -> usize {
+        match self.conn_mut(h) {
+            Some(c) if c.may_send() => c.tx.enqueue(data),
+            _ => 0,
+        }
+    }
+
+    /// Closes our side: a FIN goes after the queued data (ESTABLISHED to
+    /// FIN-WAIT-1, CLOSE-WAIT to LAST-ACK). The peer may still send until
+    /// its own FIN; the slot frees itself when the connection ends.
+    pub fn close(&mut self, h: Handle) {
+        if let Some(c) = self.conn_mut(h) {
+            if c.close() {
+                c.free();
+            }
+        }
+    }
+
+    /// Aborts: a RST goes out at the next dispatch and the slot is freed;
+    /// queued data in both directions is dropped.
+    pub fn abort(&mut self, h: Handle) {
+        if let Some(c) = self.conn_mut(h) {
+            match c.tcb.state {
+                State::SynSent | State::TimeWait => c.free(),
+                _ => c.tcb.rst_pending = true,
+            }
+        }
+    }
+
+    /// When the stack next needs a poll (to send, or for a timer): `now`
+    /// when something is ready to go, `None` when nothing is pending.
+    /// The kernel sleeps until the earlier of this and the interface's
+    /// own `poll_at`.
+    pub fn poll_at(&self, now: Instant) -> Option<Instant> {
+        let config = self.config();
+        self.conns
+            .iter()
+            .filter_map(|c| c.poll_at(now, &config))
+            .min()
+            .map(|at| at.max(now))
+    }
+
+    fn find(&self, local: Endpoint, remote: Endpoint) -> Option<usize> {
+        self.conns.iter().position(|c| {
+            c.tcb.state != State::Closed && c.tcb.remote == remote && c.tcb.local == local
+        })
+    }
+
+    /// A free slot, or else the TIME-WAIT slot closest to expiry
+    /// (recycled early, counted).
+    fn free_slot(&mut self) -> Option<usize> {
+        if let Some(i) = self.conns.iter().position(|c| c.tcb.state == State::Closed) {
+            return Some(i);
+        }
+        let i = self
+            .conns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.tcb.state == State::TimeWait)
+            .min_by_key(|(_, c)| c.tcb.time_wait_until)
+            .map(|(i, _)| i)?;
+        bump(&mut self.counters.time_wait_recycled);
+        self.conns[i].free();
+        Some(i)
+    }
+
+    fn receive_segment<D: Device>(
+        &mut self,
+        ip: &Ipv4Repr,
+        payload: &[u8],
+        tx: &mut Sender<'_, D>,
+    ) {
+        let now = tx.now();
+        bump(&mut self.counters.segs_in);
+        if ip.dst_addr != tx.config().ip {
+            // Broadcast: TCP is unicast only.
+            return bump(&mut self.counters.drop_not_for_us);
+        }
+        let parsed = TcpPacket::new_checked(payload)
+            .and_then(|p| TcpRepr::parse(&p, ip.src_addr, ip.dst_addr));
+        let seg = match parsed {
+            Ok(seg) => seg,
+            Err(wire::Error::BadChecksum) => return bump(&mut self.counters.drop_bad_checksum),
+            Err(_) => return bump(&mut self.counters.drop_malformed),
+        };
+        let local = (ip.dst_addr, seg.dst_port);
+        let remote = (ip.src_addr, seg.src_port);
+        if let Some(i) = self.find(local, remote) {
+            let conn = &mut self.conns[i];
+            // RFC 9293 §3.6.1 / RFC 6191: a new SYN above the old
+            // connection's numbers may reopen a TIME-WAIT 4-tuple.
+            let reopen = conn.tcb.state == State::TimeWait
+                && seg.control == TcpControl::Syn
+                && seg.ack_number.is_none()
+                && seg.seq_number > conn.tcb.rcv_nxt;
+            if !reopen {
+                let config = self.config.unwrap_or_default();
+                match conn.process(now, &seg, &config, &mut self.counters) {
+                    Verdict::Keep => {}
+                    Verdict::Reset(seq) => {
+                        let c = &mut self.counters;
+                        send_bare(tx, c, local, remote, TcpControl::Rst, seq, None);
+                    }
+                    Verdict::Close => conn.free(),
+                }
+                return;
+            }
+            conn.free();
+            bump(&mut self.counters.time_wait_recycled);
+        }
+        let Some(listener) = self.listener(seg.dst_port) else {
+            bump(&mut self.counters.drop_no_socket);
+            return self.reset_stray(tx, local, remote, &seg);
+        };
+        match (seg.control, seg.ack_number) {
+            (TcpControl::Rst, _) => bump(&mut self.counters.drop_no_socket),
+            (_, Some(_)) => {
+                // LISTEN: any ACK is answered with RST.
+                bump(&mut self.counters.drop_no_socket);
+                self.reset_stray(tx, local, remote, &seg);
+            }
+            (TcpControl::Syn, None) => self.open_passive(now, listener, local, remote, &seg, tx),
+            _ => bump(&mut self.counters.drop_no_socket),
+        }
+    }
+
+    /// A SYN for a listener: a new connection in SYN-RECEIVED (the
+    /// SYN-ACK goes at dispatch), or RST when the backlog or the table
+    /// is full.
+    fn open_passive<D: Device>(
+        &mut self,
+        now: Instant,
+        listener: Listener,
+        local: Endpoint,
+        remote: Endpoint,
+        seg: &TcpRepr,
+        tx: &mut Sender<'_, D>,
+    ) {
+        let waiting = self
+            .conns
+            .iter()
+            .filter(|c| {
+                c.tcb.state != State::Closed && !c.tcb.accepted && c.tcb.local.1 == listener.port
+            })
+            .count();
+        if waiting >= listener.backlog {
+            bump(&mut self.counters.refused_backlog);
+            return self.reset_stray(tx, local, remote, seg);
+        }
+        let Some(i) = self.free_slot() else {
+            bump(&mut self.counters.refused_full);
+            return self.reset_stray(tx, local, remote, seg);
+        };
+        let iss = self.isn.isn(now, local, remote);
+        let conn = &mut self.conns[i];
+        conn.tcb = Tcb::open(now, State::SynReceived, local, remote, iss);
+        conn.tcb.take_syn(seg);
+    }
+
+    /// RST for a segment that has no connection (RFC 9293 §3.10.7.1).
+    fn reset_stray<D: Device>(
+        &mut self,
+        tx: &mut Sender<'_, D>,
+        local: Endpoint,
+        remote: Endpoint,
+        seg: &TcpRepr,
+    ) {
+        let c = &mut self.counters;
+        match (seg.control, seg.ack_number) {
+            (TcpControl::Rst, _) => {}
+            (_, Some(ack)) => send_bare(tx, c, local, remote, TcpControl::Rst, ack, None),
+            (_, None) => {
+                let ack = seg.seq_number + seg.segment_len();
+                let zero = crate::tcp::SeqNumber(0);
+                send_bare(tx, c, local, remote, TcpControl::Rst, zero, Some(ack));
+            }
+        }
+    }
+}
+
+impl<const N: usize, const RX: usize, const TX: usize> IpHandler for TcpStack<N, RX, TX> {
+    fn receive<D: Device>(
+        &mut self,
+        ip: &Ipv4Repr,
+        payload: &[u8],
+        tx: &mut Sender<'_, D>,
+    ) -> bool {
+        if ip.protocol != Protocol::Tcp {
+            return false;
+        }
+        self.receive_segment(ip, payload, tx);
+        true
+    }
+
+    fn dispatch<D: Device>(&mut self, tx: &mut Sender<'_, D>) -> bool {
+        let before = self.counters.segs_out;
+        let config = self.config();
+        for conn in self.conns.iter_mut() {
+            if conn.dispatch(tx, &config, &mut self.counters) {
+                conn.free();
+            }
+        }
+        self.counters.segs_out != before
+    }
+}

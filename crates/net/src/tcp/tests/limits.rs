@@ -1,0 +1,114 @@
+//! Every TCP limit at and just past it: backlog, connection slots (also
+//! at the kernel's 256), TIME-WAIT recycling when full.
+
+use std::vec;
+
+use super::*;
+use crate::limits::TCP_MAX_CONNECTIONS;
+
+fn syn_from(port: u16) -> Seg {
+    Seg {
+        src_port: port,
+        ..syn()
+    }
+}
+
+#[test]
+fn backlog_at_and_past() {
+    let mut h = H::<8>::new();
+    h.stack.unlisten(PORT);
+    h.stack.listen(PORT, 2).unwrap();
+    assert_eq!(h.send(&syn_from(1000))[0].control, TcpControl::Syn);
+    assert_eq!(h.send(&syn_from(1001))[0].control, TcpControl::Syn);
+    let out = h.send(&syn_from(1002));
+    assert_eq!(
+        out,
+        vec![Seg {
+            src_port: PORT,
+            dst_port: 1002,
+            control: TcpControl::Rst,
+            seq: 0,
+            ack: Some(PEER_ISN + 1),
+            window: 0,
+            psh: false,
+            mss: None,
+            payload: vec![],
+        }]
+    );
+    assert_eq!(h.stack.counters().refused_backlog, 1);
+    // Accepting one makes room for one more.
+    let iss = h.stack.tcb_by_port(1000).unwrap();
+    h.send(&Seg {
+        src_port: 1000,
+        ack: Some(iss + 1),
+        ..send_templ()
+    });
+    assert!(h.stack.accept().is_some());
+    assert_eq!(h.send(&syn_from(1003))[0].control, TcpControl::Syn);
+    assert_eq!(h.send(&syn_from(1004))[0].control, TcpControl::Rst);
+}
+
+/// Opens `n` connections from ports 2000.. and accepts them.
+fn fill<const N: usize, const RX: usize, const TX: usize>(h: &mut H<N, RX, TX>, n: usize) {
+    for i in 0..n {
+        let port = 2000 + i as u16;
+        let out = h.send(&syn_from(port));
+        assert_eq!(out.len(), 1, "connection {i}");
+        assert_eq!(out[0].control, TcpControl::Syn, "connection {i}");
+        h.send(&Seg {
+            src_port: port,
+            ack: Some(out[0].seq.wrapping_add(1)),
+            ..send_templ()
+        });
+        assert!(h.stack.accept().is_some(), "connection {i}");
+    }
+}
+
+#[test]
+fn connection_slots_at_and_past() {
+    let mut h = H::<4>::new();
+    fill(&mut h, 4);
+    assert_eq!(h.stack.active(), 4);
+    let out = h.send(&syn_from(3000));
+    assert_eq!(out[0].control, TcpControl::Rst);
+    assert_eq!(h.stack.counters().refused_full, 1);
+    // Existing connections are untouched, and a freed slot is reused.
+    let first = h.stack.handles().next().unwrap();
+    assert_eq!(h.stack.state(first), State::Established);
+    h.stack.abort(first);
+    h.poll();
+    assert_eq!(h.send(&syn_from(3001))[0].control, TcpControl::Syn);
+}
+
+#[test]
+fn kernel_sized_table_at_and_past() {
+    // The kernel's slot count, with tiny buffers to keep the test small.
+    let mut h = H::<TCP_MAX_CONNECTIONS, 64, 64>::new();
+    fill(&mut h, TCP_MAX_CONNECTIONS);
+    assert_eq!(h.stack.active(), TCP_MAX_CONNECTIONS);
+    assert_eq!(h.stack.handles().count(), TCP_MAX_CONNECTIONS);
+    assert_eq!(h.send(&syn_from(9000))[0].control, TcpControl::Rst);
+    assert_eq!(h.stack.counters().refused_full, 1);
+}
+
+#[test]
+fn time_wait_slots_are_recycled_when_full() {
+    let mut h = H::<2>::new();
+    fill(&mut h, 2);
+    let handles: Vec<Handle> = h.stack.handles().collect();
+    // Close the first from our side through to TIME-WAIT.
+    h.stack.close(handles[0]);
+    let fin = h.poll();
+    let ours = fin[0].seq;
+    h.send(&Seg {
+        src_port: 2000,
+        control: TcpControl::Fin,
+        ack: Some(ours + 1),
+        ..send_templ()
+    });
+    assert_eq!(h.stack.state(handles[0]), State::TimeWait);
+    assert_eq!(h.send(&syn_from(4000))[0].control, TcpControl::Syn);
+    assert_eq!(h.stack.counters().time_wait_recycled, 1);
+    assert_eq!(h.stack.state(handles[0]), State::Closed);
+    assert_eq!(h.stack.state(handles[1]), State::Established);
+}

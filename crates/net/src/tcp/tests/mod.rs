@@ -1,0 +1,315 @@
+//! Packet-level tests, smoltcp style: the test plays the peer, sends one
+//! segment in through a real [`Interface`] and simulated link, and
+//! asserts the exact segments that come out. Grouped by state in
+//! `states.rs`, timers in `timers.rs`, limits in `limits.rs`; the
+//! two-stack simulated link with faults in `sim.rs`.
+
+use std::boxed::Box;
+use std::vec::Vec;
+
+use super::*;
+use crate::iface::{Config, Interface};
+use crate::phy::{End, Link};
+use crate::time::{Duration, Instant};
+use crate::wire::{ethernet, ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress};
+use crate::wire::{EthernetFrame, EthernetRepr, Ipv4Address, Ipv4Packet, Ipv4Repr, Protocol};
+use crate::wire::{TcpControl, TcpPacket, TcpRepr};
+
+mod limits;
+mod sim;
+mod states;
+mod timers;
+
+pub(crate) const OUR_MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
+pub(crate) const PEER_MAC: EthernetAddress = EthernetAddress([0x52, 0x55, 0x0a, 0, 2, 2]);
+pub(crate) const OUR_IP: Ipv4Address = Ipv4Address::new(10, 0, 2, 15);
+pub(crate) const PEER_IP: Ipv4Address = Ipv4Address::new(10, 0, 2, 2);
+pub(crate) const PORT: u16 = 80;
+pub(crate) const PEER_PORT: u16 = 49152;
+/// The peer's ISN: its first data byte is 1001.
+pub(crate) const PEER_ISN: u32 = 1000;
+pub(crate) const T0: Instant = Instant(10_000_000);
+/// Buffers of the test stack: the window we advertise when empty.
+pub(crate) const BUF: usize = 4096;
+
+/// One segment, owned, with plain numbers: what tests write and compare.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Seg {
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub control: TcpControl,
+    pub psh: bool,
+    pub seq: u32,
+    pub ack: Option<u32>,
+    pub window: u16,
+    pub mss: Option<u16>,
+    pub payload: Vec<u8>,
+}
+
+/// Template of what the peer sends: the first data segment after its SYN.
+pub(crate) fn send_templ() -> Seg {
+    Seg {
+        src_port: PEER_PORT,
+        dst_port: PORT,
+        control: TcpControl::None,
+        psh: false,
+        seq: PEER_ISN + 1,
+        ack: None,
+        window: 64240,
+        mss: None,
+        payload: Vec::new(),
+    }
+}
+
+/// The peer's SYN (Linux-like: MSS 1460).
+pub(crate) fn syn() -> Seg {
+    Seg {
+        control: TcpControl::Syn,
+        seq: PEER_ISN,
+        mss: Some(1460),
+        ..send_templ()
+    }
+}
+
+/// A test stack behind an interface on one end of a link; the test holds
+/// the other end.
+pub(crate) struct H<const N: usize = 4, const RX: usize = BUF, const TX: usize = BUF> {
+    pub stack: Box<TcpStack<N, RX, TX>>,
+    pub iface: Interface,
+    pub dev: End<'static>,
+    pub peer: End<'static>,
+    pub now: Instant,
+    /// Our ISN, learnt from the SYN-ACK of [`H::handshake`].
+    pub iss: u32,
+}
+
+impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
+    /// Listening on [`PORT`] with a backlog of `N`, the peer's MAC known.
+    pub fn new() -> Self {
+        let link: &'static Link = Box::leak(Box::new(Link::new()));
+        let (dev, peer) = link.ends(OUR_MAC.0, PEER_MAC.0);
+        let mut h = H {
+            stack: Box::new(TcpStack::new([0x42; 16])),
+            iface: Interface::new(Config::new(OUR_MAC)),
+            dev,
+            peer,
+            now: T0,
+            iss: 0,
+        };
+        h.stack.listen(PORT, N).unwrap();
+        // An ARP request from the peer teaches the interface its MAC.
+        let arp = ArpRepr {
+            operation: ArpOperation::Request,
+            source_hardware_addr: PEER_MAC,
+            source_protocol_addr: PEER_IP,
+            target_hardware_addr: EthernetAddress::UNSPECIFIED,
+            target_protocol_addr: OUR_IP,
+        };
+        let mut f = std::vec![0u8; ethernet::HEADER_LEN + arp.buffer_len()];
+        let mut frame = EthernetFrame::new_unchecked(&mut f[..]);
+        EthernetRepr {
+            src_addr: PEER_MAC,
+            dst_addr: EthernetAddress::BROADCAST,
+            ethertype: EtherType::Arp,
+        }
+        .emit(&mut frame);
+        arp.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));
+        assert!(h.peer.send(&f));
+        h.iface.poll(h.now, &mut h.dev);
+        while h.peer.recv().is_some() {}
+        h
+    }
+
+    /// Our sequence number `off` bytes after our ISN.
+    pub fn ours(&self, off: u32) -> u32 {
+        self.iss.wrapping_add(off)
+    }
+
+    /// Template of what we send once established, nothing sent yet.
+    pub fn recv_templ(&self) -> Seg {
+        Seg {
+            src_port: PORT,
+            dst_port: PEER_PORT,
+            control: TcpControl::None,
+            psh: false,
+            seq: self.ours(1),
+            ack: Some(PEER_ISN + 1),
+            window: RX as u16,
+            mss: None,
+            payload: Vec::new(),
+        }
+    }
+
+    /// Sends raw TCP bytes from the peer.
+    pub fn send_bytes(&mut self, tcp: &[u8]) -> Vec<Seg> {
+        let ip = Ipv4Repr {
+            src_addr: PEER_IP,
+            dst_addr: OUR_IP,
+            protocol: Protocol::Tcp,
+            payload_len: tcp.len(),
+            ttl: 64,
+        };
+        let mut f = std::vec![0u8; ethernet::HEADER_LEN + ip.buffer_len()];
+        let mut frame = EthernetFrame::new_unchecked(&mut f[..]);
+        EthernetRepr {
+            src_addr: PEER_MAC,
+            dst_addr: OUR_MAC,
+            ethertype: EtherType::Ipv4,
+        }
+        .emit(&mut frame);
+        let mut packet = Ipv4Packet::new_unchecked(frame.payload_mut());
+        ip.emit(&mut packet);
+        packet.payload_mut().copy_from_slice(tcp);
+        assert!(self.peer.send(&f));
+        self.poll()
+    }
+
+    /// Sends `seg` from the peer and returns every segment we sent back.
+    #[track_caller]
+    pub fn send(&mut self, seg: &Seg) -> Vec<Seg> {
+        let bytes = emit(seg, PEER_IP, OUR_IP);
+        self.send_bytes(&bytes)
+    }
+
+    /// Polls at the current time; returns what we sent.
+    #[track_caller]
+    pub fn poll(&mut self) -> Vec<Seg> {
+        self.iface
+            .poll_with(self.now, &mut self.dev, &mut *self.stack);
+        let mut out = Vec::new();
+        while let Some(f) = self.peer.recv() {
+            let eth = EthernetFrame::new_checked(f.as_slice()).unwrap();
+            if eth.ethertype() == EtherType::Arp {
+                // The ARP entry expired (long tests): answer, then let
+                // the queued segments out.
+                self.answer_arp();
+                self.iface
+                    .poll_with(self.now, &mut self.dev, &mut *self.stack);
+                continue;
+            }
+            assert_eq!(eth.ethertype(), EtherType::Ipv4);
+            let ip = Ipv4Packet::new_checked(eth.payload()).unwrap();
+            let ip_repr = Ipv4Repr::parse(&ip).unwrap();
+            assert_eq!((ip_repr.src_addr, ip_repr.dst_addr), (OUR_IP, PEER_IP));
+            assert_eq!(ip_repr.protocol, Protocol::Tcp);
+            let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+            let repr = TcpRepr::parse(&tcp, OUR_IP, PEER_IP).expect("valid segment");
+            out.push(Seg::from_repr(&repr));
+        }
+        out
+    }
+
+    fn answer_arp(&mut self) {
+        let arp = ArpRepr {
+            operation: ArpOperation::Reply,
+            source_hardware_addr: PEER_MAC,
+            source_protocol_addr: PEER_IP,
+            target_hardware_addr: OUR_MAC,
+            target_protocol_addr: OUR_IP,
+        };
+        let mut f = std::vec![0u8; ethernet::HEADER_LEN + arp.buffer_len()];
+        let mut frame = EthernetFrame::new_unchecked(&mut f[..]);
+        EthernetRepr {
+            src_addr: PEER_MAC,
+            dst_addr: OUR_MAC,
+            ethertype: EtherType::Arp,
+        }
+        .emit(&mut frame);
+        arp.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));
+        assert!(self.peer.send(&f));
+    }
+
+    /// Moves the clock to `ms` milliseconds after [`T0`] and polls.
+    #[track_caller]
+    pub fn at_ms(&mut self, ms: u64) -> Vec<Seg> {
+        self.now = T0 + Duration::from_millis(ms);
+        self.poll()
+    }
+
+    /// SYN in, SYN-ACK out (checked), ACK in, accepted. `peer_mss` goes
+    /// in the SYN.
+    #[track_caller]
+    pub fn handshake_mss(&mut self, peer_mss: Option<u16>) -> Handle {
+        let out = self.send(&Seg {
+            mss: peer_mss,
+            ..syn()
+        });
+        assert_eq!(out.len(), 1, "{out:?}");
+        self.iss = out[0].seq;
+        assert_eq!(
+            out[0],
+            Seg {
+                control: TcpControl::Syn,
+                seq: self.ours(0),
+                mss: Some(1460),
+                ..self.recv_templ()
+            }
+        );
+        let ack = Seg {
+            ack: Some(self.ours(1)),
+            ..send_templ()
+        };
+        assert_eq!(self.send(&ack), std::vec![]);
+        let h = self.stack.accept().expect("an established connection");
+        assert_eq!(self.stack.state(h), State::Established);
+        h
+    }
+
+    /// [`H::handshake_mss`] with MSS 1460.
+    #[track_caller]
+    pub fn handshake(&mut self) -> Handle {
+        self.handshake_mss(Some(1460))
+    }
+
+    /// A peer segment acknowledging our bytes up to `ours(off)`.
+    pub fn ack_seg(&self, seq: u32, off: u32) -> Seg {
+        Seg {
+            seq,
+            ack: Some(self.ours(off)),
+            ..send_templ()
+        }
+    }
+}
+
+impl Seg {
+    pub fn from_repr(r: &TcpRepr) -> Seg {
+        Seg {
+            src_port: r.src_port,
+            dst_port: r.dst_port,
+            control: r.control,
+            psh: r.push,
+            seq: r.seq_number.0,
+            ack: r.ack_number.map(|a| a.0),
+            window: r.window_len,
+            mss: r.max_seg_size,
+            payload: r.payload.to_vec(),
+        }
+    }
+}
+
+/// The bytes of `seg` from `src` to `dst`, checksum included.
+pub(crate) fn emit(seg: &Seg, src: Ipv4Address, dst: Ipv4Address) -> Vec<u8> {
+    let repr = TcpRepr {
+        src_port: seg.src_port,
+        dst_port: seg.dst_port,
+        control: seg.control,
+        push: seg.psh,
+        seq_number: SeqNumber(seg.seq),
+        ack_number: seg.ack.map(SeqNumber),
+        window_len: seg.window,
+        max_seg_size: seg.mss,
+        window_scale: None,
+        sack_permitted: false,
+        payload: &seg.payload,
+    };
+    let mut b = std::vec![0u8; repr.buffer_len()];
+    repr.emit(&mut TcpPacket::new_unchecked(&mut b[..]), src, dst);
+    b
+}
+
+/// `n` bytes of a recognisable pattern.
+pub(crate) fn pattern(n: usize, salt: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(salt))
+        .collect()
+}

@@ -1,0 +1,191 @@
+//! Two stacks across the simulated link, each end behind a seeded
+//! [`FaultInjector`]: the client (the minimal active open) and the
+//! server (a listener) move 1 MiB each way at once, then both close.
+//! The data must arrive byte-exact within a bounded simulated time.
+
+use super::*;
+use crate::phy::{FaultConfig, FaultInjector, XorShift};
+
+/// Simulated time allowed for one run.
+const SIM_LIMIT: Duration = Duration::from_secs(300);
+/// Clock step while frames are in flight or work is due.
+const STEP: Duration = Duration(100);
+/// Longest clock jump while idle.
+const MAX_JUMP: Duration = Duration::from_millis(5);
+const MIB: usize = 1 << 20;
+
+type Stack = TcpStack<2>;
+
+fn data(n: usize, seed: u32) -> Vec<u8> {
+    let mut rng = XorShift::new(seed);
+    (0..n).map(|_| rng.next_u32() as u8).collect()
+}
+
+/// One side: what it sends and what it got.
+struct App {
+    handle: Option<Handle>,
+    out: Vec<u8>,
+    sent: usize,
+    got: Vec<u8>,
+    closed: bool,
+}
+
+impl App {
+    fn new(out: Vec<u8>) -> App {
+        App {
+            handle: None,
+            out,
+            sent: 0,
+            got: Vec::new(),
+            closed: false,
+        }
+    }
+
+    /// Reads everything waiting, writes what fits, closes when done.
+    fn serve(&mut self, stack: &mut Stack) {
+        let Some(h) = self.handle else { return };
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = stack.recv(h, &mut buf);
+            if n == 0 {
+                break;
+            }
+            self.got.extend_from_slice(&buf[..n]);
+        }
+        if self.sent < self.out.len() {
+            self.sent += stack.send(h, &self.out[self.sent..]);
+        } else if !self.closed && stack.send_queue(h) == 0 {
+            stack.close(h);
+            self.closed = true;
+        }
+    }
+
+    fn done(&self, stack: &Stack, expected: usize) -> bool {
+        let state = self.handle.map_or(State::Closed, |h| stack.state(h));
+        self.closed
+            && self.got.len() == expected
+            && matches!(state, State::Closed | State::TimeWait)
+    }
+}
+
+struct Outcome {
+    elapsed: Duration,
+    server: TcpCounters,
+    client: TcpCounters,
+}
+
+fn run(faults: FaultConfig, seed: u32, size: usize) -> Outcome {
+    let link: &'static Link = Box::leak(Box::new(Link::new()));
+    let (ea, eb) = link.ends(OUR_MAC.0, PEER_MAC.0);
+    let mut da = FaultInjector::new(ea, faults, seed);
+    let mut db = FaultInjector::new(eb, faults, seed.wrapping_mul(0x9e37_79b9) | 1);
+    let mut ia = Interface::new(Config::new(OUR_MAC));
+    let mut cb = Config::new(PEER_MAC);
+    cb.ip = PEER_IP;
+    let mut ib = Interface::new(cb);
+    let mut sa: Box<Stack> = Box::new(TcpStack::new([1; 16]));
+    let mut sb: Box<Stack> = Box::new(TcpStack::new([2; 16]));
+    sa.listen(PORT, 2).unwrap();
+    let start = Instant(1_000_000);
+    let mut now = start;
+    let mut server = App::new(data(size, seed ^ 0x5555));
+    let mut client = App::new(data(size, seed ^ 0xaaaa));
+    client.handle = Some(sb.connect(now, (PEER_IP, 40000), (OUR_IP, PORT)).unwrap());
+    loop {
+        assert!(
+            now - start < SIM_LIMIT,
+            "seed {seed}: stuck at {} / {} bytes up, {} / {} down\nserver:\n{}client:\n{}",
+            server.got.len(),
+            size,
+            client.got.len(),
+            size,
+            sa.counters(),
+            sb.counters()
+        );
+        ia.poll_with(now, &mut da, &mut *sa);
+        ib.poll_with(now, &mut db, &mut *sb);
+        if server.handle.is_none() {
+            server.handle = sa.accept();
+        }
+        server.serve(&mut sa);
+        client.serve(&mut sb);
+        if server.done(&sa, size) && client.done(&sb, size) {
+            break;
+        }
+        ia.poll_with(now, &mut da, &mut *sa);
+        ib.poll_with(now, &mut db, &mut *sb);
+        let busy = da.inner().waiting() + db.inner().waiting() > 0;
+        let next = [
+            ia.poll_at(now),
+            ib.poll_at(now),
+            sa.poll_at(now),
+            sb.poll_at(now),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        // Jump over idle time to the next timer, but never far: the
+        // applications act only between polls.
+        now = match next {
+            Some(at) if !busy && at > now => at.min(now + MAX_JUMP),
+            _ => now + STEP,
+        };
+    }
+    assert!(server.got == client.out, "seed {seed}: upload corrupted");
+    assert!(client.got == server.out, "seed {seed}: download corrupted");
+    Outcome {
+        elapsed: now - start,
+        server: *sa.counters(),
+        client: *sb.counters(),
+    }
+}
+
+fn lossy() -> FaultConfig {
+    FaultConfig {
+        drop_pct: 5,
+        duplicate_pct: 5,
+        reorder_pct: 5,
+        corrupt_pct: 1,
+    }
+}
+
+#[test]
+fn one_mib_each_way_without_faults() {
+    let o = run(FaultConfig::default(), 1, MIB);
+    assert_eq!(o.server.retransmits + o.client.retransmits, 0);
+    assert_eq!(o.server.bytes_in, MIB as u64);
+    assert_eq!(o.client.bytes_in, MIB as u64);
+    assert!(o.elapsed < Duration::from_secs(2), "{:?}", o.elapsed);
+}
+
+#[test]
+fn one_mib_each_way_through_loss_reordering_duplication() {
+    for seed in [1, 2, 3, 0xdead_beef] {
+        let o = run(lossy(), seed, MIB);
+        std::println!(
+            "seed {seed}: {:?} simulated; retransmits {} + {}, fast {} + {}, timeouts {} + {}",
+            o.elapsed,
+            o.server.retransmits,
+            o.client.retransmits,
+            o.server.fast_retransmits,
+            o.client.fast_retransmits,
+            o.server.timeouts,
+            o.client.timeouts
+        );
+        assert!(o.server.retransmits + o.client.retransmits > 0);
+        assert!(o.server.fast_retransmits + o.client.fast_retransmits > 0);
+        assert!(o.server.drop_bad_checksum + o.client.drop_bad_checksum > 0);
+        assert!(o.elapsed < SIM_LIMIT);
+    }
+}
+
+#[test]
+fn heavy_loss_still_delivers() {
+    let faults = FaultConfig {
+        drop_pct: 15,
+        duplicate_pct: 10,
+        reorder_pct: 20,
+        corrupt_pct: 2,
+    };
+    run(faults, 77, 64 * 1024);
+}

@@ -1,0 +1,624 @@
+//! TCP segments (RFC 9293 §3.1). The view reads every header field and
+//! walks the options; the `Repr` keeps what this stack acts on: ports,
+//! numbers, one control flag (SYN, FIN or RST; URG is ignored, so urgent
+//! data is ordinary data), PSH, the window, and the MSS, window-scale and
+//! SACK-permitted options. The checksum covers the IPv4 pseudo-header, so
+//! `parse` and `emit` take the two addresses.
+
+use super::checksum;
+use super::{read_u16, write_u16, Error, Ipv4Address, Protocol};
+use crate::tcp::SeqNumber;
+
+/// Byte ranges of the fixed TCP header.
+pub mod field {
+    use crate::wire::Field;
+
+    /// Source port.
+    pub const SRC_PORT: Field = 0..2;
+    /// Destination port.
+    pub const DST_PORT: Field = 2..4;
+    /// Sequence number.
+    pub const SEQ_NUM: Field = 4..8;
+    /// Acknowledgement number.
+    pub const ACK_NUM: Field = 8..12;
+    /// Data offset (high nibble of the first byte) and the flags.
+    pub const FLAGS: Field = 12..14;
+    /// Receive window.
+    pub const WIN_SIZE: Field = 14..16;
+    /// Checksum over pseudo-header, header and payload.
+    pub const CHECKSUM: Field = 16..18;
+    /// Urgent pointer.
+    pub const URGENT: Field = 18..20;
+
+    /// The options of a header `header_len` bytes long.
+    pub const fn options(header_len: usize) -> Field {
+        URGENT.end..header_len
+    }
+}
+
+/// Length of the header without options.
+pub const HEADER_LEN: usize = field::URGENT.end;
+
+/// Longest header the 4-bit data offset can state.
+pub const MAX_HEADER_LEN: usize = 60;
+
+/// Flag bits in the low 9 bits of [`field::FLAGS`].
+pub mod flags {
+    /// No more data from the sender.
+    pub const FIN: u16 = 0x001;
+    /// Synchronize sequence numbers.
+    pub const SYN: u16 = 0x002;
+    /// Reset the connection.
+    pub const RST: u16 = 0x004;
+    /// Push.
+    pub const PSH: u16 = 0x008;
+    /// The acknowledgement field is significant.
+    pub const ACK: u16 = 0x010;
+    /// The urgent pointer is significant.
+    pub const URG: u16 = 0x020;
+    /// ECN echo.
+    pub const ECE: u16 = 0x040;
+    /// Congestion window reduced.
+    pub const CWR: u16 = 0x080;
+    /// ECN nonce (historic).
+    pub const NS: u16 = 0x100;
+}
+
+/// Option kinds.
+mod kind {
+    pub const END: u8 = 0;
+    pub const NOP: u8 = 1;
+    pub const MSS: u8 = 2;
+    pub const WINDOW_SCALE: u8 = 3;
+    pub const SACK_PERMITTED: u8 = 4;
+}
+
+/// A view of a TCP segment in a buffer (exactly the IPv4 payload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> Packet<T> {
+    /// Wraps `buffer` without checking anything.
+    pub const fn new_unchecked(buffer: T) -> Packet<T> {
+        Packet { buffer }
+    }
+
+    /// Wraps `buffer` after [`Packet::check_len`].
+    pub fn new_checked(buffer: T) -> Result<Packet<T>, Error> {
+        let p = Self::new_unchecked(buffer);
+        p.check_len()?;
+        Ok(p)
+    }
+
+    /// `Truncated` if the buffer is shorter than the fixed header or than
+    /// the stated header; `BadLength` if the data offset is below 5 words.
+    pub fn check_len(&self) -> Result<(), Error> {
+        let len = self.buffer.as_ref().len();
+        if len < HEADER_LEN {
+            return Err(Error::Truncated);
+        }
+        let header_len = self.header_len();
+        if header_len < HEADER_LEN {
+            Err(Error::BadLength)
+        } else if header_len > len {
+            Err(Error::Truncated)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Gives the buffer back.
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+
+    /// Source port.
+    pub fn src_port(&self) -> u16 {
+        read_u16(self.buffer.as_ref(), field::SRC_PORT)
+    }
+
+    /// Destination port.
+    pub fn dst_port(&self) -> u16 {
+        read_u16(self.buffer.as_ref(), field::DST_PORT)
+    }
+
+    fn read_u32(&self, f: super::Field) -> u32 {
+        let b = &self.buffer.as_ref()[f];
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+    }
+
+    /// Sequence number.
+    pub fn seq_number(&self) -> SeqNumber {
+        SeqNumber(self.read_u32(field::SEQ_NUM))
+    }
+
+    /// Acknowledgement number (meaningful only with ACK set).
+    pub fn ack_number(&self) -> SeqNumber {
+        SeqNumber(self.read_u32(field::ACK_NUM))
+    }
+
+    /// Header length in bytes, options included.
+    pub fn header_len(&self) -> usize {
+        usize::from(self.buffer.as_ref()[field::FLAGS.start] >> 4) * 4
+    }
+
+    /// The nine flag bits (see [`flags`]).
+    pub fn flags(&self) -> u16 {
+        read_u16(self.buffer.as_ref(), field::FLAGS) & 0x01ff
+    }
+
+    /// FIN flag.
+    pub fn fin(&self) -> bool {
+        self.flags() & flags::FIN != 0
+    }
+
+    /// SYN flag.
+    pub fn syn(&self) -> bool {
+        self.flags() & flags::SYN != 0
+    }
+
+    /// RST flag.
+    pub fn rst(&self) -> bool {
+        self.flags() & flags::RST != 0
+    }
+
+    /// PSH flag.
+    pub fn psh(&self) -> bool {
+        self.flags() & flags::PSH != 0
+    }
+
+    /// ACK flag.
+    pub fn ack(&self) -> bool {
+        self.flags() & flags::ACK != 0
+    }
+
+    /// URG flag.
+    pub fn urg(&self) -> bool {
+        self.flags() & flags::URG != 0
+    }
+
+    /// Receive window.
+    pub fn window_len(&self) -> u16 {
+        read_u16(self.buffer.as_ref(), field::WIN_SIZE)
+    }
+
+    /// Checksum field.
+    pub fn checksum(&self) -> u16 {
+        read_u16(self.buffer.as_ref(), field::CHECKSUM)
+    }
+
+    /// Urgent pointer.
+    pub fn urgent_at(&self) -> u16 {
+        read_u16(self.buffer.as_ref(), field::URGENT)
+    }
+
+    /// The option bytes.
+    pub fn options(&self) -> &[u8] {
+        &self.buffer.as_ref()[field::options(self.header_len())]
+    }
+
+    /// The payload (after the options, to the end of the buffer).
+    pub fn payload(&self) -> &[u8] {
+        &self.buffer.as_ref()[self.header_len()..]
+    }
+
+    /// Sequence space the segment occupies: payload, plus one each for
+    /// SYN and FIN.
+    pub fn segment_len(&self) -> usize {
+        self.payload().len() + usize::from(self.syn()) + usize::from(self.fin())
+    }
+
+    /// Whether the checksum verifies for a segment from `src` to `dst`.
+    pub fn verify_checksum(&self, src: Ipv4Address, dst: Ipv4Address) -> bool {
+        let data = self.buffer.as_ref();
+        let Ok(len) = u16::try_from(data.len()) else {
+            return false;
+        };
+        let pseudo = checksum::pseudo_header(src, dst, Protocol::Tcp, len);
+        checksum::combine(&[pseudo, checksum::sum(data)]) == 0xffff
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
+    /// Sets the source port.
+    pub fn set_src_port(&mut self, v: u16) {
+        write_u16(self.buffer.as_mut(), field::SRC_PORT, v);
+    }
+
+    /// Sets the destination port.
+    pub fn set_dst_port(&mut self, v: u16) {
+        write_u16(self.buffer.as_mut(), field::DST_PORT, v);
+    }
+
+    /// Sets the sequence number.
+    pub fn set_seq_number(&mut self, v: SeqNumber) {
+        self.buffer.as_mut()[field::SEQ_NUM].copy_from_slice(&v.0.to_be_bytes());
+    }
+
+    /// Sets the acknowledgement number.
+    pub fn set_ack_number(&mut self, v: SeqNumber) {
+        self.buffer.as_mut()[field::ACK_NUM].copy_from_slice(&v.0.to_be_bytes());
+    }
+
+    /// Sets the header length (a multiple of 4, 20..=60) and the flags.
+    /// Can break the `check_len` guarantee.
+    pub fn set_header_len_and_flags(&mut self, header_len: usize, flag_bits: u16) {
+        let v = ((header_len as u16 / 4) << 12) | (flag_bits & 0x01ff);
+        write_u16(self.buffer.as_mut(), field::FLAGS, v);
+    }
+
+    /// Sets the window.
+    pub fn set_window_len(&mut self, v: u16) {
+        write_u16(self.buffer.as_mut(), field::WIN_SIZE, v);
+    }
+
+    /// Sets the checksum field as is.
+    pub fn set_checksum(&mut self, v: u16) {
+        write_u16(self.buffer.as_mut(), field::CHECKSUM, v);
+    }
+
+    /// Sets the urgent pointer.
+    pub fn set_urgent_at(&mut self, v: u16) {
+        write_u16(self.buffer.as_mut(), field::URGENT, v);
+    }
+
+    /// The option bytes, writable.
+    pub fn options_mut(&mut self) -> &mut [u8] {
+        let range = field::options(self.header_len());
+        &mut self.buffer.as_mut()[range]
+    }
+
+    /// The payload, writable.
+    pub fn payload_mut(&mut self) -> &mut [u8] {
+        let start = self.header_len();
+        &mut self.buffer.as_mut()[start..]
+    }
+
+    /// Computes and stores the checksum for a segment from `src` to `dst`
+    /// (the whole buffer is the segment).
+    pub fn fill_checksum(&mut self, src: Ipv4Address, dst: Ipv4Address) {
+        self.set_checksum(0);
+        let data = self.buffer.as_ref();
+        let pseudo = checksum::pseudo_header(src, dst, Protocol::Tcp, data.len() as u16);
+        let c = !checksum::combine(&[pseudo, checksum::sum(data)]);
+        self.set_checksum(c);
+    }
+}
+
+/// The one control flag a segment may carry besides ACK and PSH.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Control {
+    /// None.
+    #[default]
+    None,
+    /// SYN.
+    Syn,
+    /// FIN.
+    Fin,
+    /// RST (a received RST+FIN counts as RST).
+    Rst,
+}
+
+/// A segment's meaning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Repr<'a> {
+    /// Source port (never 0).
+    pub src_port: u16,
+    /// Destination port (never 0).
+    pub dst_port: u16,
+    /// SYN, FIN, RST or none.
+    pub control: Control,
+    /// PSH flag.
+    pub push: bool,
+    /// Sequence number.
+    pub seq_number: SeqNumber,
+    /// Acknowledgement number, when ACK is set.
+    pub ack_number: Option<SeqNumber>,
+    /// Receive window (unscaled).
+    pub window_len: u16,
+    /// MSS option.
+    pub max_seg_size: Option<u16>,
+    /// Window-scale option (parsed; this stack never offers scaling, so
+    /// RFC 7323 §2.2 has it ignored).
+    pub window_scale: Option<u8>,
+    /// SACK-permitted option (parsed, never acted on).
+    pub sack_permitted: bool,
+    /// The data.
+    pub payload: &'a [u8],
+}
+
+/// Options found in a header.
+#[derive(Default)]
+struct Options {
+    mss: Option<u16>,
+    window_scale: Option<u8>,
+    sack_permitted: bool,
+}
+
+/// Walks the options: `BadLength` for an option whose length byte is
+/// missing, below 2, past the header, or wrong for its kind.
+fn parse_options(mut bytes: &[u8]) -> Result<Options, Error> {
+    let mut o = Options::default();
+    while let [k, rest @ ..] = bytes {
+        match *k {
+            kind::END => break,
+            kind::NOP => {
+                bytes = rest;
+                continue;
+            }
+            _ => {}
+        }
+        let len = usize::from(*rest.first().ok_or(Error::BadLength)?);
+        if len < 2 || len > bytes.len() {
+            return Err(Error::BadLength);
+        }
+        let data = &bytes[2..len];
+        match (*k, data) {
+            (kind::MSS, [a, b]) => o.mss = Some(u16::from_be_bytes([*a, *b])),
+            (kind::WINDOW_SCALE, [s]) => o.window_scale = Some(*s),
+            (kind::SACK_PERMITTED, []) => o.sack_permitted = true,
+            (kind::MSS | kind::WINDOW_SCALE | kind::SACK_PERMITTED, _) => {
+                return Err(Error::BadLength)
+            }
+            _ => {} // timestamps and anything else: skipped
+        }
+        bytes = &bytes[len..];
+    }
+    Ok(o)
+}
+
+impl<'a> Repr<'a> {
+    /// Reads a received segment from `src` to `dst`: `BadChecksum` if the
+    /// checksum fails, `BadLength` for broken options, `Unsupported` for a
+    /// zero port or SYN together with FIN or RST.
+    pub fn parse(
+        packet: &Packet<&'a [u8]>,
+        src: Ipv4Address,
+        dst: Ipv4Address,
+    ) -> Result<Repr<'a>, Error> {
+        packet.check_len()?;
+        if !packet.verify_checksum(src, dst) {
+            return Err(Error::BadChecksum);
+        }
+        if packet.src_port() == 0 || packet.dst_port() == 0 {
+            return Err(Error::Unsupported);
+        }
+        let control = match (packet.syn(), packet.fin(), packet.rst()) {
+            (true, false, false) => Control::Syn,
+            (true, _, _) => return Err(Error::Unsupported),
+            (false, _, true) => Control::Rst,
+            (false, true, false) => Control::Fin,
+            (false, false, false) => Control::None,
+        };
+        let options = parse_options(packet.options())?;
+        let buffer: &'a [u8] = packet.buffer;
+        Ok(Repr {
+            src_port: packet.src_port(),
+            dst_port: packet.dst_port(),
+            control,
+            push: packet.psh(),
+            seq_number: packet.seq_number(),
+            ack_number: packet.ack().then(|| packet.ack_number()),
+            window_len: packet.window_len(),
+            max_seg_size: options.mss,
+            window_scale: options.window_scale,
+            sack_permitted: options.sack_permitted,
+            payload: &buffer[packet.header_len()..],
+        })
+    }
+
+    /// Sequence space occupied: payload plus SYN or FIN.
+    pub fn segment_len(&self) -> usize {
+        self.payload.len() + usize::from(matches!(self.control, Control::Syn | Control::Fin))
+    }
+
+    /// Header length with the options this repr carries.
+    pub fn header_len(&self) -> usize {
+        HEADER_LEN
+            + if self.max_seg_size.is_some() { 4 } else { 0 }
+            + if self.window_scale.is_some() { 4 } else { 0 }
+            + if self.sack_permitted { 4 } else { 0 }
+    }
+
+    /// Header, options and payload length.
+    pub fn buffer_len(&self) -> usize {
+        self.header_len() + self.payload.len()
+    }
+
+    /// Writes the header and options (checksum zero) into a buffer of at
+    /// least [`Repr::header_len`] bytes; the payload is left alone. Follow
+    /// with the payload and [`Packet::fill_checksum`].
+    pub fn emit_header<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>) {
+        packet.set_src_port(self.src_port);
+        packet.set_dst_port(self.dst_port);
+        packet.set_seq_number(self.seq_number);
+        packet.set_ack_number(self.ack_number.unwrap_or_default());
+        let mut bits = match self.control {
+            Control::None => 0,
+            Control::Syn => flags::SYN,
+            Control::Fin => flags::FIN,
+            Control::Rst => flags::RST,
+        };
+        if self.push {
+            bits |= flags::PSH;
+        }
+        if self.ack_number.is_some() {
+            bits |= flags::ACK;
+        }
+        let header_len = self.header_len();
+        packet.set_header_len_and_flags(header_len, bits);
+        packet.set_window_len(self.window_len);
+        packet.set_checksum(0);
+        packet.set_urgent_at(0);
+        let mut at = 0;
+        let opts = packet.options_mut();
+        if let Some(mss) = self.max_seg_size {
+            let [a, b] = mss.to_be_bytes();
+            opts[at..at + 4].copy_from_slice(&[kind::MSS, 4, a, b]);
+            at += 4;
+        }
+        if let Some(shift) = self.window_scale {
+            opts[at..at + 4].copy_from_slice(&[kind::NOP, kind::WINDOW_SCALE, 3, shift]);
+            at += 4;
+        }
+        if self.sack_permitted {
+            opts[at..at + 4].copy_from_slice(&[kind::NOP, kind::NOP, kind::SACK_PERMITTED, 2]);
+        }
+    }
+
+    /// Writes the whole segment, checksum included, into a buffer of
+    /// exactly [`Repr::buffer_len`] bytes, for a segment from `src` to `dst`.
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        packet: &mut Packet<T>,
+        src: Ipv4Address,
+        dst: Ipv4Address,
+    ) {
+        self.emit_header(packet);
+        packet.payload_mut()[..self.payload.len()].copy_from_slice(self.payload);
+        packet.fill_checksum(src, dst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SRC: Ipv4Address = Ipv4Address::new(10, 0, 2, 2);
+    const DST: Ipv4Address = Ipv4Address::new(10, 0, 2, 15);
+
+    /// A SYN as Linux sends it (options MSS 1460, SACK-permitted,
+    /// timestamps, NOP, window scale 7), 10.0.2.2:47678 -> 10.0.2.15:80.
+    static LINUX_SYN: [u8; 40] = [
+        0xba, 0x3e, 0x00, 0x50, // ports
+        0x5b, 0x1e, 0x7d, 0x9c, // seq
+        0x00, 0x00, 0x00, 0x00, // ack
+        0xa0, 0x02, 0xfa, 0xf0, // 40-byte header, SYN, window 64240
+        0x00, 0x00, 0x00, 0x00, // checksum (filled below), urgent
+        0x02, 0x04, 0x05, 0xb4, // MSS 1460
+        0x04, 0x02, 0x08, 0x0a, // SACK-permitted, timestamps...
+        0x9d, 0x2e, 0x51, 0x9f, //
+        0x00, 0x00, 0x00, 0x00, //
+        0x01, 0x03, 0x03, 0x07, // NOP, window scale 7
+    ];
+
+    fn linux_syn() -> [u8; 40] {
+        let mut b = LINUX_SYN;
+        Packet::new_unchecked(&mut b[..]).fill_checksum(SRC, DST);
+        b
+    }
+
+    #[test]
+    fn deconstruct() {
+        let b = linux_syn();
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert_eq!((p.src_port(), p.dst_port()), (47678, 80));
+        assert_eq!(p.seq_number(), SeqNumber(0x5b1e_7d9c));
+        assert_eq!(p.header_len(), 40);
+        assert!(p.syn() && !p.ack() && !p.fin() && !p.rst() && !p.psh() && !p.urg());
+        assert_eq!(p.window_len(), 64240);
+        assert_eq!(p.segment_len(), 1);
+        assert!(p.verify_checksum(SRC, DST));
+        assert!(!p.verify_checksum(DST, DST));
+        let r = Repr::parse(&p, SRC, DST).unwrap();
+        assert_eq!(r.control, Control::Syn);
+        assert_eq!(r.ack_number, None);
+        assert_eq!(r.max_seg_size, Some(1460));
+        assert_eq!(r.window_scale, Some(7));
+        assert!(r.sack_permitted);
+        assert!(r.payload.is_empty());
+    }
+
+    #[test]
+    fn construct_then_parse() {
+        let repr = Repr {
+            src_port: 80,
+            dst_port: 47678,
+            control: Control::Syn,
+            push: false,
+            seq_number: SeqNumber(1000),
+            ack_number: Some(SeqNumber(0x5b1e_7d9d)),
+            window_len: 16384,
+            max_seg_size: Some(1460),
+            window_scale: None,
+            sack_permitted: false,
+            payload: &[],
+        };
+        let mut b = vec![0xa5; repr.buffer_len()];
+        assert_eq!(b.len(), 24);
+        repr.emit(&mut Packet::new_unchecked(&mut b[..]), DST, SRC);
+        assert_eq!(&b[12..14], &[0x60, 0x12], "24-byte header, SYN+ACK");
+        assert_eq!(&b[20..24], &[2, 4, 0x05, 0xb4]);
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert_eq!(Repr::parse(&p, DST, SRC), Ok(repr));
+        let data = Repr {
+            control: Control::Fin,
+            push: true,
+            max_seg_size: None,
+            window_scale: Some(2),
+            sack_permitted: true,
+            payload: b"hello",
+            ..repr
+        };
+        let mut b = vec![0; data.buffer_len()];
+        data.emit(&mut Packet::new_unchecked(&mut b[..]), DST, SRC);
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert_eq!(p.segment_len(), 6);
+        assert_eq!(Repr::parse(&p, DST, SRC), Ok(data));
+    }
+
+    #[test]
+    fn truncated_and_impossible_lengths() {
+        let b = linux_syn();
+        assert_eq!(Packet::new_checked(&b[..19]), Err(Error::Truncated));
+        assert_eq!(Packet::new_checked(&b[..39]), Err(Error::Truncated));
+        let mut short = linux_syn();
+        short[12] = 0x40; // 16-byte header
+        assert_eq!(Packet::new_checked(&short[..]), Err(Error::BadLength));
+    }
+
+    #[test]
+    fn bad_checksum_flags_ports_and_options() {
+        let mut b = linux_syn();
+        b[30] ^= 1;
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert_eq!(Repr::parse(&p, SRC, DST), Err(Error::BadChecksum));
+
+        let refill = |b: &mut [u8]| Packet::new_unchecked(&mut *b).fill_checksum(SRC, DST);
+        let mut b = linux_syn();
+        b[13] = 0x03; // SYN+FIN
+        refill(&mut b);
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert_eq!(Repr::parse(&p, SRC, DST), Err(Error::Unsupported));
+
+        let mut b = linux_syn();
+        b[13] = 0x15; // RST+ACK+FIN counts as RST
+        refill(&mut b);
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert_eq!(Repr::parse(&p, SRC, DST).unwrap().control, Control::Rst);
+
+        let mut b = linux_syn();
+        b[2..4].copy_from_slice(&[0, 0]);
+        refill(&mut b);
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert_eq!(Repr::parse(&p, SRC, DST), Err(Error::Unsupported));
+
+        for (at, v) in [(21, 3), (21, 0), (21, 30), (25, 3)] {
+            let mut b = linux_syn();
+            b[at] = v;
+            refill(&mut b);
+            let p = Packet::new_checked(&b[..]).unwrap();
+            assert_eq!(Repr::parse(&p, SRC, DST), Err(Error::BadLength), "{at}={v}");
+        }
+        // End-of-options stops the walk: garbage after it is ignored.
+        let mut b = linux_syn();
+        b[24] = 0;
+        b[25] = 0xff;
+        refill(&mut b);
+        let p = Packet::new_checked(&b[..]).unwrap();
+        let r = Repr::parse(&p, SRC, DST).unwrap();
+        assert_eq!((r.max_seg_size, r.window_scale), (Some(1460), None));
+    }
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# wrk against bedrock-serve and nginx side by side, in one run: same files,
+# same number of workers, keep-alive, access logs off on both. Prints a
+# table of requests/s and the resident memory (sum over all processes).
+# Usage: scripts/bench-serve.sh BINARY [SECONDS] [CONNECTIONS]
+set -euo pipefail
+BIN=$(readlink -f "$1"); SECS=${2:-5}; CONNS=${3:-50}
+WORKERS=${WORKERS:-2}
+TMP=$(mktemp -d /tmp/bedrock-bench-XXXXXX); chmod 755 "$TMP"
+cleanup() { [ -n "${BPID:-}" ] && kill "$BPID" 2>/dev/null; [ -n "${NPID:-}" ] && kill "$NPID" 2>/dev/null; sleep 0.3; rm -rf "$TMP"; }
+trap cleanup EXIT
+mkdir -p "$TMP/www" "$TMP/nginx"
+printf '<!doctype html>\n<title>small</title>\n<p>%s</p>\n' "$(head -c 300 /dev/zero | tr '\0' x)" > "$TMP/www/small.html"
+head -c $((1 << 20)) /dev/urandom > "$TMP/www/1m.bin"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+BPORT=$(free_port); NPORT=$(free_port)
+cat > "$TMP/nginx/nginx.conf" <<CONF
+worker_processes $WORKERS;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    client_body_temp_path $TMP/nginx/body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    uwsgi_temp_path $TMP/nginx/uwsgi;
+    scgi_temp_path $TMP/nginx/scgi;
+    types { text/html html; application/octet-stream bin; }
+    server { listen 127.0.0.1:$NPORT reuseport; root $TMP/www; }
+}
+CONF
+"$BIN" --root "$TMP/www" --listen "127.0.0.1:$BPORT" --workers "$WORKERS" --quiet 2>/dev/null & BPID=$!
+nginx -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" 2>/dev/null & NPID=$!
+sleep 0.5
+curl -sf -X POST -d 'Hilton,Toronto' "http://127.0.0.1:$BPORT/api/hotels" >/dev/null
+check() { [ "$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "$1")" = "200 $2" ] || { echo "bench: $1 does not answer 200 with $2 bytes" >&2; exit 1; }; }
+for port in $BPORT $NPORT; do
+    check "http://127.0.0.1:$port/small.html" "$(stat -c %s "$TMP/www/small.html")"
+    check "http://127.0.0.1:$port/1m.bin" $((1 << 20))
+done
+rps() { wrk -t2 -c"$CONNS" -d"${SECS}s" "$1" | awk '/Requests\/sec/ {print $2}'; }
+rss_kb() { # parent and children: RSS, and PSS (shared pages split)
+    local total=0 pss=0
+    for p in "$1" $(pgrep -P "$1"); do
+        total=$((total + $(awk '/VmRSS/ {print $2}' /proc/$p/status)))
+        pss=$((pss + $(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup)))
+    done
+    echo "$total $pss"
+}
+echo "wrk -t2 -c$CONNS -d${SECS}s, $WORKERS workers each, $(nproc) CPUs (shared)"
+printf '| %-18s | %14s | %14s | %6s |\n' "case" "bedrock req/s" "nginx req/s" "ratio"
+printf '|%s|%s|%s|%s|\n' "--------------------" "----------------" "----------------" "--------"
+for case in small.html 1m.bin; do
+    b=$(rps "http://127.0.0.1:$BPORT/$case"); n=$(rps "http://127.0.0.1:$NPORT/$case")
+    printf '| %-18s | %14s | %14s | %6s |\n' "$case" "$b" "$n" "$(python3 -c "print(f'{$b/$n:.2f}x')")"
+done
+h=$(rps "http://127.0.0.1:$BPORT/api/hotels/1")
+printf '| %-18s | %14s | %14s | %6s |\n' "GET /api/hotels/1" "$h" "-" "-"
+read -r br bp <<<"$(rss_kb "$BPID")"; read -r nr np <<<"$(rss_kb "$NPID")"
+printf '| %-18s | %11s KiB | %11s KiB | %6s |\n' "RSS (all procs)" "$br" "$nr" "$(python3 -c "print(f'{$br/$nr:.2f}x')")"
+printf '| %-18s | %11s KiB | %11s KiB | %6s |\n' "PSS (all procs)" "$bp" "$np" "$(python3 -c "print(f'{$bp/$np:.2f}x')")"
+ls -l "$BIN" | awk '{print "binary size: " $5 " bytes"}'

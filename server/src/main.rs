@@ -1,0 +1,50 @@
+//! bedrock-serve: a static, libc-free Linux server for a directory of
+//! files and the Hotel API. `#![no_std]`, its own `_start` and syscall
+//! layer (`sys`, the only module with `unsafe`), a supervisor process
+//! that forks N workers (each an epoll loop on its own SO_REUSEPORT
+//! listener) and restarts them, and the workspace's HTTP crates for every
+//! byte of protocol.
+#![no_std]
+#![no_main]
+
+mod args;
+mod files;
+mod journal;
+mod log;
+mod out;
+mod supervisor;
+mod sys;
+mod worker;
+
+use core::panic::PanicInfo;
+
+/// The program, called by `sys::start::entry` with the command line.
+pub fn main(argv: &[&'static [u8]], too_many: bool) -> ! {
+    let opts = match args::parse(argv, too_many) {
+        Ok(args::Parsed::Run(opts)) => opts,
+        Ok(args::Parsed::Help) => {
+            let _ = sys::write_all(1, args::HELP.as_bytes());
+            sys::exit(0)
+        }
+        Err(message) => {
+            let mut line = out::Line::new();
+            line.s("bedrock-serve: ").b(message.0).b(message.1);
+            line.s("\nTry 'bedrock-serve --help'.\n");
+            let _ = sys::write_all(2, line.as_bytes());
+            sys::exit(2)
+        }
+    };
+    supervisor::run(opts)
+}
+
+#[panic_handler]
+fn panic(info: &PanicInfo<'_>) -> ! {
+    let mut line = out::Line::new();
+    line.s("bedrock-serve: internal error");
+    if let Some(at) = info.location() {
+        line.s(" at ").s(at.file()).s(":").n(u64::from(at.line()));
+    }
+    line.s("\n");
+    let _ = sys::write_all(2, line.as_bytes());
+    sys::exit(70)
+}

@@ -1,0 +1,233 @@
+//! The parent process: opens the root, replays the journal into the
+//! shared store, makes one SO_REUSEPORT listener per worker, forks the
+//! workers, restarts any that die (repairing the store if one died holding
+//! its lock), and on SIGTERM/SIGINT tells them to finish and waits.
+
+use bedrock_hotel::Hotels;
+
+use crate::args::Options;
+use crate::out::{addr, say, Cursor, Line};
+use crate::sys::{self, mem::Shared, ChildExit};
+use crate::{journal, worker};
+
+/// How long workers get to finish in-flight requests after SIGTERM.
+pub const SHUTDOWN_GRACE_MS: u64 = 10_000;
+/// Listen backlog per worker.
+const BACKLOG: u32 = 1024;
+
+/// What every worker shares.
+pub struct Common {
+    pub opts: Options,
+    pub root: i32,
+    pub hotels: &'static Shared<Hotels>,
+    pub journal: Option<i32>,
+}
+
+fn fail(parts: &[&[u8]]) -> ! {
+    say(parts);
+    sys::exit(1)
+}
+
+fn errno_text(e: sys::Errno) -> &'static [u8] {
+    match e {
+        sys::Errno::ENOENT => b"no such file or directory",
+        sys::Errno::ENOTDIR => b"not a directory",
+        sys::Errno::EACCES | sys::Errno::EPERM => b"permission denied",
+        sys::Errno::EADDRINUSE => b"address already in use",
+        _ => b"system error",
+    }
+}
+
+pub fn run(opts: Options) -> ! {
+    let mut path = [0u8; 4096];
+    if opts.root.len() >= path.len() {
+        fail(&[b"--root path too long"]);
+    }
+    path[..opts.root.len()].copy_from_slice(opts.root);
+    let root = match sys::openat(
+        sys::AT_FDCWD,
+        &path[..opts.root.len() + 1],
+        sys::O_RDONLY | sys::O_DIRECTORY,
+        0,
+    ) {
+        Ok(fd) => fd,
+        Err(e) => fail(&[b"cannot open --root ", opts.root, b": ", errno_text(e)]),
+    };
+    // Built in a function of its own so the store's large temporaries
+    // live in a frame that is gone before the stack is trimmed.
+    let (hotels, journal) = open_store(&opts);
+    sys::trim_stack();
+    let mut listeners = [-1i32; crate::args::MAX_WORKERS];
+    for l in listeners.iter_mut().take(opts.workers) {
+        *l = match sys::tcp_listener(opts.listen, BACKLOG) {
+            Ok(fd) => fd,
+            Err(e) => {
+                let mut a = [0u8; 32];
+                let mut c = Cursor::new(&mut a);
+                addr(&mut c, opts.listen);
+                let n = c.len();
+                fail(&[b"cannot listen on ", &a[..n], b": ", errno_text(e)])
+            }
+        };
+    }
+    let _ = sys::ignore_signal(sys::SIGPIPE);
+    let signals = [sys::SIGTERM, sys::SIGINT, sys::SIGCHLD, sys::SIGHUP];
+    let _ = sys::block_signals(&signals);
+    let shared = Common {
+        opts,
+        root,
+        hotels,
+        journal,
+    };
+    {
+        let mut a = [0u8; 32];
+        let mut c = Cursor::new(&mut a);
+        addr(&mut c, opts.listen);
+        let n = c.len();
+        let mut line = Line::new();
+        line.s("bedrock-serve: serving ")
+            .b(opts.root)
+            .s(" on http://")
+            .b(&a[..n]);
+        line.s(" with ").n(opts.workers as u64).s(" workers");
+        line.s(if opts.allow_write {
+            ", writes allowed"
+        } else {
+            ", read-only"
+        });
+        line.s("\n");
+        let _ = sys::write_all(2, line.as_bytes());
+    }
+    let mut pids = [0i32; crate::args::MAX_WORKERS];
+    for (i, pid) in pids.iter_mut().enumerate().take(opts.workers) {
+        *pid = spawn(&shared, &listeners, i);
+    }
+    let mut stopping = false;
+    let mut stop_deadline = 0;
+    loop {
+        let timeout = if stopping { 100 } else { 1000 };
+        match sys::sigtimedwait(&signals, timeout) {
+            Ok(Some(sig)) if (sig == sys::SIGTERM || sig == sys::SIGINT) && !stopping => {
+                stopping = true;
+                stop_deadline =
+                    sys::clock_us(sys::CLOCK_MONOTONIC) + (SHUTDOWN_GRACE_MS + 2000) * 1000;
+                for &pid in pids.iter().take(opts.workers).filter(|&&p| p > 0) {
+                    let _ = sys::kill(pid, sys::SIGTERM);
+                }
+            }
+            _ => {}
+        }
+        // Workers whose fork failed are retried.
+        if !stopping {
+            for (i, pid) in pids.iter_mut().enumerate().take(opts.workers) {
+                if *pid < 0 {
+                    *pid = spawn(&shared, &listeners, i);
+                }
+            }
+        }
+        // Reap every child that ended.
+        while let Ok(Some((pid, how))) = sys::wait_any_nohang() {
+            let Some(i) = pids.iter().take(opts.workers).position(|&p| p == pid) else {
+                continue;
+            };
+            pids[i] = 0;
+            repair_store(&shared, pid);
+            sys::trim_stack();
+            if stopping {
+                continue;
+            }
+            let mut line = Line::new();
+            line.s("bedrock-serve: worker ").n(pid as u64);
+            match how {
+                ChildExit::Code(c) => line.s(" exited with code ").n(c as u64),
+                ChildExit::Signal(s) => line.s(" killed by signal ").n(u64::from(s)),
+            };
+            line.s("; restarting it\n");
+            let _ = sys::write_all(2, line.as_bytes());
+            sys::sleep_ms(50);
+            pids[i] = spawn(&shared, &listeners, i);
+        }
+        if stopping {
+            if pids.iter().all(|&p| p <= 0) {
+                say(&[b"stopped"]);
+                sys::exit(0);
+            }
+            if sys::clock_us(sys::CLOCK_MONOTONIC) > stop_deadline {
+                for &pid in pids.iter().filter(|&&p| p > 0) {
+                    let _ = sys::kill(pid, sys::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
+/// Maps the shared store and replays the journal into it.
+#[inline(never)]
+fn open_store(opts: &Options) -> (&'static Shared<Hotels>, Option<i32>) {
+    let hotels = match Shared::create(Hotels::new) {
+        Ok(h) => h,
+        Err(_) => fail(&[b"cannot map the shared hotel store"]),
+    };
+    let journal = opts.data.map(|dir| {
+        let fd = match journal::open(dir) {
+            Ok(fd) => fd,
+            Err(e) => fail(&[
+                b"cannot open the journal in --data ",
+                dir,
+                b": ",
+                errno_text(e),
+            ]),
+        };
+        let replayed = journal::replay(fd, &mut hotels.lock());
+        match replayed {
+            Ok(r) => {
+                let mut line = Line::new();
+                line.s("bedrock-serve: journal: replayed ")
+                    .n(r.records)
+                    .s(" records, ");
+                line.n(hotels.lock().store().len() as u64).s(" hotels\n");
+                let _ = sys::write_all(2, line.as_bytes());
+                let _ = r.valid_len;
+            }
+            Err(e) => fail(&[b"cannot read the journal: ", errno_text(e)]),
+        }
+        fd
+    });
+    (hotels, journal)
+}
+
+/// A worker that died holding the store's lock may have left the store
+/// half-changed: rebuild it from the journal (the journal is written
+/// under the same lock, so it holds exactly the completed changes).
+#[inline(never)]
+fn repair_store(shared: &Common, dead: i32) {
+    let Some(mut store) = shared.hotels.take_over(dead) else {
+        return;
+    };
+    say(&[b"a worker died holding the hotel store's lock; rebuilding the store"]);
+    if let Some(fd) = shared.journal {
+        *store = Hotels::new();
+        if journal::replay(fd, &mut store).is_err() {
+            say(&[b"journal replay failed while repairing the store"]);
+        }
+    }
+}
+
+fn spawn(shared: &Common, listeners: &[i32], i: usize) -> i32 {
+    match sys::fork() {
+        Ok(0) => {
+            sys::set_parent_death_signal(sys::SIGTERM);
+            for (j, &fd) in listeners.iter().enumerate() {
+                if j != i && fd >= 0 {
+                    sys::close(fd);
+                }
+            }
+            worker::run(shared, listeners[i])
+        }
+        Ok(pid) => pid,
+        Err(_) => {
+            say(&[b"fork failed; retrying later"]);
+            -1
+        }
+    }
+}

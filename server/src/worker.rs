@@ -1,0 +1,1085 @@
+//! One worker process: an edge-triggered epoll loop over its own
+//! SO_REUSEPORT listener and up to `--max-conns` client connections.
+//!
+//! Each connection is a small state machine: read a request head (parsed
+//! by bedrock-http), then either
+//! - answer a file request here (`files`), sending the head from the
+//!   connection's output buffer and the body with sendfile; PUT bodies are
+//!   streamed to a temp file; or
+//! - hand an API request (`/api/...`, `/hotels`), once its body is
+//!   complete, to a `bedrock_conn::Conn` driving the Hotel app, with the
+//!   shared store locked while it runs; changes are journaled under the
+//!   same lock and fsynced before the reply is sent.
+//!
+//! Deadlines (head, read silence, body rate, keep-alive, send) are checked
+//! by a sweep every `TICK_MS`.
+
+use bedrock_conn::{Config, Conn, LogRecord};
+use bedrock_hotel::Hotels;
+use bedrock_http::{
+    framing, parse_request, BodyKind, ChunkedDecoder, Header, Limits, Method, Request, Status,
+    Version, MAX_HEADERS, MAX_HEAD_LEN,
+};
+
+use crate::files::{self, FileBody, FileCfg, HeadCtx, Plan, Upload};
+use crate::journal;
+use crate::log::{AccessLog, Entry};
+use crate::supervisor::{Common, SHUTDOWN_GRACE_MS};
+use crate::sys::mem::{Bytes, Pool};
+use crate::sys::{self, Errno, SockAddr};
+
+/// Largest raw API request (head and body) handed to the Hotel app.
+pub const API_IN: usize = 8192;
+/// Largest API body (the app's own limit).
+pub const API_BODY: usize = bedrock_hotel::MAX_BODY_BYTES;
+/// The app's reply-body buffer (one streamed piece).
+pub const API_OUT: usize = 2048;
+/// API requests one worker answers at once; past it, 503.
+pub const MAX_API_CONNS: usize = 256;
+type ApiConn = Conn<API_IN, API_BODY, API_OUT>;
+const _: () = assert!(API_OUT >= bedrock_hotel::MIN_STREAM_BUFFER + 32);
+
+/// Input per connection: the largest head plus an API body behind it.
+const INPUT: usize = MAX_HEAD_LEN + API_IN;
+/// Output per connection: a reply head and small bodies (small files are
+/// copied in after the head so they go out in one write).
+const OUTPUT: usize = 16 * 1024;
+const EVENTS: usize = 256;
+/// How often deadlines are checked.
+const TICK_MS: u64 = 250;
+/// After answering with `Connection: close`, unread input is drained this
+/// long before closing (closing with unread data would reset the reply).
+const LINGER_MS: u64 = 2_000;
+const LISTENER: u64 = u64::MAX;
+const SIGNALS: u64 = u64::MAX - 1;
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\nserver at capacity.\n";
+
+// No heap: the upload state lives inline, so `Upload` is the big variant.
+#[allow(clippy::large_enum_variant)]
+enum Phase {
+    /// Waiting for, or reading, a request head.
+    Head,
+    /// Collecting an API request whole: its raw bytes end at `end` (0
+    /// until known; chunked bodies are scanned as they arrive).
+    ApiBody {
+        head_len: usize,
+        end: usize,
+        dec: Option<ChunkedDecoder>,
+        scanned: usize,
+        decoded: usize,
+        rewrite: bool,
+    },
+    /// The Hotel app is answering from API connection `slot`.
+    Api { slot: usize },
+    /// A PUT body going to a temp file.
+    Upload(Upload),
+    /// Sending `out[out_at..out_len]`, then `file`.
+    Send,
+    /// Closing: write side shut, input drained until EOF or a timeout.
+    Linger,
+}
+
+/// What the log line of a request answered later needs.
+struct Pending {
+    method: [u8; 16],
+    method_len: usize,
+    target: [u8; 256],
+    target_len: usize,
+    version: Version,
+    keep: bool,
+}
+
+impl Pending {
+    fn of(req: &Request<'_, '_>, keep: bool) -> Pending {
+        let mut p = Pending {
+            method: [0; 16],
+            method_len: 0,
+            target: [0; 256],
+            target_len: 0,
+            version: req.version,
+            keep,
+        };
+        let m = req.method_str.as_bytes();
+        p.method_len = m.len().min(16);
+        p.method[..p.method_len].copy_from_slice(&m[..p.method_len]);
+        let t = req.target.as_bytes();
+        p.target_len = t.len().min(256);
+        p.target[..p.target_len].copy_from_slice(&t[..p.target_len]);
+        p
+    }
+}
+
+struct Client {
+    fd: i32,
+    peer: SockAddr,
+    in_len: usize,
+    out_at: usize,
+    out_len: usize,
+    file: Option<FileBody>,
+    phase: Phase,
+    close_after: bool,
+    readable: bool,
+    writable: bool,
+    eof: bool,
+    /// When the current request's first byte arrived (µs).
+    started: u64,
+    last_in: u64,
+    last_out: u64,
+    phase_since: u64,
+    received: u64,
+    pending: Pending,
+    api_status: u16,
+    api_bytes: u64,
+    api_micros: u64,
+}
+
+impl Client {
+    fn new() -> Client {
+        Client {
+            fd: -1,
+            peer: SockAddr::default(),
+            in_len: 0,
+            out_at: 0,
+            out_len: 0,
+            file: None,
+            phase: Phase::Head,
+            close_after: false,
+            readable: false,
+            writable: false,
+            eof: false,
+            started: 0,
+            last_in: 0,
+            last_out: 0,
+            phase_since: 0,
+            received: 0,
+            api_status: 0,
+            api_bytes: 0,
+            api_micros: 0,
+            pending: Pending {
+                method: [0; 16],
+                method_len: 0,
+                target: [0; 256],
+                target_len: 0,
+                version: Version::Http11,
+                keep: false,
+            },
+        }
+    }
+
+    fn output_pending(&self) -> bool {
+        self.out_at < self.out_len || self.file.is_some()
+    }
+
+    /// Drops the first `n` bytes of input.
+    fn consume(&mut self, input: &mut [u8], n: usize) {
+        let n = n.min(self.in_len);
+        input.copy_within(n..self.in_len, 0);
+        self.in_len -= n;
+    }
+}
+
+/// Everything a connection's handlers may touch besides the connection.
+struct Env<'s> {
+    common: &'s Common,
+    cfg: FileCfg<'s>,
+    log: AccessLog,
+    now: u64,
+    date: [u8; 29],
+    date_sec: u64,
+    stopping: bool,
+    apis: Pool<ApiConn>,
+    api_used: [bool; MAX_API_CONNS],
+}
+
+impl Env<'_> {
+    fn head(&self, version: Version, keep: bool, head_only: bool) -> HeadCtx<'_> {
+        HeadCtx {
+            version,
+            keep: keep && !self.stopping,
+            head_only,
+            date: &self.date,
+        }
+    }
+
+    /// Microseconds since `t` (a fresh clock reading, for the log).
+    fn micros_since(&self, t: u64) -> u64 {
+        sys::clock_us(sys::CLOCK_MONOTONIC).saturating_sub(t)
+    }
+
+    fn tick_clock(&mut self) {
+        self.now = sys::clock_us(sys::CLOCK_MONOTONIC);
+        let sec = sys::clock_us(sys::CLOCK_REALTIME) / 1_000_000;
+        if sec != self.date_sec {
+            self.date_sec = sec;
+            bedrock_http::format_imf_fixdate(sec, &mut self.date);
+        }
+    }
+}
+
+/// Runs a worker until it is told to stop; never returns.
+pub fn run(common: &Common, listener: i32) -> ! {
+    match run_inner(common, listener) {
+        Ok(()) => sys::exit(0),
+        Err(_) => {
+            crate::out::say(&[b"worker failed to start"]);
+            sys::exit(1)
+        }
+    }
+}
+
+fn run_inner(common: &Common, listener: i32) -> Result<(), Errno> {
+    let o = &common.opts;
+    let max = o.max_conns;
+    let ep = sys::epoll_create()?;
+    sys::epoll_add(ep, listener, sys::EPOLLIN, LISTENER)?;
+    let sigfd = sys::signalfd(&[sys::SIGTERM, sys::SIGINT])?;
+    sys::epoll_add(ep, sigfd, sys::EPOLLIN, SIGNALS)?;
+    let mut clients: Pool<Client> = Pool::new(max)?;
+    let mut inputs = Bytes::new(max, INPUT)?;
+    let mut outputs = Bytes::new(max, OUTPUT)?;
+    let mut env = Env {
+        common,
+        cfg: FileCfg {
+            root: common.root,
+            allow_write: o.allow_write,
+            token: o.write_token,
+            listing: o.listing,
+            max_put: o.max_put,
+        },
+        log: AccessLog::new(o.quiet),
+        now: 0,
+        date: [b' '; 29],
+        date_sec: 0,
+        stopping: false,
+        apis: Pool::new(MAX_API_CONNS)?,
+        api_used: [false; MAX_API_CONNS],
+    };
+    env.tick_clock();
+    let mut events = [sys::EMPTY_EVENT; EVENTS];
+    let mut active = 0usize;
+    let mut high = 0usize; // slots below this may be in use
+    let mut last_sweep = env.now;
+    let mut stop_deadline = 0;
+    loop {
+        let n = match sys::epoll_wait(ep, &mut events, TICK_MS as i32) {
+            Ok(n) => n,
+            Err(Errno::EINTR) => 0,
+            Err(e) => return Err(e),
+        };
+        env.tick_clock();
+        for ev in &events[..n] {
+            let (flags, data) = sys::event_parts(ev);
+            match data {
+                LISTENER => {
+                    if env.stopping {
+                        continue;
+                    }
+                    while let Ok((fd, peer)) = sys::accept(listener) {
+                        if active >= max {
+                            let _ = sys::write(fd, BUSY);
+                            sys::shutdown_write(fd);
+                            sys::close(fd);
+                            env.log.write(
+                                &env.date,
+                                &Entry {
+                                    peer,
+                                    method: b"-",
+                                    target: b"-",
+                                    status: 503,
+                                    bytes: 20,
+                                    micros: 0,
+                                },
+                            );
+                            continue;
+                        }
+                        let Some(slot) =
+                            (0..max).find(|&s| s >= high || clients.get(s, Client::new).fd < 0)
+                        else {
+                            sys::close(fd);
+                            continue;
+                        };
+                        let c = clients.get(slot, Client::new);
+                        *c = Client::new();
+                        c.fd = fd;
+                        c.peer = peer;
+                        c.last_in = env.now;
+                        c.last_out = env.now;
+                        c.started = env.now;
+                        sys::set_nodelay(fd);
+                        let mask = sys::EPOLLIN | sys::EPOLLOUT | sys::EPOLLRDHUP | sys::EPOLLET;
+                        if sys::epoll_add(ep, fd, mask, slot as u64).is_err() {
+                            sys::close(fd);
+                            c.fd = -1;
+                            continue;
+                        }
+                        active += 1;
+                        high = high.max(slot + 1);
+                    }
+                }
+                SIGNALS => {
+                    while sys::read_signal(sigfd).is_ok() {}
+                    if !env.stopping {
+                        env.stopping = true;
+                        stop_deadline = env.now + SHUTDOWN_GRACE_MS * 1000;
+                        sys::close(listener);
+                    }
+                }
+                slot => {
+                    let slot = slot as usize;
+                    if slot >= high {
+                        continue;
+                    }
+                    let c = clients.get(slot, Client::new);
+                    if c.fd < 0 {
+                        continue;
+                    }
+                    if flags & (sys::EPOLLIN | sys::EPOLLHUP | sys::EPOLLERR | sys::EPOLLRDHUP) != 0
+                    {
+                        c.readable = true;
+                    }
+                    if flags & (sys::EPOLLOUT | sys::EPOLLHUP | sys::EPOLLERR) != 0 {
+                        c.writable = true;
+                    }
+                    if !drive(&mut env, c, inputs.slice(slot), outputs.slice(slot)) {
+                        close_client(&mut env, c);
+                        active -= 1;
+                    }
+                }
+            }
+        }
+        if env.now.saturating_sub(last_sweep) >= TICK_MS * 1000 || env.stopping {
+            last_sweep = env.now;
+            for slot in 0..high {
+                let c = clients.get(slot, Client::new);
+                if c.fd < 0 {
+                    continue;
+                }
+                let keep = sweep(&mut env, c, outputs.slice(slot))
+                    && drive(&mut env, c, inputs.slice(slot), outputs.slice(slot));
+                if !keep {
+                    close_client(&mut env, c);
+                    active -= 1;
+                }
+            }
+            while high > 0 && clients.get(high - 1, Client::new).fd < 0 {
+                high -= 1;
+            }
+        }
+        env.log.flush();
+        if env.stopping && (active == 0 || env.now > stop_deadline) {
+            return Ok(());
+        }
+    }
+}
+
+fn close_client(env: &mut Env<'_>, c: &mut Client) {
+    sys::close(c.fd);
+    c.fd = -1;
+    if let Some(f) = c.file.take() {
+        sys::close(f.fd);
+    }
+    match core::mem::replace(&mut c.phase, Phase::Head) {
+        Phase::Upload(up) => up.abort(),
+        Phase::Api { slot } => env.api_used[slot] = false,
+        _ => {}
+    }
+}
+
+/// Checks deadlines; false to close now.
+fn sweep(env: &mut Env<'_>, c: &mut Client, out: &mut [u8]) -> bool {
+    let o = &env.common.opts;
+    let now = env.now;
+    let ms = |since: u64| now.saturating_sub(since) / 1000;
+    match c.phase {
+        Phase::Head if c.in_len == 0 && !c.output_pending() => {
+            // Idle keep-alive connection (or any, when stopping).
+            !(env.stopping || ms(c.last_in.max(c.last_out)) > o.keepalive_timeout_ms)
+        }
+        Phase::Head => {
+            if ms(c.started) > o.head_timeout_ms || ms(c.last_in) > o.read_timeout_ms {
+                reject(env, c, out, 408, b"-", b"-");
+            }
+            true
+        }
+        Phase::ApiBody { .. } | Phase::Upload(_) => {
+            let elapsed = ms(c.phase_since);
+            let too_slow = o.min_body_rate > 0
+                && elapsed > o.read_timeout_ms
+                && c.received.saturating_mul(1000) / elapsed.max(1) < o.min_body_rate;
+            if ms(c.last_in) > o.read_timeout_ms || too_slow {
+                let (m, t) = (c.pending.method, c.pending.target);
+                let (ml, tl) = (c.pending.method_len, c.pending.target_len);
+                reject(env, c, out, 408, &m[..ml], &t[..tl]);
+            }
+            true
+        }
+        Phase::Send | Phase::Api { .. } => ms(c.last_out) <= o.send_timeout_ms,
+        Phase::Linger => ms(c.phase_since) <= LINGER_MS,
+    }
+}
+
+/// Reads into the input buffer; Some(true) if bytes came, Some(false) at
+/// EOF/blocked, None on error.
+fn fill(env: &Env<'_>, c: &mut Client, input: &mut [u8]) -> Option<bool> {
+    if !c.readable || c.eof || c.in_len == input.len() {
+        return Some(false);
+    }
+    match sys::read(c.fd, &mut input[c.in_len..]) {
+        Ok(0) => {
+            c.eof = true;
+            c.readable = false;
+            Some(true)
+        }
+        Ok(n) => {
+            if c.in_len == 0 && matches!(c.phase, Phase::Head) {
+                c.started = env.now;
+            }
+            c.in_len += n;
+            c.last_in = env.now;
+            if matches!(c.phase, Phase::ApiBody { .. } | Phase::Upload(_)) {
+                c.received += n as u64;
+            }
+            Some(true)
+        }
+        Err(Errno::EAGAIN) | Err(Errno::EINTR) => {
+            c.readable = false;
+            Some(false)
+        }
+        Err(_) => None,
+    }
+}
+
+enum Sent {
+    Done,
+    Blocked,
+    Failed,
+}
+
+fn send(env: &mut Env<'_>, c: &mut Client, out: &[u8]) -> Sent {
+    while c.out_at < c.out_len {
+        if !c.writable {
+            return Sent::Blocked;
+        }
+        let pending = &out[c.out_at..c.out_len];
+        let sent = if c.file.is_some() {
+            sys::send_more(c.fd, pending)
+        } else {
+            sys::write(c.fd, pending)
+        };
+        match sent {
+            Ok(n) => {
+                c.out_at += n;
+                c.last_out = env.now;
+            }
+            Err(Errno::EAGAIN) => {
+                c.writable = false;
+                return Sent::Blocked;
+            }
+            Err(Errno::EINTR) => {}
+            Err(_) => return Sent::Failed,
+        }
+    }
+    while let Some(f) = c.file.as_mut() {
+        if f.offset >= f.end {
+            sys::close(f.fd);
+            c.file = None;
+            break;
+        }
+        if !c.writable {
+            return Sent::Blocked;
+        }
+        let want = (f.end - f.offset).min(1 << 30) as usize;
+        match sys::sendfile(c.fd, f.fd, &mut f.offset, want) {
+            Ok(0) => return Sent::Failed, // the file shrank under us
+            Ok(_) => c.last_out = env.now,
+            Err(Errno::EAGAIN) => {
+                c.writable = false;
+                return Sent::Blocked;
+            }
+            Err(Errno::EINTR) => {}
+            Err(_) => return Sent::Failed,
+        }
+    }
+    Sent::Done
+}
+
+/// Makes progress on a connection until it must wait; false to close it.
+fn drive(env: &mut Env<'_>, c: &mut Client, input: &mut [u8], out: &mut [u8]) -> bool {
+    loop {
+        // 1. Output first: replies go out in order.
+        match c.phase {
+            Phase::Api { slot } => match api_send(env, c, slot) {
+                Sent::Done => {}
+                Sent::Blocked => return true,
+                Sent::Failed => return false,
+            },
+            _ => {
+                if c.output_pending() {
+                    match send(env, c, out) {
+                        Sent::Done => {}
+                        Sent::Blocked => return true,
+                        Sent::Failed => return false,
+                    }
+                }
+            }
+        }
+        if matches!(c.phase, Phase::Send) {
+            // The reply is out.
+            c.out_at = 0;
+            c.out_len = 0;
+            if c.close_after || (env.stopping && c.in_len == 0) {
+                if c.eof {
+                    return false;
+                }
+                sys::shutdown_write(c.fd);
+                c.phase = Phase::Linger;
+                c.phase_since = env.now;
+                c.in_len = 0;
+            } else {
+                c.phase = Phase::Head;
+                c.started = env.now;
+            }
+        }
+        // 2. Work on what has been read.
+        let progressed = match step(env, c, input, out) {
+            Some(p) => p,
+            None => return false,
+        };
+        if progressed {
+            continue;
+        }
+        // 3. Read more.
+        match fill(env, c, input) {
+            Some(true) => continue,
+            Some(false) => {
+                if c.eof && matches!(c.phase, Phase::Linger) {
+                    return false;
+                }
+                return true;
+            }
+            None => return false,
+        }
+    }
+}
+
+fn start_send(c: &mut Client, out: &mut [u8], plan: Plan) {
+    c.out_at = 0;
+    c.out_len = plan.len;
+    c.close_after = plan.close;
+    c.file = plan.body;
+    // Small files ride in the same write as the head.
+    if let Some(f) = c.file {
+        let size = (f.end - f.offset) as usize;
+        if size <= out.len() - plan.len {
+            let mut done = 0;
+            while done < size {
+                match sys::pread(
+                    f.fd,
+                    &mut out[plan.len + done..plan.len + size],
+                    f.offset + done as u64,
+                ) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => done += n,
+                }
+            }
+            if done == size {
+                sys::close(f.fd);
+                c.file = None;
+                c.out_len += size;
+            }
+        }
+    }
+    c.phase = Phase::Send;
+}
+
+/// Routes the path: API paths go to the Hotel app.
+fn api_route(path: &str) -> Option<bool> {
+    if path == "/hotels" || path == "/hotels/" {
+        return Some(true); // the app's page, at the app's "/"
+    }
+    (path == "/api" || path.starts_with("/api/")).then_some(false)
+}
+
+/// Origin-form path of a target (absolute-form loses scheme and host).
+fn routing_path(target: &str) -> &str {
+    let path = target.split('?').next().unwrap_or(target);
+    for scheme in ["http://", "https://"] {
+        if path.len() > scheme.len() && path[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            let rest = &path[scheme.len()..];
+            return rest.find('/').map_or("/", |at| &rest[at..]);
+        }
+    }
+    path
+}
+
+/// One step on buffered input; Some(true) if it made progress, None to
+/// close.
+fn step(env: &mut Env<'_>, c: &mut Client, input: &mut [u8], out: &mut [u8]) -> Option<bool> {
+    match c.phase {
+        Phase::Head => {
+            if c.in_len == 0 {
+                return if c.eof { None } else { Some(false) };
+            }
+            let mut headers = [Header::EMPTY; MAX_HEADERS];
+            let limits = Limits::default();
+            match parse_request(&input[..c.in_len], &mut headers, &limits) {
+                Ok(Status::Partial) => {
+                    if c.eof {
+                        return None;
+                    }
+                    if c.in_len >= MAX_HEAD_LEN {
+                        reject(env, c, out, 431, b"-", b"-");
+                        return Some(true);
+                    }
+                    Some(false)
+                }
+                Err(e) => {
+                    reject(env, c, out, e.status(), b"-", b"-");
+                    Some(true)
+                }
+                Ok(Status::Complete((req, head_len))) => {
+                    on_request(env, c, &req, head_len, out);
+                    if matches!(c.phase, Phase::Send | Phase::Upload(_)) {
+                        c.consume(input, head_len);
+                    }
+                    Some(true)
+                }
+            }
+        }
+        Phase::ApiBody {
+            head_len,
+            end,
+            mut dec,
+            mut scanned,
+            mut decoded,
+            rewrite,
+        } => {
+            if end > 0 {
+                if c.in_len < end {
+                    return if c.eof { None } else { Some(false) };
+                }
+                api_dispatch(env, c, input, out, end, rewrite);
+                return Some(true);
+            }
+            let d = dec.as_mut()?;
+            let mut scratch = [0u8; API_BODY + 1];
+            let from = head_len + scanned;
+            if from >= c.in_len {
+                return if c.eof { None } else { Some(false) };
+            }
+            match d.decode(&input[from..c.in_len], &mut scratch) {
+                Err(e) => {
+                    reject(env, c, out, e.status(), b"-", b"-");
+                    Some(true)
+                }
+                Ok(p) => {
+                    scanned += p.consumed;
+                    decoded += p.written;
+                    if decoded > API_BODY || head_len + scanned > API_IN {
+                        reject(env, c, out, 413, b"-", b"-");
+                        return Some(true);
+                    }
+                    let end = if p.done { head_len + scanned } else { 0 };
+                    c.phase = Phase::ApiBody {
+                        head_len,
+                        end,
+                        dec,
+                        scanned,
+                        decoded,
+                        rewrite,
+                    };
+                    if p.consumed == 0 && !p.done {
+                        return if c.eof { None } else { Some(false) };
+                    }
+                    Some(true)
+                }
+            }
+        }
+        Phase::Upload(_) => upload_step(env, c, input, out),
+        Phase::Api { .. } | Phase::Send => Some(false),
+        Phase::Linger => {
+            c.in_len = 0; // discard
+            if c.eof {
+                None
+            } else {
+                Some(false)
+            }
+        }
+    }
+}
+
+/// Answers a request that cannot be read on with an error and closes.
+fn reject(
+    env: &mut Env<'_>,
+    c: &mut Client,
+    out: &mut [u8],
+    status: u16,
+    method: &[u8],
+    target: &[u8],
+) {
+    if let Phase::Upload(up) = core::mem::replace(&mut c.phase, Phase::Send) {
+        up.abort();
+    }
+    let h = env.head(Version::Http11, false, false);
+    let plan = files::error(&env.cfg, out, &h, status, &[]);
+    env.log.write(
+        &env.date,
+        &Entry {
+            peer: c.peer,
+            method,
+            target,
+            status,
+            bytes: plan.body_bytes,
+            micros: env.micros_since(c.started),
+        },
+    );
+    c.in_len = 0;
+    start_send(c, out, plan);
+    c.close_after = true;
+}
+
+fn on_request(
+    env: &mut Env<'_>,
+    c: &mut Client,
+    req: &Request<'_, '_>,
+    head_len: usize,
+    out: &mut [u8],
+) {
+    let method = req.method_str.as_bytes();
+    let target = req.target.as_bytes();
+    let framed = match framing(req) {
+        Ok(f) => f,
+        Err(e) => return reject(env, c, out, e.status(), method, target),
+    };
+    let has_body = !matches!(framed.body, BodyKind::None | BodyKind::Length(0));
+    let path = routing_path(req.target);
+    let wants_continue = req
+        .header("expect")
+        .is_some_and(|v| v.eq_ignore_ascii_case(b"100-continue"))
+        && req.version == Version::Http11;
+    c.pending = Pending::of(req, framed.keep_alive);
+    c.received = 0;
+    c.phase_since = env.now;
+
+    if let Some(rewrite) = api_route(path) {
+        let end = match framed.body {
+            BodyKind::None => head_len,
+            BodyKind::Length(n) if head_len as u64 + n <= API_IN as u64 => head_len + n as usize,
+            BodyKind::Length(_) => return reject(env, c, out, 413, method, target),
+            BodyKind::Chunked => 0,
+        };
+        if head_len > API_IN {
+            return reject(env, c, out, 431, method, target);
+        }
+        let dec = matches!(framed.body, BodyKind::Chunked)
+            .then(|| ChunkedDecoder::new(&Limits::default()));
+        if wants_continue && has_body && c.in_len == head_len {
+            out[..CONTINUE.len()].copy_from_slice(CONTINUE);
+            c.out_at = 0;
+            c.out_len = CONTINUE.len();
+        }
+        c.phase = Phase::ApiBody {
+            head_len,
+            end,
+            dec,
+            scanned: 0,
+            decoded: 0,
+            rewrite,
+        };
+        return;
+    }
+
+    // A body we do not read leaves the connection unusable: close after
+    // (an accepted PUT reads it, and its reply uses `pending.keep`).
+    let keep = framed.keep_alive && !has_body;
+    let h = env.head(req.version, keep, req.method == Method::Head);
+    let plan = match req.method {
+        Method::Get | Method::Head => files::get(&env.cfg, req, path, out, &h),
+        Method::Put => match files::put_start(&env.cfg, req, path, framed.body, out, &h) {
+            Ok(up) => {
+                if wants_continue && c.in_len == head_len {
+                    out[..CONTINUE.len()].copy_from_slice(CONTINUE);
+                    c.out_at = 0;
+                    c.out_len = CONTINUE.len();
+                }
+                c.phase = Phase::Upload(up);
+                return;
+            }
+            Err(plan) => plan,
+        },
+        Method::Delete => files::delete(&env.cfg, req, path, out, &h),
+        Method::Options => files::small(
+            out,
+            &h,
+            204,
+            None,
+            &[("Allow", files::allow(&env.cfg))],
+            b"",
+        ),
+        Method::Other => files::error(&env.cfg, out, &h, 501, &[]),
+        Method::Post | Method::Patch | Method::Trace | Method::Connect => {
+            files::error(&env.cfg, out, &h, 405, &[("Allow", files::allow(&env.cfg))])
+        }
+    };
+    env.log.write(
+        &env.date,
+        &Entry {
+            peer: c.peer,
+            method,
+            target,
+            status: plan.status,
+            bytes: plan.body_bytes,
+            micros: env.micros_since(c.started),
+        },
+    );
+    start_send(c, out, plan);
+}
+
+fn upload_step(
+    env: &mut Env<'_>,
+    c: &mut Client,
+    input: &mut [u8],
+    out: &mut [u8],
+) -> Option<bool> {
+    let Phase::Upload(up) = &mut c.phase else {
+        return Some(false);
+    };
+    if c.in_len == 0 {
+        if c.eof {
+            return None;
+        }
+        if up.chunked.is_none() && up.remaining == 0 {
+            // zero-length body: commit below
+        } else {
+            return Some(false);
+        }
+    }
+    let mut consumed = 0;
+    let mut failed: Option<u16> = None;
+    let mut done = false;
+    match up.chunked.as_mut() {
+        None => {
+            let take = (c.in_len as u64).min(up.remaining) as usize;
+            if take > 0 {
+                if let Err(e) = up.write(&input[..take]) {
+                    failed = Some(if e == Errno::ENOSPC { 507 } else { 500 });
+                }
+            }
+            up.remaining -= take as u64;
+            consumed = take;
+            done = up.remaining == 0;
+        }
+        Some(dec) => {
+            let mut scratch = [0u8; 16 * 1024];
+            match dec.decode(&input[..c.in_len], &mut scratch) {
+                Err(e) => failed = Some(e.status()),
+                Ok(p) => {
+                    consumed = p.consumed;
+                    done = p.done;
+                    let max = up.max;
+                    if up.received + p.written as u64 > max {
+                        failed = Some(413);
+                    } else if p.written > 0 {
+                        if let Err(e) = up.write(&scratch[..p.written]) {
+                            failed = Some(if e == Errno::ENOSPC { 507 } else { 500 });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    c.consume(input, consumed);
+    let (method, target) = (c.pending.method, c.pending.target);
+    let (ml, tl) = (c.pending.method_len, c.pending.target_len);
+    if let Some(status) = failed {
+        reject(env, c, out, status, &method[..ml], &target[..tl]);
+        return Some(true);
+    }
+    if !done {
+        return Some(consumed > 0);
+    }
+    let Phase::Upload(up) = core::mem::replace(&mut c.phase, Phase::Send) else {
+        return None;
+    };
+    let h = env.head(c.pending.version, c.pending.keep, false);
+    let plan = up.commit(&env.cfg, out, &h);
+    env.log.write(
+        &env.date,
+        &Entry {
+            peer: c.peer,
+            method: &method[..ml],
+            target: &target[..tl],
+            status: plan.status,
+            bytes: plan.body_bytes,
+            micros: env.micros_since(c.started),
+        },
+    );
+    start_send(c, out, plan);
+    Some(true)
+}
+
+/// Hands the complete API request `input[..end]` to a Conn and runs it.
+fn api_dispatch(
+    env: &mut Env<'_>,
+    c: &mut Client,
+    input: &mut [u8],
+    out: &mut [u8],
+    end: usize,
+    rewrite: bool,
+) {
+    let Some(slot) = env.api_used.iter().position(|used| !used) else {
+        let (m, t) = (c.pending.method, c.pending.target);
+        let (ml, tl) = (c.pending.method_len, c.pending.target_len);
+        return reject(env, c, out, 503, &m[..ml], &t[..tl]);
+    };
+    env.api_used[slot] = true;
+    let conn = env.apis.get(slot, || Conn::new(Config::new(API_BODY)));
+    conn.open(env.now);
+    let raw = &input[..end];
+    if rewrite {
+        // "GET /hotels?x HTTP/1.1" -> "GET /?x HTTP/1.1": the app's page.
+        let skip = if raw.starts_with(b"\r\n") { 2 } else { 0 };
+        let sp1 = raw[skip..]
+            .iter()
+            .position(|&b| b == b' ')
+            .map_or(0, |p| p + skip);
+        let path_end = raw[sp1 + 1..]
+            .iter()
+            .position(|&b| b == b' ' || b == b'?')
+            .map_or(sp1 + 1, |p| p + sp1 + 1);
+        conn.receive(env.now, &raw[skip..sp1 + 1]);
+        conn.receive(env.now, b"/");
+        conn.receive(env.now, &raw[path_end..]);
+    } else {
+        conn.receive(env.now, raw);
+    }
+    c.consume(input, end);
+    c.phase = Phase::Api { slot };
+    c.api_status = 0;
+    c.api_bytes = 0;
+    api_process(env, c, slot);
+}
+
+/// Runs the app on API connection `slot` with the store locked; journals
+/// what changed (under the lock) and fsyncs it (after) before any reply
+/// byte can leave.
+fn api_process(env: &mut Env<'_>, c: &mut Client, slot: usize) {
+    let mut ops: [(Method, u64); 4] = [(Method::Get, 0); 4];
+    let mut nops = 0;
+    let mut status = 0u16;
+    let mut journaled = false;
+    {
+        let mut hotels = env.common.hotels.lock();
+        let conn = env.apis.get(slot, || Conn::new(Config::new(API_BODY)));
+        let app: &mut Hotels = &mut hotels;
+        conn.process(env.now, Some(&env.date), app, &mut |r: &LogRecord<'_>| {
+            status = r.status;
+            let method = Method::from_bytes(r.method.as_bytes());
+            let changed = match method {
+                Method::Post => r.status == 201,
+                Method::Put => r.status == 200,
+                Method::Delete => r.status == 204,
+                _ => false,
+            };
+            if changed && nops < ops.len() {
+                let path = r.target.split('?').next().unwrap_or("");
+                let id = path
+                    .rsplit('/')
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                ops[nops] = (method, id);
+                nops += 1;
+            }
+        });
+        if let (Some(fd), true) = (env.common.journal, nops > 0) {
+            let creates = ops[..nops]
+                .iter()
+                .filter(|(m, _)| *m == Method::Post)
+                .count() as u64;
+            let mut k = 0;
+            for &(method, id) in &ops[..nops] {
+                let r = match method {
+                    Method::Post => {
+                        let id = hotels.store().next_id() - creates + k;
+                        k += 1;
+                        hotels
+                            .store()
+                            .get(id)
+                            .map(|h| journal::append_put(fd, id, h))
+                    }
+                    Method::Put => hotels
+                        .store()
+                        .get(id)
+                        .map(|h| journal::append_put(fd, id, h)),
+                    _ => Some(journal::append_delete(fd, id)),
+                };
+                if let Some(Err(_)) = r {
+                    crate::out::say(&[b"journal: append failed"]);
+                }
+                journaled = true;
+            }
+        }
+    }
+    if journaled {
+        if let Some(fd) = env.common.journal {
+            if sys::fsync(fd).is_err() {
+                crate::out::say(&[b"journal: fsync failed"]);
+            }
+        }
+    }
+    if status != 0 {
+        c.api_status = status;
+        c.api_micros = env.micros_since(c.started);
+    }
+}
+
+/// Sends what the app produced; Done once the reply is complete (the
+/// client then moves to `Send` with nothing left, or closes).
+fn api_send(env: &mut Env<'_>, c: &mut Client, slot: usize) -> Sent {
+    loop {
+        let conn = env.apis.get(slot, || Conn::new(Config::new(API_BODY)));
+        if conn.output().is_empty() {
+            api_process(env, c, slot);
+            let conn = env.apis.get(slot, || Conn::new(Config::new(API_BODY)));
+            if conn.output().is_empty() {
+                let (m, t) = (c.pending.method, c.pending.target);
+                let (ml, tl) = (c.pending.method_len, c.pending.target_len);
+                env.log.write(
+                    &env.date,
+                    &Entry {
+                        peer: c.peer,
+                        method: &m[..ml],
+                        target: &t[..tl],
+                        status: c.api_status,
+                        bytes: c.api_bytes,
+                        micros: c.api_micros,
+                    },
+                );
+                let conn = env.apis.get(slot, || Conn::new(Config::new(API_BODY)));
+                c.close_after = conn.wants_close() || !c.pending.keep;
+                env.api_used[slot] = false;
+                c.phase = Phase::Send;
+                return Sent::Done;
+            }
+            continue;
+        }
+        if !c.writable {
+            return Sent::Blocked;
+        }
+        match sys::write(c.fd, conn.output()) {
+            Ok(n) => {
+                conn.sent(env.now, n);
+                c.api_bytes += n as u64;
+                c.last_out = env.now;
+            }
+            Err(Errno::EAGAIN) => {
+                c.writable = false;
+                return Sent::Blocked;
+            }
+            Err(Errno::EINTR) => {}
+            Err(_) => return Sent::Failed,
+        }
+    }
+}
