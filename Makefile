@@ -24,7 +24,7 @@ QEMU_VIRT := qemu-system-aarch64 -M virt -cpu cortex-a72 -m 128M -nographic -sem
 all: test
 
 help:
-	@echo "make run     boot the unikernel in QEMU (port PORT=$(PORT) forwarded; HTTP comes with issue 5)"
+	@echo "make run     boot the unikernel in QEMU serving the Hotel app on 127.0.0.1:PORT (PORT=$(PORT))"
 	@echo "make test    every test: lint, host unit/property tests, bare-metal build, kernel in QEMU"
 	@echo "make kernel  build the unikernel image ($(KERNEL_ELF)) and its test runner"
 	@echo "make serve   the hosted server on ROOT=$(ROOT) at 127.0.0.1:$(SERVE_PORT) (ARGS='--allow-write' ...)"
@@ -69,9 +69,11 @@ kernel-test: kernel
 	@tests/kernel/e2e_tap.sh
 	@echo "== kernel: boot time, idle host CPU, image size, Ctrl-C"
 	@tests/kernel/boot_metrics.py $(KERNEL_ELF)
+	@echo "== kernel: the Hotel app over HTTP in QEMU (curl, http.client, bad clients)"
+	@tests/kernel/e2e_http.py $(KERNEL_ELF)
 
 run: kernel
-	@echo "make run: booting $(KERNEL_ELF); stop with Ctrl-C (or Ctrl-A X)"
+	@echo "make run: booting $(KERNEL_ELF); try: curl localhost:$(PORT)/api/hotels; stop with Ctrl-C (or Ctrl-A X)"
 	@$(QEMU_VIRT) -kernel $(KERNEL_ELF) \
 		-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(PORT)-:80 \
 		-device virtio-net-device,netdev=n0

@@ -17,6 +17,7 @@ mod boot;
 pub mod config;
 pub mod exceptions;
 pub mod gic;
+pub mod global;
 pub mod irq;
 pub mod log;
 pub mod mmio;

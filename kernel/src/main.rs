@@ -1,19 +1,190 @@
 //! The bedrock unikernel image that `make run` boots: brings up the
-//! virtio-net NIC and the bedrock-net interface (ARP, IPv4, ICMP echo),
-//! resolves the gateway, then sleeps in WFI between interrupts.
+//! virtio-net NIC and the bedrock-net interface (ARP, IPv4, ICMP echo,
+//! TCP), resolves the gateway, then serves the Hotel app over HTTP/1.1 on
+//! TCP port 80, sleeping in WFI between interrupts.
 //!
-//! Console keys: `c` prints the interface and driver counters, Ctrl-C
-//! stops QEMU (status 0).
+//! Console keys: `c` prints the interface, TCP and driver counters,
+//! Ctrl-C stops QEMU (status 0).
 #![no_std]
 #![no_main]
 
+use bedrock_conn::{Config as HttpConfig, Conn, LogRecord};
+use bedrock_hotel::{Hotels, MAX_BODY_BYTES, MIN_STREAM_BUFFER};
 use bedrock_kernel::device::Device;
+use bedrock_kernel::global::Global;
 use bedrock_kernel::time::{Duration, Instant};
 use bedrock_kernel::virtio::VirtioNet;
 use bedrock_kernel::{arch, config, info, irq, println, time, uart, warn};
 use bedrock_net::iface::{Config, Interface};
+use bedrock_net::limits::TCP_DEFAULT_BACKLOG;
+use bedrock_net::tcp::siphash::siphash24;
+use bedrock_net::tcp::{Handle, State, TcpStack};
 use bedrock_net::wire::{EthernetAddress, Icmpv4Packet, Icmpv4Repr, Ipv4Address, Protocol};
+use core::mem::MaybeUninit;
 use core::sync::atomic::Ordering;
+
+/// TCP connection slots, and as many HTTP connections (one per slot).
+/// 256 slots: about 8.1 MiB of TCP buffers plus 6.3 MiB of HTTP buffers,
+/// all in .bss; the image fits `-m 128M` with room to spare.
+const SLOTS: usize = bedrock_net::limits::TCP_MAX_CONNECTIONS;
+/// The port the Hotel app is served on.
+const HTTP_PORT: u16 = 80;
+/// Request heads and pipelined requests.
+const HTTP_IN: usize = 16 * 1024;
+/// A request body (the app's own limit).
+const HTTP_BODY: usize = MAX_BODY_BYTES;
+/// One reply body or one streamed piece of it.
+const HTTP_OUT: usize = 4096;
+const _: () = assert!(HTTP_OUT >= MIN_STREAM_BUFFER + 32);
+
+type HttpConn = Conn<HTTP_IN, HTTP_BODY, HTTP_OUT>;
+
+// All three are zero bytes (the TCP key is set by `reseed`, the HTTP
+// connections are built on first use), so they land in .bss.
+static TCP: Global<TcpStack<SLOTS>> = Global::new(TcpStack::new([0; 16]));
+static CONNS: Global<[MaybeUninit<HttpConn>; SLOTS]> =
+    Global::new([const { MaybeUninit::uninit() }; SLOTS]);
+static HOTELS: Global<Hotels> = Global::new(Hotels::new());
+
+/// The HTTP side of the server: one connection per TCP slot, built the
+/// first time the slot is used.
+struct Server {
+    conns: &'static mut [MaybeUninit<HttpConn>; SLOTS],
+    built: [bool; SLOTS],
+    /// The TCP connection each slot's HTTP connection serves.
+    bound: [Option<Handle>; SLOTS],
+    hotels: &'static mut Hotels,
+}
+
+/// One access-log line per answered request.
+fn log_request(r: &LogRecord<'_>) {
+    info!("{} {} {} {}us", r.method, r.target, r.status, r.micros);
+}
+
+impl Server {
+    fn conn(&mut self, i: usize) -> &mut HttpConn {
+        if !self.built[i] {
+            self.conns[i].write(Conn::new(HttpConfig::new(HTTP_BODY)));
+            self.built[i] = true;
+        }
+        // SAFETY: built[i] is set only after conns[i] was written.
+        unsafe { self.conns[i].assume_init_mut() }
+    }
+
+    fn accept(&mut self, h: Handle, now: u64) {
+        let i = h.index();
+        self.conn(i).open(now);
+        self.bound[i] = Some(h);
+    }
+
+    /// Moves bytes both ways on slot `i` until neither moves; returns
+    /// whether any did. `now` (taken after the poll that brought the
+    /// bytes) stamps their arrival; `process` reads the clock afresh, so
+    /// the logged microseconds cover parsing and the app.
+    fn serve<const N: usize>(&mut self, tcp: &mut TcpStack<N>, i: usize, now: u64) -> bool {
+        let Some(h) = self.bound[i] else {
+            return false;
+        };
+        if tcp.state(h) == State::Closed {
+            self.bound[i] = None;
+            return false;
+        }
+        // Split the borrows: the connection and the app.
+        if !self.built[i] {
+            return false;
+        }
+        // SAFETY: built[i] is set only after conns[i] was written.
+        let conn = unsafe { self.conns[i].assume_init_mut() };
+        let hotels = &mut *self.hotels;
+        let mut any = false;
+        loop {
+            let mut progress = false;
+            if conn.wants_close() {
+                // Closed on our side: drain what still arrives so the
+                // window stays open until the FIN exchange ends.
+                loop {
+                    let n = tcp.peek(h).len();
+                    if n == 0 || tcp.consume(h, n) == 0 {
+                        break;
+                    }
+                }
+                tcp.close(h);
+                return any;
+            }
+            loop {
+                let data = tcp.peek(h);
+                if data.is_empty() {
+                    break;
+                }
+                let n = conn.receive(now, data);
+                if n == 0 {
+                    break;
+                }
+                tcp.consume(h, n);
+                progress = true;
+            }
+            if !tcp.may_recv(h) {
+                conn.peer_closed();
+            }
+            conn.process(time::now().micros(), None, hotels, &mut log_request);
+            loop {
+                let out = conn.output();
+                if out.is_empty() {
+                    break;
+                }
+                let n = tcp.send(h, out);
+                if n == 0 {
+                    break;
+                }
+                conn.sent(now, n);
+                progress = true;
+                conn.process(time::now().micros(), None, hotels, &mut log_request);
+            }
+            if conn.wants_close() {
+                progress = true;
+            }
+            if !progress {
+                return any;
+            }
+            any = true;
+        }
+    }
+
+    /// Runs the deadlines due by `now`; returns the earliest one left.
+    fn timers(&mut self, now: u64) -> Option<u64> {
+        let mut next: Option<u64> = None;
+        for i in 0..SLOTS {
+            if self.bound[i].is_none() || !self.built[i] {
+                continue;
+            }
+            // SAFETY: built[i] is set only after conns[i] was written.
+            let conn = unsafe { self.conns[i].assume_init_mut() };
+            if conn.deadline().is_some_and(|at| at <= now) {
+                conn.on_timer(now, None, self.hotels, &mut log_request);
+            }
+            if let Some(at) = conn.deadline() {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+        }
+        next
+    }
+}
+
+/// An ISN key for RFC 6528: there is no entropy source, so the counter
+/// at a few boot events (their jitter under QEMU) and the MAC, hashed.
+fn isn_key(mac: [u8; 6], t: u64) -> [u8; 16] {
+    let mut seed = [0u8; 16];
+    seed[..8].copy_from_slice(&time::ticks().to_le_bytes());
+    seed[8..].copy_from_slice(&t.to_le_bytes());
+    let mut key = [0u8; 16];
+    let mut data = [0u8; 14];
+    data[..6].copy_from_slice(&mac);
+    data[6..].copy_from_slice(&time::ticks().to_le_bytes());
+    key[..8].copy_from_slice(&siphash24(&seed, &data).to_le_bytes());
+    data[0] ^= 0x5a;
+    key[8..].copy_from_slice(&siphash24(&seed, &data).to_le_bytes());
+    key
+}
 
 /// How long the boot waits for the gateway's ARP reply before declaring
 /// the network up without it.
@@ -47,9 +218,17 @@ fn ping_gateway(iface: &mut Interface, nic: &mut VirtioNet, now: Instant) {
     });
 }
 
-fn print_counters(iface: &Interface, nic: &VirtioNet) {
+fn print_counters<const N: usize>(iface: &Interface, tcp: &TcpStack<N>, nic: &VirtioNet) {
     println!("--- bedrock-net counters");
     println!("{}", iface.counters());
+    println!(
+        "--- tcp: {} of {} slots in use",
+        tcp.active(),
+        tcp.capacity()
+    );
+    for (name, v) in tcp.counters().iter().filter(|(_, v)| *v != 0) {
+        println!("    {name} {v}");
+    }
     let s = nic.stats();
     println!(
         "--- virtio-net: rx {} tx {} rx_bad {} tx_full {} doorbells {}",
@@ -89,15 +268,42 @@ extern "C" fn kernel_start() -> ! {
         m[5],
         nic.queue_sizes()
     );
+    let boot_ticks = time::ticks();
     let mut iface = Interface::new(interface_config(nic.mac()));
     let cfg = *iface.config();
+    let (Some(tcp), Some(conns), Some(hotels)) = (TCP.take(), CONNS.take(), HOTELS.take()) else {
+        panic!("statics taken twice");
+    };
+    tcp.reseed(isn_key(nic.mac(), boot_ticks));
+    if let Err(e) = tcp.listen(HTTP_PORT, TCP_DEFAULT_BACKLOG) {
+        panic!("listen on port {HTTP_PORT}: {e:?}");
+    }
+    let mut server = Server {
+        conns,
+        built: [false; SLOTS],
+        bound: [None; SLOTS],
+        hotels,
+    };
     let start = time::now();
     ping_gateway(&mut iface, &mut nic, start);
     let mut up = false;
     loop {
         nic.suppress_interrupts();
-        while iface.poll(time::now(), &mut nic) {}
+        while iface.poll_with(time::now(), &mut nic, tcp) {}
         let now = time::now();
+        let us = now.micros();
+        while let Some(h) = tcp.accept() {
+            server.accept(h, us);
+        }
+        let mut busy = false;
+        for i in 0..SLOTS {
+            busy |= server.serve(tcp, i, us);
+        }
+        let deadline = server.timers(us);
+        if busy {
+            // Flush what the app queued; the loop polls again at once.
+            iface.poll_with(now, &mut nic, tcp);
+        }
         if !up {
             let gw_mac = cfg.gateway.and_then(|gw| iface.arp_lookup(gw, now));
             if gw_mac.is_some() || cfg.gateway.is_none() || now >= start + GATEWAY_WAIT {
@@ -120,7 +326,10 @@ extern "C" fn kernel_start() -> ! {
                     }
                     (None, _) => info!("network up: {}/{}, no gateway", cfg.ip, cfg.prefix_len),
                 }
-                info!("HTTP is not served yet (issue 5): the stack answers ARP and ping only");
+                info!(
+                    "serving HTTP on port {HTTP_PORT} ({} connection slots)",
+                    tcp.capacity()
+                );
                 info!("console: 'c' prints counters, Ctrl-C stops QEMU");
             }
         }
@@ -130,20 +339,30 @@ extern "C" fn kernel_start() -> ! {
                     info!("Ctrl-C: stopping");
                     arch::semihosting_exit(0);
                 }
-                b'c' => print_counters(&iface, &nic),
+                b'c' => print_counters(&iface, tcp, &nic),
                 _ => {}
             }
         }
         uart::rearm();
-        // Sleep until the stack's next timer (or the "network up" check),
-        // unless something arrived while interrupts were suppressed.
+        if busy {
+            continue;
+        }
+        // Sleep until the next timer of the stack, the TCP connections,
+        // the HTTP deadlines (or the "network up" check), unless
+        // something arrived while interrupts were suppressed.
         if !nic.enable_interrupts_and_check_idle() {
             continue;
         }
         let mut wake = iface.poll_at(now);
+        let mut earliest = |at: Instant| wake = Some(wake.map_or(at, |w: Instant| w.min(at)));
+        if let Some(at) = tcp.poll_at(now) {
+            earliest(at);
+        }
+        if let Some(at) = deadline {
+            earliest(Instant(at));
+        }
         if !up {
-            let check = now + Duration::from_millis(100);
-            wake = Some(wake.map_or(check, |w| w.min(check)));
+            earliest(now + Duration::from_millis(100));
         }
         match wake {
             Some(at) => time::arm(at),

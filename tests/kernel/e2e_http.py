@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+"""End to end: the unikernel serving the Hotel app over HTTP in QEMU.
+
+Boots the release image with user networking and a host port forwarded to
+the guest's port 80, then checks with real clients (curl and Python's
+http.client): the seed's curl lines exactly, a thousand hotels POSTed over
+one keep-alive connection and listed back as JSON, a name with quotes and
+non-ASCII round-tripping through a JSON POST, 64 concurrent clients, and
+clients that sit idle, reset mid-request or half-close not stopping others
+from being served. Prints the time from QEMU's launch to the first HTTP
+answer and a quick keep-alive requests/s figure. QEMU is always killed;
+the whole script has a time limit.
+
+Usage: e2e_http.py [ELF]   (default: the `make kernel` release image)
+"""
+import http.client
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+TOTAL_TIMEOUT = 120  # seconds for the whole script
+BOOT_TIMEOUT = 10.0  # seconds to "serving HTTP"
+HOTELS = 1000
+CLIENTS = 64
+REQUESTS_PER_CLIENT = 3
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Qemu:
+    """One QEMU run; a thread collects the console lines with timestamps."""
+
+    def __init__(self, elf, port):
+        self.t0 = time.monotonic()
+        cmd = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-m", "128M",
+               "-nographic", "-semihosting", "-global", "virtio-mmio.force-legacy=false",
+               "-kernel", elf,
+               "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:80" % port,
+               "-device", "virtio-net-device,netdev=n0"]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.lines = []  # (seconds since launch, text)
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            with self.lock:
+                self.lines.append((time.monotonic() - self.t0,
+                                   raw.decode(errors="replace").rstrip("\r\n")))
+
+    def find(self, text):
+        with self.lock:
+            for t, line in self.lines:
+                if text in line:
+                    return t
+        return None
+
+    def console(self, last=40):
+        with self.lock:
+            return "\n".join("    " + l for _, l in self.lines[-last:])
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+failures = []
+
+
+def check(cond, what):
+    if cond:
+        print("e2e_http: ok   %s" % what)
+    else:
+        print("e2e_http: FAIL %s" % what)
+        failures.append(what)
+    return cond
+
+
+def curl(port, *args):
+    """Runs curl as the seed's lines do; returns (status, body)."""
+    argv = ["curl", "-s", "-m", "10", "-w", "\n%{http_code}"] + list(args[:-1]) + \
+        ["localhost:%d%s" % (port, args[-1])]
+    out = subprocess.run(argv, stdout=subprocess.PIPE, timeout=15).stdout.decode()
+    body, _, code = out.rpartition("\n")
+    return int(code or 0), body
+
+
+def request(conn, method, path, body=None, headers=None):
+    conn.request(method, path, body=body, headers=headers or {})
+    r = conn.getresponse()
+    return r.status, r.read()
+
+
+def first_answer(port, q, deadline):
+    """Retries GET / until it is answered; seconds since QEMU's launch."""
+    while time.monotonic() < deadline:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=0.5)
+            status, _ = request(c, "GET", "/")
+            c.close()
+            if status == 200:
+                return time.monotonic() - q.t0
+        except (OSError, http.client.HTTPException):
+            time.sleep(0.002)
+    return None
+
+
+def seed_lines(port):
+    status, body = curl(port, "/")
+    check(status == 200 and len(body) > 0, "curl / -> 200 with a page (%d)" % status)
+    status, body = curl(port, "/api/hotels")
+    check(status == 200 and json.loads(body) == [], "curl /api/hotels -> 200 [] (%d %r)"
+          % (status, body[:60]))
+    status, body = curl(port, "-X", "POST", "-d", "Hilton,Toronto", "/api/hotels")
+    check(status == 201 and json.loads(body) == {"id": 1, "name": "Hilton", "city": "Toronto"},
+          "curl -X POST -d \"Hilton,Toronto\" -> 201 (%d %r)" % (status, body))
+    status, body = curl(port, "/api/hotels/1")
+    check(status == 200 and json.loads(body) == {"id": 1, "name": "Hilton", "city": "Toronto"},
+          "curl /api/hotels/1 -> 200 (%d %r)" % (status, body))
+    status, body = curl(port, "-X", "DELETE", "/api/hotels/1")
+    check(status == 204 and body == "", "curl -X DELETE /api/hotels/1 -> 204 (%d)" % status)
+    status, _ = curl(port, "/api/hotels/1")
+    check(status == 404, "deleted hotel is gone -> 404 (%d)" % status)
+
+
+def thousand_hotels(port):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    ids = {}
+    t = time.monotonic()
+    ok = True
+    for i in range(HOTELS):
+        status, body = request(c, "POST", "/api/hotels", "Hotel %d,City %d" % (i, i % 37))
+        if status != 201:
+            ok = False
+            break
+        ids[json.loads(body)["id"]] = i
+    dt = time.monotonic() - t
+    check(ok and len(ids) == HOTELS, "%d POSTs over one keep-alive connection (%.0f req/s)"
+          % (HOTELS, HOTELS / dt))
+    status, body = request(c, "GET", "/api/hotels")
+    c.close()
+    try:
+        listed = json.loads(body)
+    except ValueError as e:
+        listed = None
+        print("e2e_http: list is not JSON: %s" % e)
+    good = status == 200 and isinstance(listed, list)
+    if good:
+        by_id = {h["id"]: h for h in listed}
+        good = all(by_id.get(k, {}).get("name") == "Hotel %d" % i and
+                   by_id[k].get("city") == "City %d" % (i % 37) for k, i in ids.items())
+    check(good, "GET /api/hotels parses as JSON and holds all %d (%d bytes)"
+          % (HOTELS, len(body)))
+
+
+def unicode_roundtrip(port):
+    name = 'The "Grand" Hôtel — 東京 ✓ \\ /'
+    city = "Zürich"
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    status, body = request(c, "POST", "/api/hotels",
+                           json.dumps({"name": name, "city": city}).encode(),
+                           {"Content-Type": "application/json"})
+    made = json.loads(body) if status == 201 else {}
+    status2, body2 = request(c, "GET", "/api/hotels/%s" % made.get("id", 0))
+    c.close()
+    got = json.loads(body2) if status2 == 200 else {}
+    check(status == 201 and made.get("name") == name and got.get("name") == name
+          and got.get("city") == city, "quotes and non-ASCII round-trip via JSON (%d %d)"
+          % (status, status2))
+
+
+def concurrent(port):
+    results = []
+    lock = threading.Lock()
+
+    def client(n):
+        ok = 0
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            for k in range(REQUESTS_PER_CLIENT):
+                if k == 1:
+                    status, body = request(c, "POST", "/api/hotels", "C%d,Town" % n)
+                    ok += status == 201
+                else:
+                    status, body = request(c, "GET", "/api/hotels/2")
+                    ok += status == 200 and b'"id":2' in body
+            c.close()
+        except (OSError, http.client.HTTPException) as e:
+            print("e2e_http: client %d: %r" % (n, e))
+        with lock:
+            results.append(ok)
+
+    t = time.monotonic()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    dt = time.monotonic() - t
+    good = sum(1 for r in results if r == REQUESTS_PER_CLIENT)
+    check(good == CLIENTS, "%d concurrent clients x %d requests: %d all answered (%.2f s)"
+          % (CLIENTS, REQUESTS_PER_CLIENT, good, dt))
+
+
+def served_quickly(port, what):
+    t = time.monotonic()
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        status, _ = request(c, "GET", "/api/hotels/2")
+        c.close()
+    except (OSError, http.client.HTTPException) as e:
+        status = repr(e)
+    check(status == 200, "%s: another client served (%s in %.0f ms)"
+          % (what, status, (time.monotonic() - t) * 1000))
+
+
+def bad_clients(port):
+    idle = socket.create_connection(("127.0.0.1", port), timeout=5)
+    served_quickly(port, "one client idle")
+    # Half a request, then a reset (SO_LINGER 0 close).
+    rst = socket.create_connection(("127.0.0.1", port), timeout=5)
+    rst.sendall(b"POST /api/hotels HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nHalf,")
+    time.sleep(0.1)
+    rst.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    rst.close()
+    served_quickly(port, "a client reset mid-request")
+    # Half a head, then a half-close.
+    half = socket.create_connection(("127.0.0.1", port), timeout=5)
+    half.sendall(b"GET /api/hot")
+    half.shutdown(socket.SHUT_WR)
+    served_quickly(port, "a client half-closed mid-head")
+    half.settimeout(5)
+    try:
+        rest = half.recv(4096)
+        closed = rest == b"" or rest.startswith(b"HTTP/1.1 4")
+    except OSError:
+        closed = True
+    check(closed, "the half-closed client is answered or closed")
+    half.close()
+    # Vanished: a request head never finished, socket left open.
+    gone = socket.create_connection(("127.0.0.1", port), timeout=5)
+    gone.sendall(b"GET /api/hotels HTTP/1.1\r\nHo")
+    served_quickly(port, "a client stalled mid-head")
+    idle.close()
+    gone.close()
+
+
+def keepalive_rate(port, seconds=2.0):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    n = 0
+    end = time.monotonic() + seconds
+    t = time.monotonic()
+    while time.monotonic() < end:
+        status, _ = request(c, "GET", "/api/hotels/2")
+        if status != 200:
+            break
+        n += 1
+    c.close()
+    rate = n / (time.monotonic() - t)
+    print("e2e_http: keep-alive GET /api/hotels/2, 1 connection: %.0f req/s" % rate)
+
+
+def main():
+    elf = sys.argv[1] if len(sys.argv) > 1 else \
+        "kernel/target/aarch64-unknown-none/release/bedrock-kernel"
+    port = free_port()
+    q = Qemu(elf, port)
+
+    def on_alarm(_sig, _frame):
+        print("e2e_http: FAIL: over %d s; console:\n%s" % (TOTAL_TIMEOUT, q.console()))
+        q.kill()
+        os._exit(1)
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(TOTAL_TIMEOUT)
+    try:
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        first = first_answer(port, q, deadline)
+        # The first answer may come before the line is printed.
+        serving = q.find("serving HTTP")
+        while serving is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+            serving = q.find("serving HTTP")
+        if first is None or serving is None:
+            print("e2e_http: FAIL: no HTTP answer or no 'serving HTTP' within %.0f s; console:\n%s"
+                  % (BOOT_TIMEOUT, q.console()))
+            return 1
+        print("e2e_http: QEMU launch -> 'serving HTTP' %.1f ms, -> first HTTP answer %.1f ms"
+              % (serving * 1000, first * 1000))
+        seed_lines(port)
+        thousand_hotels(port)
+        unicode_roundtrip(port)
+        concurrent(port)
+        bad_clients(port)
+        keepalive_rate(port)
+        if q.proc.poll() is not None:
+            check(False, "QEMU still running (exited %s)" % q.proc.returncode)
+        logged = q.find("GET /api/hotels/2 200")
+        check(logged is not None, "one log line per request on the console")
+    finally:
+        q.kill()
+        signal.alarm(0)
+    if failures:
+        print("e2e_http: %d FAILED; console tail:\n%s" % (len(failures), q.console()))
+        return 1
+    print("e2e_http: all passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
