@@ -143,8 +143,9 @@ pub fn lookup<'p, S>(
 ) -> Lookup {
     let mut routed = MethodSet::EMPTY;
     let mut get_route = None;
+    let slashes = path.bytes().filter(|&b| b == b'/').count();
     for (at, route) in routes.iter().enumerate() {
-        if !route.matches(path, params) {
+        if !route.could_match(slashes) || !route.matches(path, params) {
             continue;
         }
         if route.method() == method {

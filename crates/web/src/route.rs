@@ -22,6 +22,10 @@ pub struct Route<S> {
     pattern: &'static str,
     /// Bytes of `pattern` before its first parameter: compared in one go.
     literal_prefix: usize,
+    /// `/` bytes in the pattern: a path can only match with as many (or,
+    /// with a trailing `{*rest}`, at least as many), a cheap first filter.
+    slashes: usize,
+    wildcard: bool,
     handler: fn(&mut S, &mut Ctx<'_>) -> Outcome,
 }
 
@@ -34,10 +38,13 @@ impl<S> Route<S> {
         handler: fn(&mut S, &mut Ctx<'_>) -> Outcome,
     ) -> Self {
         let literal_prefix = check_pattern(pattern);
+        let (slashes, wildcard) = shape(pattern);
         Route {
             method,
             pattern,
             literal_prefix,
+            slashes,
+            wildcard,
             handler,
         }
     }
@@ -54,6 +61,11 @@ impl<S> Route<S> {
 
     pub(crate) fn call(&self, app: &mut S, cx: &mut Ctx<'_>) -> Outcome {
         (self.handler)(app, cx)
+    }
+
+    /// Whether a path with `path_slashes` `/` bytes could match at all.
+    pub(crate) fn could_match(&self, path_slashes: usize) -> bool {
+        path_slashes == self.slashes || (self.wildcard && path_slashes > self.slashes)
     }
 
     /// Matches `path` against the pattern, filling `params` on success.
@@ -99,6 +111,22 @@ impl<S> Route<S> {
 /// Index of the first `byte` in `hay`, or `hay.len()`.
 fn find(hay: &[u8], byte: u8) -> usize {
     hay.iter().position(|&b| b == byte).unwrap_or(hay.len())
+}
+
+/// The pattern's `/` count and whether it ends in `{*rest}` (the pattern
+/// is already validated).
+const fn shape(pattern: &str) -> (usize, bool) {
+    let p = pattern.as_bytes();
+    let (mut slashes, mut wildcard, mut i) = (0, false, 0);
+    while i < p.len() {
+        match p[i] {
+            b'/' => slashes += 1,
+            b'{' if i + 1 < p.len() && p[i + 1] == b'*' => wildcard = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    (slashes, wildcard)
 }
 
 /// Validates a pattern and returns the length of its literal prefix.
@@ -268,6 +296,26 @@ mod tests {
             let result = std::panic::catch_unwind(|| check_pattern(bad));
             assert!(result.is_err(), "pattern {bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn slash_filter_agrees_with_matching() {
+        let cases = [
+            ("/", "/"),
+            ("/api/hotels/{id}", "/api/hotels/7"),
+            ("/files/{*p}", "/files/"),
+            ("/files/{*p}", "/files/a/b/c"),
+        ];
+        for (pattern, path) in cases {
+            let route = Route::new(Method::Get, pattern, nothing);
+            let slashes = path.bytes().filter(|&b| b == b'/').count();
+            assert!(route.could_match(slashes), "{pattern} {path}");
+            assert!(route.matches(path, &mut Params::new()), "{pattern} {path}");
+        }
+        let route = Route::new(Method::Get, "/api/hotels/{id}", nothing);
+        assert!(!route.could_match(2) && !route.could_match(4));
+        let route = Route::new(Method::Get, "/files/{*p}", nothing);
+        assert!(!route.could_match(1));
     }
 
     #[test]
