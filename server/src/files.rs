@@ -582,22 +582,18 @@ fn serve(
             let mut c = Cursor::new(&mut cr);
             c.s("bytes ").n(r.start).s("-").n(r.end).s("/").n(size);
             let n = c.len();
-            let head = (|| {
-                let mut w = begin(out, h, 206)?;
-                w.header("Content-Type", mime.as_bytes())?;
-                for (name, value) in validators {
-                    w.header(name, value)?;
-                }
-                w.header("Content-Range", &cr[..n])?;
-                end(w, h, 206, Some(r.len()))
-            })();
-            match head {
-                Ok(len) => with_file(len, 206, h, fd, r.start, r.end + 1),
-                Err(_) => {
-                    sys::close(fd);
-                    fallback(out)
-                }
-            }
+            let range = Some(&cr[..n]);
+            file_reply(
+                out,
+                h,
+                206,
+                mime.as_bytes(),
+                &validators,
+                range,
+                fd,
+                r.start,
+                r.end + 1,
+            )
         }
         RangeOutcome::Satisfiable(many)
             if many.iter().map(|r| r.len()).sum::<u64>() <= MAX_MULTIPART_BYTES =>
@@ -611,38 +607,43 @@ fn serve(
             let mut c = Cursor::new(&mut ct);
             c.s("multipart/byteranges; boundary=").s(BOUNDARY);
             let n = c.len();
-            let head = (|| {
-                let mut w = begin(out, h, 206)?;
-                w.header("Content-Type", &ct[..n])?;
-                for (name, value) in validators {
-                    w.header(name, value)?;
-                }
-                end(w, h, 206, Some(total))
-            })();
-            match head {
-                Ok(len) => with_file(len, 206, h, mfd, 0, total),
-                Err(_) => {
-                    sys::close(mfd);
-                    fallback(out)
-                }
-            }
+            file_reply(out, h, 206, &ct[..n], &validators, None, mfd, 0, total)
         }
-        _ => {
-            let head = (|| {
-                let mut w = begin(out, h, 200)?;
-                w.header("Content-Type", mime.as_bytes())?;
-                for (name, value) in validators {
-                    w.header(name, value)?;
-                }
-                end(w, h, 200, Some(size))
-            })();
-            match head {
-                Ok(len) => with_file(len, 200, h, fd, 0, size),
-                Err(_) => {
-                    sys::close(fd);
-                    fallback(out)
-                }
-            }
+        _ => file_reply(out, h, 200, mime.as_bytes(), &validators, None, fd, 0, size),
+    }
+}
+
+/// Writes the head of a file reply (type, validators, optional
+/// Content-Range) and plans `fd[offset..stop]` as its body; closes `fd`
+/// and answers 500 when the head does not fit.
+#[allow(clippy::too_many_arguments)]
+fn file_reply(
+    out: &mut [u8],
+    h: &HeadCtx<'_>,
+    status: u16,
+    content_type: &[u8],
+    validators: &[(&str, &[u8])],
+    content_range: Option<&[u8]>,
+    fd: i32,
+    offset: u64,
+    stop: u64,
+) -> Plan {
+    let head = (|| {
+        let mut w = begin(out, h, status)?;
+        w.header("Content-Type", content_type)?;
+        for (name, value) in validators {
+            w.header(name, value)?;
+        }
+        if let Some(range) = content_range {
+            w.header("Content-Range", range)?;
+        }
+        end(w, h, status, Some(stop - offset))
+    })();
+    match head {
+        Ok(len) => with_file(len, status, h, fd, offset, stop),
+        Err(_) => {
+            sys::close(fd);
+            fallback(out)
         }
     }
 }
