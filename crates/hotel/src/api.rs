@@ -145,8 +145,7 @@ route! {
     /// `Location`.
     POST "/api/hotels" as CREATE;
     fn create(app: &mut Hotels, cx: &mut Ctx<'_>) -> Outcome {
-        let hotel = parse_hotel(cx.content_type(), cx.body)
-            .map_err(|e| Reject::new(e.status(), e.message()))?;
+        let hotel = parse_hotel(cx.content_type(), cx.body)?;
         let id = app.store.insert(hotel).map_err(store_reject)?;
         let mut location = [0u8; 40];
         let prefix = b"/api/hotels/";
@@ -176,8 +175,7 @@ route! {
         if app.store.get(id).is_none() {
             return Err(NOT_FOUND);
         }
-        let hotel = parse_hotel(cx.content_type(), cx.body)
-            .map_err(|e| Reject::new(e.status(), e.message()))?;
+        let hotel = parse_hotel(cx.content_type(), cx.body)?;
         app.store.replace(id, hotel).map_err(store_reject)?;
         Hotels::record_reply(200, id, &hotel, cx.out)
     }

@@ -10,6 +10,7 @@
 
 use bedrock_http::{percent_decode_query, query_pairs};
 use bedrock_json::{get, parse_flat_object, Field, Value};
+use bedrock_web::Reject;
 
 use crate::limits::MAX_BODY_BYTES;
 use crate::record::{Hotel, Text};
@@ -77,6 +78,12 @@ impl BodyError {
             BodyError::NameTooLong => "name is too long",
             BodyError::CityTooLong => "city is too long",
         }
+    }
+}
+
+impl From<BodyError> for Reject {
+    fn from(e: BodyError) -> Self {
+        Reject::new(e.status(), e.message())
     }
 }
 

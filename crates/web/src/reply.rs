@@ -23,6 +23,14 @@ impl Reject {
     }
 }
 
+impl From<bedrock_http::Error> for Reject {
+    /// A request that cannot be parsed or framed, with the status the
+    /// parser chose (400, 413, 414, 431, 501, 505 ...).
+    fn from(e: bedrock_http::Error) -> Self {
+        Reject::new(e.status(), e.message())
+    }
+}
+
 /// A body produced in pieces by [`crate::Service::stream`]; `kind` and
 /// `cursor` mean whatever the app makes them mean (which listing, where it
 /// stopped). Used for bodies of any length, like a list of every hotel.
