@@ -48,6 +48,15 @@ pub struct LogRecord<'a> {
     pub micros: u64,
 }
 
+/// What one call from the server brings along: the time, a `Date`
+/// value, the app and the access logger.
+struct Turn<'t, S, L> {
+    now: u64,
+    date: Option<&'t [u8]>,
+    app: &'t mut S,
+    log: &'t mut L,
+}
+
 #[derive(Clone, Copy, Debug)]
 enum BodyRead {
     Length { remaining: u64 },
@@ -206,14 +215,20 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         if self.deadline().is_none_or(|at| now < at) {
             return;
         }
+        let t = &mut Turn {
+            now,
+            date,
+            app,
+            log,
+        };
         match self.phase {
             Phase::Head if self.in_len > 0 => {
                 let reject = Reject::new(408, "request head too slow");
-                self.respond_error(now, app, date, log, reject);
+                self.respond_error(t, reject);
             }
             Phase::Body { .. } => {
                 let reject = Reject::new(408, "request body too slow");
-                self.respond_error(now, app, date, log, reject);
+                self.respond_error(t, reject);
             }
             Phase::Head | Phase::Write => {
                 self.output.clear();
@@ -231,12 +246,18 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         app: &mut S,
         log: &mut impl FnMut(&LogRecord<'_>),
     ) {
+        let t = &mut Turn {
+            now,
+            date,
+            app,
+            log,
+        };
         loop {
             let progressed = match self.phase {
                 Phase::Closed => false,
-                Phase::Head => self.read_head(now, date, app, log),
-                Phase::Body { .. } => self.read_body(now, date, app, log),
-                Phase::Write => self.write(now, app),
+                Phase::Head => self.read_head(t),
+                Phase::Body { .. } => self.read_body(t),
+                Phase::Write => self.write(t.now, t.app),
             };
             if !progressed {
                 return;
@@ -285,13 +306,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         true
     }
 
-    fn read_head<S: Service>(
-        &mut self,
-        now: u64,
-        date: Option<&[u8]>,
-        app: &mut S,
-        log: &mut impl FnMut(&LogRecord<'_>),
-    ) -> bool {
+    fn read_head<S: Service, L: FnMut(&LogRecord<'_>)>(&mut self, t: &mut Turn<'_, S, L>) -> bool {
         if self.in_len == 0 {
             return self.peer_eof && self.close();
         }
@@ -305,31 +320,15 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             Ok(Status::Complete(done)) => done,
             Ok(Status::Partial) if self.in_len == IN => {
                 let reject = Reject::new(431, "request head too large");
-                return self.respond_error(now, app, date, log, reject);
+                return self.respond_error(t, reject);
             }
             // An incomplete request from a peer that is gone gets no answer.
             Ok(Status::Partial) => return self.peer_eof && self.close(),
-            Err(e) => {
-                return self.respond_error(
-                    now,
-                    app,
-                    date,
-                    log,
-                    Reject::new(e.status(), e.message()),
-                )
-            }
+            Err(e) => return self.respond_error(t, Reject::from(e)),
         };
         let framed = match framing(&request) {
             Ok(framed) => framed,
-            Err(e) => {
-                return self.respond_error(
-                    now,
-                    app,
-                    date,
-                    log,
-                    Reject::new(e.status(), e.message()),
-                )
-            }
+            Err(e) => return self.respond_error(t, Reject::from(e)),
         };
         let expect = request.header("expect");
         let wants_continue = match expect {
@@ -339,7 +338,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             }
             Some(_) => {
                 let reject = Reject::new(417, "only 100-continue is understood");
-                return self.respond_error(now, app, date, log, reject);
+                return self.respond_error(t, reject);
             }
         };
         let max_body = self.config.max_body.min(BODY);
@@ -347,7 +346,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             BodyKind::None => BodyRead::Length { remaining: 0 },
             BodyKind::Length(n) if n > max_body as u64 => {
                 let reject = Reject::new(413, "request body too large");
-                return self.respond_error(now, app, date, log, reject);
+                return self.respond_error(t, reject);
             }
             BodyKind::Length(n) => BodyRead::Length { remaining: n },
             BodyKind::Chunked => BodyRead::Chunked(ChunkedDecoder::new(&self.config.limits)),
@@ -361,18 +360,12 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             head_len,
             read,
             complete: !body_expected,
-            since: now,
+            since: t.now,
         };
         true
     }
 
-    fn read_body<S: Service>(
-        &mut self,
-        now: u64,
-        date: Option<&[u8]>,
-        app: &mut S,
-        log: &mut impl FnMut(&LogRecord<'_>),
-    ) -> bool {
+    fn read_body<S: Service, L: FnMut(&LogRecord<'_>)>(&mut self, t: &mut Turn<'_, S, L>) -> bool {
         let Phase::Body {
             head_len,
             mut read,
@@ -404,13 +397,12 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
                                 !p.done && room_len == p.written && p.consumed < available.len();
                             if starved {
                                 let reject = Reject::new(413, "request body too large");
-                                return self.respond_error(now, app, date, log, reject);
+                                return self.respond_error(t, reject);
                             }
                             (p.consumed, p.done)
                         }
                         Err(e) => {
-                            let reject = Reject::new(e.status(), e.message());
-                            return self.respond_error(now, app, date, log, reject);
+                            return self.respond_error(t, Reject::from(e));
                         }
                     }
                 }
@@ -433,18 +425,15 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         if !self.output.pending_is_empty() {
             return false;
         }
-        self.answer(now, date, app, log, head_len);
+        self.answer(t, head_len);
         true
     }
 
     /// Dispatches the request whose head is `input[..head_len]` and whose
     /// body is complete, queues the reply, and drops the head.
-    fn answer<S: Service>(
+    fn answer<S: Service, L: FnMut(&LogRecord<'_>)>(
         &mut self,
-        now: u64,
-        date: Option<&[u8]>,
-        app: &mut S,
-        log: &mut impl FnMut(&LogRecord<'_>),
+        t: &mut Turn<'_, S, L>,
         head_len: usize,
     ) {
         let Conn {
@@ -467,20 +456,20 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             return;
         };
         let keep_alive = framing(&request).is_ok_and(|f| f.keep_alive) && !self.peer_eof;
-        let response = dispatch(app, &request, &body[..*body_len], &mut scratch[..]);
+        let response = dispatch(t.app, &request, &body[..*body_len], &mut scratch[..]);
         let opts = HeadOptions {
             version: request.version,
             keep_alive,
             head_only: response.head_only,
-            date,
+            date: t.date,
             server: config.server,
         };
         let close_after = queue_reply(output, &response.reply, &opts);
-        log(&LogRecord {
+        (t.log)(&LogRecord {
             method: request.method_str,
             target: request.target,
             status: response.reply.status,
-            micros: now.saturating_sub(self.request_start),
+            micros: t.now.saturating_sub(self.request_start),
         });
         self.close_after = close_after;
         self.input.copy_within(head_len..self.in_len, 0);
@@ -491,26 +480,23 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
 
     /// Answers a request that cannot be read on with `reject`, then closes
     /// (its framing is unknown, so nothing after it can be trusted).
-    fn respond_error<S: Service>(
+    fn respond_error<S: Service, L: FnMut(&LogRecord<'_>)>(
         &mut self,
-        now: u64,
-        app: &mut S,
-        date: Option<&[u8]>,
-        log: &mut impl FnMut(&LogRecord<'_>),
+        t: &mut Turn<'_, S, L>,
         reject: Reject,
     ) -> bool {
-        log(&LogRecord {
+        (t.log)(&LogRecord {
             method: "-",
             target: "-",
             status: reject.status,
-            micros: now.saturating_sub(self.request_start),
+            micros: t.now.saturating_sub(self.request_start),
         });
-        let reply = app.render_reject(reject, &mut self.scratch);
+        let reply = t.app.render_reject(reject, &mut self.scratch);
         let opts = HeadOptions {
             version: Version::Http11,
             keep_alive: false,
             head_only: false,
-            date,
+            date: t.date,
             server: self.config.server,
         };
         queue_reply(&mut self.output, &reply, &opts);
