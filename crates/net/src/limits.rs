@@ -49,6 +49,10 @@ pub const DEFAULT_TTL: u8 = 64;
 /// is answered with RST and counted (`refused_full`).
 pub const TCP_MAX_CONNECTIONS: usize = 256;
 
+/// Most connection slots a `TcpStack` can have: the set of live slots is
+/// a fixed bit array of this many bits (a larger `N` fails to build).
+pub const TCP_SLOT_LIMIT: usize = 4096;
+
 /// Receive buffer per connection; the advertised window is its free space
 /// (at most 65535: window scaling is not offered).
 pub const TCP_RX_BUFFER_LEN: usize = 16 * 1024;

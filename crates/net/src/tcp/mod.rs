@@ -81,6 +81,7 @@ pub mod config;
 mod conn;
 pub mod counters;
 pub mod isn;
+mod live;
 pub mod ring;
 pub mod rtt;
 pub mod seq;

@@ -5,9 +5,10 @@ use super::config::TcpConfig;
 use super::conn::{send_bare, Conn, Endpoint, State, Tcb, Verdict};
 use super::counters::{bump, TcpCounters};
 use super::isn::IsnGenerator;
+use super::live::{Cursor, SlotSet};
 use crate::device::Device;
 use crate::iface::{IpHandler, Sender};
-use crate::limits::{TCP_MAX_LISTENERS, TCP_RX_BUFFER_LEN, TCP_TX_BUFFER_LEN};
+use crate::limits::{TCP_MAX_LISTENERS, TCP_RX_BUFFER_LEN, TCP_SLOT_LIMIT, TCP_TX_BUFFER_LEN};
 use crate::time::Instant;
 use crate::wire::{self, Ipv4Repr, Protocol, TcpControl, TcpPacket, TcpRepr};
 
@@ -59,6 +60,17 @@ pub struct TcpStack<
     const TX: usize = TCP_TX_BUFFER_LEN,
 > {
     conns: [Conn<RX, TX>; N],
+    /// Slots that may be in use, TIME-WAIT aside: every scan walks these.
+    live: SlotSet,
+    /// Slots that may be in TIME-WAIT: walked only when one is due to
+    /// expire or owes an ACK, and when a segment matches no live slot.
+    /// Server-closed connections pile up here (one per request with
+    /// `Connection: close`), so keeping them out of `live` keeps the
+    /// per-segment and per-poll scans short.
+    time_wait: SlotSet,
+    /// The earliest moment a TIME-WAIT slot needs a dispatch (a lower
+    /// bound: stale values only cost one early walk).
+    time_wait_due: Option<Instant>,
     listeners: [Option<Listener>; TCP_MAX_LISTENERS],
     isn: IsnGenerator,
     /// `None` means [`TcpConfig::new`]: keeps a fresh stack all zero.
@@ -70,8 +82,12 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
     /// An empty stack whose initial sequence numbers are keyed by `secret`
     /// (RFC 6528; see [`TcpStack::reseed`]), with [`TcpConfig::new`].
     pub const fn new(secret: [u8; 16]) -> Self {
+        const { assert!(N <= TCP_SLOT_LIMIT, "more TCP slots than TCP_SLOT_LIMIT") };
         TcpStack {
             conns: [const { Conn::new() }; N],
+            live: SlotSet::new(),
+            time_wait: SlotSet::new(),
+            time_wait_due: None,
             listeners: [None; TCP_MAX_LISTENERS],
             isn: IsnGenerator::new(secret),
             config: None,
@@ -107,10 +123,46 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
 
     /// Connection slots in use, in any state (TIME-WAIT included).
     pub fn active(&self) -> usize {
-        self.conns
-            .iter()
-            .filter(|c| c.tcb.state != State::Closed)
+        self.live_conns()
+            .chain(self.time_wait_conns())
+            .filter(|(_, c)| c.tcb.state != State::Closed)
             .count()
+    }
+
+    /// The slots that may be in use (TIME-WAIT aside), with their
+    /// connections.
+    fn live_conns(&self) -> impl Iterator<Item = (usize, &Conn<RX, TX>)> + '_ {
+        self.live.iter(N).map(|i| (i, &self.conns[i]))
+    }
+
+    /// The slots that may be in TIME-WAIT, with their connections.
+    fn time_wait_conns(&self) -> impl Iterator<Item = (usize, &Conn<RX, TX>)> + '_ {
+        self.time_wait.iter(N).map(|i| (i, &self.conns[i]))
+    }
+
+    /// Frees slot `i` (its handles go stale) and takes it out of the sets.
+    fn release(&mut self, i: usize) {
+        self.conns[i].free();
+        self.live.remove(i);
+        self.time_wait.remove(i);
+    }
+
+    /// Moves slot `i` to the TIME-WAIT set once its connection is there
+    /// (sending the ACK it owes now, rather than walking every TIME-WAIT
+    /// slot for it at the next dispatch) and notes when it expires.
+    fn track_time_wait<D: Device>(&mut self, i: usize, tx: &mut Sender<'_, D>) {
+        let config = self.config();
+        let conn = &mut self.conns[i];
+        if conn.tcb.state != State::TimeWait {
+            return;
+        }
+        self.live.remove(i);
+        self.time_wait.insert(i);
+        if conn.tcb.ack_now && conn.dispatch(tx, &config, &mut self.counters) {
+            return self.release(i);
+        }
+        let until = conn.tcb.time_wait_until;
+        self.time_wait_due = Some(self.time_wait_due.map_or(until, |d| d.min(until)));
     }
 
     /// Accepts connections to `port`, at most `backlog` of them waiting
@@ -159,9 +211,10 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
     /// The next established connection not yet taken, lowest slot first
     /// (it may already hold data, or even the peer's FIN).
     pub fn accept(&mut self) -> Option<Handle> {
-        let (i, conn) = self.conns.iter_mut().enumerate().find(|(_, c)| {
+        let (i, _) = self.live_conns().find(|(_, c)| {
             !c.tcb.accepted && c.tcb.state.is_synchronized() && c.tcb.state != State::TimeWait
         })?;
+        let conn = &mut self.conns[i];
         conn.tcb.accepted = true;
         Some(Handle {
             index: i as u16,
@@ -171,12 +224,14 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
 
     /// Every accepted connection still alive, by slot.
     pub fn handles(&self) -> impl Iterator<Item = Handle> + '_ {
-        self.conns.iter().enumerate().filter_map(|(i, c)| {
-            (c.tcb.accepted && c.tcb.state != State::Closed).then_some(Handle {
-                index: i as u16,
-                gen: c.gen,
+        self.live_conns()
+            .chain(self.time_wait_conns())
+            .filter_map(|(i, c)| {
+                (c.tcb.accepted && c.tcb.state != State::Closed).then_some(Handle {
+                    index: i as u16,
+                    gen: c.gen,
+                })
             })
-        })
     }
 
     /// Opens a connection from `local` to `remote` (active open: sends a
@@ -330,21 +385,20 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
     /// FIN-WAIT-1, CLOSE-WAIT to LAST-ACK). The peer may still send until
     /// its own FIN; the slot frees itself when the connection ends.
     pub fn close(&mut self, h: Handle) {
-        if let Some(c) = self.conn_mut(h) {
-            if c.close() {
-                c.free();
-            }
+        if self.conn_mut(h).is_some_and(|c| c.close()) {
+            self.release(h.index());
         }
     }
 
     /// Aborts: a RST goes out at the next dispatch and the slot is freed;
     /// queued data in both directions is dropped.
     pub fn abort(&mut self, h: Handle) {
-        if let Some(c) = self.conn_mut(h) {
-            match c.tcb.state {
-                State::SynSent | State::TimeWait => c.free(),
-                _ => c.tcb.rst_pending = true,
+        match self.conn_mut(h) {
+            Some(c) if matches!(c.tcb.state, State::SynSent | State::TimeWait) => {
+                self.release(h.index())
             }
+            Some(c) => c.tcb.rst_pending = true,
+            None => {}
         }
     }
 
@@ -354,34 +408,40 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
     /// own `poll_at`.
     pub fn poll_at(&self, now: Instant) -> Option<Instant> {
         let config = self.config();
-        self.conns
-            .iter()
-            .filter_map(|c| c.poll_at(now, &config))
+        self.live_conns()
+            .filter_map(|(_, c)| c.poll_at(now, &config))
+            .chain(self.time_wait_due)
             .min()
             .map(|at| at.max(now))
     }
 
     fn find(&self, local: Endpoint, remote: Endpoint) -> Option<usize> {
-        self.conns.iter().position(|c| {
-            c.tcb.state != State::Closed && c.tcb.remote == remote && c.tcb.local == local
-        })
+        self.live_conns()
+            .chain(self.time_wait_conns())
+            .find(|(_, c)| {
+                c.tcb.state != State::Closed && c.tcb.remote == remote && c.tcb.local == local
+            })
+            .map(|(i, _)| i)
     }
 
     /// A free slot, or else the TIME-WAIT slot closest to expiry
     /// (recycled early, counted).
     fn free_slot(&mut self) -> Option<usize> {
-        if let Some(i) = self.conns.iter().position(|c| c.tcb.state == State::Closed) {
-            return Some(i);
-        }
-        let i = self
-            .conns
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.tcb.state == State::TimeWait)
-            .min_by_key(|(_, c)| c.tcb.time_wait_until)
-            .map(|(i, _)| i)?;
-        bump(&mut self.counters.time_wait_recycled);
-        self.conns[i].free();
+        let i = match self.live.first_absent_in_both(&self.time_wait, N) {
+            Some(i) => i,
+            None => {
+                let i = self
+                    .time_wait_conns()
+                    .filter(|(_, c)| c.tcb.state == State::TimeWait)
+                    .min_by_key(|(_, c)| c.tcb.time_wait_until)
+                    .map(|(i, _)| i)?;
+                bump(&mut self.counters.time_wait_recycled);
+                self.release(i);
+                i
+            }
+        };
+        self.time_wait.remove(i);
+        self.live.insert(i);
         Some(i)
     }
 
@@ -417,16 +477,16 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
             if !reopen {
                 let config = self.config.unwrap_or_default();
                 match conn.process(now, &seg, &config, &mut self.counters) {
-                    Verdict::Keep => {}
+                    Verdict::Keep => self.track_time_wait(i, tx),
                     Verdict::Reset(seq) => {
                         let c = &mut self.counters;
                         send_bare(tx, c, local, remote, TcpControl::Rst, seq, None);
                     }
-                    Verdict::Close => conn.free(),
+                    Verdict::Close => self.release(i),
                 }
                 return;
             }
-            conn.free();
+            self.release(i);
             bump(&mut self.counters.time_wait_recycled);
         }
         let Some(listener) = self.listener(seg.dst_port) else {
@@ -458,9 +518,8 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
         tx: &mut Sender<'_, D>,
     ) {
         let waiting = self
-            .conns
-            .iter()
-            .filter(|c| {
+            .live_conns()
+            .filter(|(_, c)| {
                 c.tcb.state != State::Closed && !c.tcb.accepted && c.tcb.local.1 == listener.port
             })
             .count();
@@ -516,9 +575,30 @@ impl<const N: usize, const RX: usize, const TX: usize> IpHandler for TcpStack<N,
     fn dispatch<D: Device>(&mut self, tx: &mut Sender<'_, D>) -> bool {
         let before = self.counters.segs_out;
         let config = self.config();
-        for conn in self.conns.iter_mut() {
+        let mut slots = Cursor::new(N);
+        while let Some(i) = slots.next(&self.live) {
+            let conn = &mut self.conns[i];
             if conn.dispatch(tx, &config, &mut self.counters) {
                 conn.free();
+            }
+            if conn.tcb.state == State::Closed {
+                self.live.remove(i);
+            }
+        }
+        if self.time_wait_due.is_some_and(|due| tx.now() >= due) {
+            self.time_wait_due = None;
+            let mut slots = Cursor::new(N);
+            while let Some(i) = slots.next(&self.time_wait) {
+                let conn = &mut self.conns[i];
+                if conn.dispatch(tx, &config, &mut self.counters) {
+                    conn.free();
+                }
+                if conn.tcb.state == State::TimeWait {
+                    let until = conn.tcb.time_wait_until;
+                    self.time_wait_due = Some(self.time_wait_due.map_or(until, |d| d.min(until)));
+                } else {
+                    self.time_wait.remove(i);
+                }
             }
         }
         self.counters.segs_out != before

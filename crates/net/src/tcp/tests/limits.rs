@@ -4,7 +4,7 @@
 use std::vec;
 
 use super::*;
-use crate::limits::TCP_MAX_CONNECTIONS;
+use crate::limits::{TCP_MAX_CONNECTIONS, TCP_SLOT_LIMIT};
 
 fn syn_from(port: u16) -> Seg {
     Seg {
@@ -111,4 +111,53 @@ fn time_wait_slots_are_recycled_when_full() {
     assert_eq!(h.stack.counters().time_wait_recycled, 1);
     assert_eq!(h.stack.state(handles[0]), State::Closed);
     assert_eq!(h.stack.state(handles[1]), State::Established);
+}
+
+#[test]
+fn a_table_of_time_wait_slots_expires_and_refills() {
+    // Every slot closed from our side into TIME-WAIT (what `Connection:
+    // close` does to a server), then left to expire: the slots leave the
+    // scans' sets and come back free, and a full new round is accepted.
+    const SLOTS: usize = 64;
+    let mut h = H::<SLOTS, 64, 64>::new();
+    fill(&mut h, SLOTS);
+    let handles: Vec<Handle> = h.stack.handles().collect();
+    for (i, &conn) in handles.iter().enumerate() {
+        h.stack.close(conn);
+        let fin = h.poll();
+        let port = 2000 + i as u16;
+        let ours = fin.iter().find(|s| s.dst_port == port).unwrap().seq;
+        let ack = h.send(&Seg {
+            src_port: port,
+            control: TcpControl::Fin,
+            ack: Some(ours + 1),
+            ..send_templ()
+        });
+        assert_eq!(ack.len(), 1, "the peer's FIN is ACKed at once ({i})");
+        assert_eq!(h.stack.state(conn), State::TimeWait);
+    }
+    assert_eq!(h.stack.active(), SLOTS);
+    assert_eq!(h.stack.accept(), None);
+    let expiry = h.now + h.stack.config().time_wait;
+    assert_eq!(h.stack.poll_at(h.now), Some(expiry));
+    let after_ms = (expiry - T0).0 / 1000 + 1;
+    assert!(h.at_ms(after_ms).is_empty(), "TIME-WAIT ends silently");
+    assert_eq!(h.stack.active(), 0);
+    assert_eq!(h.stack.poll_at(h.now), None);
+    assert_eq!(h.stack.counters().time_wait_recycled, 0);
+    fill(&mut h, SLOTS);
+    assert_eq!(h.stack.active(), SLOTS);
+}
+
+#[test]
+fn slot_limit_sized_table_fills_to_its_last_slot() {
+    // The largest table the live-slot set can track (one slot more does
+    // not build); tiny buffers keep it small.
+    let mut h = H::<TCP_SLOT_LIMIT, 16, 16>::new();
+    fill(&mut h, TCP_SLOT_LIMIT);
+    assert_eq!(h.stack.active(), TCP_SLOT_LIMIT);
+    let last = h.stack.handles().last().unwrap();
+    assert_eq!(last.index(), TCP_SLOT_LIMIT - 1);
+    assert_eq!(h.send(&syn_from(1))[0].control, TcpControl::Rst);
+    assert_eq!(h.stack.counters().refused_full, 1);
 }
