@@ -26,6 +26,9 @@ _start:
     mov     sp, x1
 
     // Zero .bss: the symbols are 16-byte aligned by the linker script.
+    // About 5 ms of a boot under QEMU (17 MiB of TCP and HTTP buffers):
+    // measured, the cost is the host faulting in fresh pages, not the
+    // loop's instructions (a 128-byte SIMD loop was no faster).
     ldr     x1, =__bss_start
     ldr     x2, =__bss_end
 1:  cmp     x1, x2

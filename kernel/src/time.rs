@@ -11,6 +11,8 @@ pub const TIMER_INTID: u32 = 27;
 
 static FREQ: AtomicU64 = AtomicU64::new(0);
 static BOOT_TICKS: AtomicU64 = AtomicU64::new(0);
+/// Counter ticks spent asleep in `sleep`, for the CPU-use counters.
+static IDLE_TICKS: AtomicU64 = AtomicU64::new(0);
 
 /// Records the counter frequency and the boot instant (time zero).
 pub fn init() {
@@ -42,6 +44,11 @@ fn micros_to_ticks(us: u64) -> u64 {
     ((us as u128 * frequency() as u128) / 1_000_000) as u64
 }
 
+/// Time since the machine started (the counter's zero), for boot timing.
+pub fn since_reset() -> Duration {
+    Duration(ticks_to_micros(ticks()))
+}
+
 /// Microseconds since boot; never goes backwards.
 pub fn now() -> Instant {
     let boot = BOOT_TICKS.load(Ordering::Relaxed);
@@ -61,6 +68,20 @@ pub fn arm(at: Instant) {
 pub fn disarm() {
     write_sysreg!("CNTV_CTL_EL0", 0);
     isb();
+}
+
+/// Sleeps in WFI until an interrupt, and counts the time as idle.
+pub fn sleep() {
+    let start = ticks();
+    crate::arch::wait_for_interrupt();
+    IDLE_TICKS.fetch_add(ticks().saturating_sub(start), Ordering::Relaxed);
+}
+
+/// Time spent asleep in `sleep` since boot. Uptime minus this is the
+/// CPU time the kernel used (under `-icount shift=0` one nanosecond of
+/// guest time is one guest instruction).
+pub fn idle() -> Duration {
+    Duration(ticks_to_micros(IDLE_TICKS.load(Ordering::Relaxed)))
 }
 
 /// Busy-waits for `d` (tests and calibration only).

@@ -5,9 +5,9 @@ Boots the release image with user networking and a host port forwarded to
 the guest's port 80, then checks with real clients (curl and Python's
 http.client): the seed's curl lines exactly, a thousand hotels POSTed over
 one keep-alive connection and listed back as JSON, a name with quotes and
-non-ASCII round-tripping through a JSON POST, 64 concurrent clients, and
+non-ASCII round-tripping through a JSON POST, 64 concurrent clients,
 clients that sit idle, reset mid-request or half-close not stopping others
-from being served. Prints the time from QEMU's launch to the first HTTP
+from being served, and the connection table at and past its limit. Prints the time from QEMU's launch to the first HTTP
 answer and a quick keep-alive requests/s figure. QEMU is always killed;
 the whole script has a time limit.
 
@@ -28,6 +28,7 @@ TOTAL_TIMEOUT = 120  # seconds for the whole script
 BOOT_TIMEOUT = 10.0  # seconds to "serving HTTP"
 HOTELS = 1000
 CLIENTS = 64
+SLOTS = 256  # bedrock_net::limits::TCP_MAX_CONNECTIONS, the kernel's slots
 REQUESTS_PER_CLIENT = 3
 
 
@@ -259,6 +260,52 @@ def bad_clients(port):
     gone.close()
 
 
+def slot_limit(port):
+    """SLOTS keep-alive connections, each served once, fill the table; one
+    more is refused (RST from the guest: the client sees EOF or a reset,
+    never a hang); the SLOTS connections still work; once one closes, a
+    new connection is served. All within the 5 s keep-alive idle timeout."""
+    get = b"GET /api/hotels/2 HTTP/1.1\r\nHost: x\r\n\r\n"
+
+    def answered(sock):
+        sock.sendall(get)
+        data = b""
+        while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                return False
+            data += chunk
+        return data.startswith(b"HTTP/1.1 200")
+
+    conns = []
+    try:
+        t = time.monotonic()
+        for _ in range(SLOTS):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            conns.append(s)
+            if not answered(s):
+                break
+        check(len(conns) == SLOTS, "%d keep-alive connections open and served (%.2f s)"
+              % (len(conns), time.monotonic() - t))
+        extra = socket.create_connection(("127.0.0.1", port), timeout=5)
+        try:
+            refused = not answered(extra)
+        except OSError:
+            refused = True
+        extra.close()
+        check(refused, "connection %d is refused (no answer, no hang)" % (SLOTS + 1))
+        still = sum(1 for s in conns if answered(s))
+        check(still == SLOTS, "the %d connections are still served (%d)" % (SLOTS, still))
+        conns.pop().close()
+        time.sleep(0.2)
+        served_quickly(port, "one of %d closed" % SLOTS)
+    except OSError as e:
+        check(False, "slot limit: %r" % e)
+    finally:
+        for s in conns:
+            s.close()
+
+
 def keepalive_rate(port, seconds=2.0):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     n = 0
@@ -306,6 +353,7 @@ def main():
         unicode_roundtrip(port)
         concurrent(port)
         bad_clients(port)
+        slot_limit(port)
         keepalive_rate(port)
         if q.proc.poll() is not None:
             check(False, "QEMU still running (exited %s)" % q.proc.returncode)
