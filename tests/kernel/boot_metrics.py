@@ -10,7 +10,8 @@ reports the image size (bytes of the ELF's loadable segments).
 
 Usage: tests/kernel/boot_metrics.py path/to/bedrock-kernel [runs]
 Fails (exit 1) if the network never comes up, idle CPU is above
-IDLE_CPU_LIMIT percent, or Ctrl-C does not stop QEMU.
+IDLE_CPU_LIMIT percent, Ctrl-C does not stop QEMU, or the loadable image is
+above IMAGE_FILE_LIMIT bytes.
 """
 import os
 import select
@@ -20,6 +21,10 @@ import sys
 import time
 
 IDLE_CPU_LIMIT = 5.0  # percent of one host core
+# The loaded image: code and constants only. The big statics (TCP and HTTP
+# buffers, the 10,000-hotel store) are all zero bytes and must stay in
+# .bss; one that is not would add megabytes here.
+IMAGE_FILE_LIMIT = 1 << 20
 BOOT_TIMEOUT = 10.0  # seconds to "network up"
 
 
@@ -173,6 +178,10 @@ def main():
           % (os.getloadavg()[0], os.cpu_count()))
     print("boot_metrics: image %s: %d bytes loadable (file), %d bytes in memory with .bss "
           "and stack, ELF file %d bytes" % (os.path.basename(elf), filesz, memsz, elfsize))
+    if filesz > IMAGE_FILE_LIMIT:
+        print("boot_metrics: FAIL: loadable image above %d bytes: a large static is not all "
+              "zero bytes and went to .data" % IMAGE_FILE_LIMIT)
+        ok = False
     print("boot_metrics: %s" % ("all checks passed" if ok else "FAILED"))
     return 0 if ok else 1
 

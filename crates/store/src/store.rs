@@ -5,11 +5,25 @@
 //! factor is at most 1) from id to slot, which makes `get` and `remove` O(1)
 //! expected. Live slots are also threaded on a doubly linked list in id order;
 //! because ids only grow, an insert is an append at the tail.
+//!
+//! An empty store is all zero bytes (links hold slot + 1, `None` is 0, and
+//! the id counter counts ids issued), so a `static` store lands in `.bss`
+//! instead of making the image as large as the store.
 
 use core::fmt;
+use core::num::NonZeroU32;
 
-/// Slot index meaning "none" in the links and buckets.
-const NIL: u32 = u32::MAX;
+/// A link to a slot: slot index + 1, so that "none" is zero.
+type Link = Option<NonZeroU32>;
+
+fn link(slot: usize) -> Link {
+    // Slots are below N < u32::MAX (checked in `new`), so slot + 1 fits.
+    NonZeroU32::new(slot as u32 + 1)
+}
+
+fn slot_index(l: NonZeroU32) -> usize {
+    l.get() as usize - 1
+}
 
 /// Why the store refused an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,18 +57,18 @@ struct Slot<T> {
     /// `Some` while the slot holds a record.
     record: Option<(u64, T)>,
     /// Neighbours in id order (live slots) or the next free slot (free slots, in `next`).
-    prev: u32,
-    next: u32,
+    prev: Link,
+    next: Link,
     /// Next slot in the same hash bucket.
-    chain: u32,
+    chain: Link,
 }
 
 impl<T> Slot<T> {
     const FREE: Slot<T> = Slot {
         record: None,
-        prev: NIL,
-        next: NIL,
-        chain: NIL,
+        prev: None,
+        next: None,
+        chain: None,
     };
 }
 
@@ -64,16 +78,17 @@ impl<T> Slot<T> {
 /// `new` is evaluated).
 pub struct Store<T, const N: usize> {
     slots: [Slot<T>; N],
-    buckets: [u32; N],
+    buckets: [Link; N],
     /// Head of the free-slot stack (linked through `Slot::next`).
-    free: u32,
+    free: Link,
     /// Never-used slots start at `fresh`; using them first avoids building a
     /// free list of N entries in `new`, which keeps `new` a cheap `const fn`.
-    fresh: u32,
-    head: u32,
-    tail: u32,
+    fresh: usize,
+    head: Link,
+    tail: Link,
     len: usize,
-    next_id: u64,
+    /// Ids handed out so far: the next one is `issued + 1`.
+    issued: u64,
 }
 
 impl<T, const N: usize> Default for Store<T, N> {
@@ -83,7 +98,10 @@ impl<T, const N: usize> Default for Store<T, N> {
 }
 
 impl<T, const N: usize> Store<T, N> {
-    const CAPACITY_OK: () = assert!(N >= 1 && N < NIL as usize, "store capacity out of range");
+    const CAPACITY_OK: () = assert!(
+        N >= 1 && N < u32::MAX as usize,
+        "store capacity out of range"
+    );
 
     /// An empty store. `const`, so it can initialise a `static`.
     pub const fn new() -> Self {
@@ -91,13 +109,13 @@ impl<T, const N: usize> Store<T, N> {
         let () = Self::CAPACITY_OK;
         Store {
             slots: [Slot::FREE; N],
-            buckets: [NIL; N],
-            free: NIL,
+            buckets: [None; N],
+            free: None,
             fresh: 0,
-            head: NIL,
-            tail: NIL,
+            head: None,
+            tail: None,
             len: 0,
-            next_id: 1,
+            issued: 0,
         }
     }
 
@@ -118,7 +136,7 @@ impl<T, const N: usize> Store<T, N> {
 
     /// The id the next insert will get.
     pub fn next_id(&self) -> u64 {
-        self.next_id
+        self.issued + 1
     }
 
     fn bucket_of(id: u64) -> usize {
@@ -131,12 +149,12 @@ impl<T, const N: usize> Store<T, N> {
         (z % N as u64) as usize
     }
 
-    fn slot_of(&self, id: u64) -> Option<u32> {
+    fn slot_of(&self, id: u64) -> Option<usize> {
         let mut at = self.buckets[Self::bucket_of(id)];
-        while at != NIL {
-            let slot = &self.slots[at as usize];
+        while let Some(l) = at {
+            let slot = &self.slots[slot_index(l)];
             if matches!(slot.record, Some((rid, _)) if rid == id) {
-                return Some(at);
+                return Some(slot_index(l));
             }
             at = slot.chain;
         }
@@ -148,46 +166,53 @@ impl<T, const N: usize> Store<T, N> {
         if self.len == N {
             return Err(StoreError::Full);
         }
-        let id = self.next_id;
-        let next_id = id.checked_add(1).ok_or(StoreError::IdsExhausted)?;
-        let at = if self.free != NIL {
-            let at = self.free;
-            self.free = self.slots[at as usize].next;
-            at
-        } else {
-            // len < N and the free stack is empty, so a fresh slot remains.
-            let at = self.fresh;
-            self.fresh += 1;
-            at
+        let id = self.next_id();
+        // The last id, u64::MAX, is never issued (as before: the counter
+        // of the next id must not overflow).
+        if id == u64::MAX {
+            return Err(StoreError::IdsExhausted);
+        }
+        let at = match self.free {
+            Some(l) => {
+                let at = slot_index(l);
+                self.free = self.slots[at].next;
+                at
+            }
+            None => {
+                // len < N and the free stack is empty, so a fresh slot remains.
+                let at = self.fresh;
+                self.fresh += 1;
+                at
+            }
         };
         let bucket = Self::bucket_of(id);
-        self.slots[at as usize] = Slot {
+        self.slots[at] = Slot {
             record: Some((id, value)),
             prev: self.tail,
-            next: NIL,
+            next: None,
             chain: self.buckets[bucket],
         };
-        self.buckets[bucket] = at;
+        self.buckets[bucket] = link(at);
         match self.tail {
-            NIL => self.head = at,
-            tail => self.slots[tail as usize].next = at,
+            None => self.head = link(at),
+            Some(tail) => self.slots[slot_index(tail)].next = link(at),
         }
-        self.tail = at;
+        self.tail = link(at);
         self.len += 1;
-        self.next_id = next_id;
+        self.issued = id;
         Ok(id)
     }
 
     /// The record with this id.
     pub fn get(&self, id: u64) -> Option<&T> {
         let at = self.slot_of(id)?;
-        self.slots[at as usize].record.as_ref().map(|(_, v)| v)
+        self.slots[at].record.as_ref().map(|(_, v)| v)
     }
 
     /// The record with this id, to change in place.
     pub fn get_mut(&mut self, id: u64) -> Option<&mut T> {
         let at = self.slot_of(id)?;
-        self.slots[at as usize].record.as_mut().map(|(_, v)| v)
+        self.slots[at].record.as_mut().map(|(_, v)| v)
     }
 
     /// Replaces the record with this id, returning the old value.
@@ -200,39 +225,38 @@ impl<T, const N: usize> Store<T, N> {
     pub fn remove(&mut self, id: u64) -> Option<T> {
         let bucket = Self::bucket_of(id);
         // Unlink from the hash chain, remembering the predecessor.
-        let mut before = NIL;
-        let mut at = self.buckets[bucket];
-        while at != NIL {
-            if matches!(self.slots[at as usize].record, Some((rid, _)) if rid == id) {
-                break;
+        let mut before: Link = None;
+        let mut cursor = self.buckets[bucket];
+        let at = loop {
+            let l = cursor?;
+            let slot = &self.slots[slot_index(l)];
+            if matches!(slot.record, Some((rid, _)) if rid == id) {
+                break slot_index(l);
             }
-            before = at;
-            at = self.slots[at as usize].chain;
-        }
-        if at == NIL {
-            return None;
-        }
-        let slot = &mut self.slots[at as usize];
+            before = cursor;
+            cursor = slot.chain;
+        };
+        let slot = &mut self.slots[at];
         let (chain, prev, next) = (slot.chain, slot.prev, slot.next);
         let (_, value) = slot.record.take()?;
         match before {
-            NIL => self.buckets[bucket] = chain,
-            b => self.slots[b as usize].chain = chain,
+            None => self.buckets[bucket] = chain,
+            Some(b) => self.slots[slot_index(b)].chain = chain,
         }
         // Unlink from the id-ordered list.
         match prev {
-            NIL => self.head = next,
-            p => self.slots[p as usize].next = next,
+            None => self.head = next,
+            Some(p) => self.slots[slot_index(p)].next = next,
         }
         match next {
-            NIL => self.tail = prev,
-            n => self.slots[n as usize].prev = prev,
+            None => self.tail = prev,
+            Some(n) => self.slots[slot_index(n)].prev = prev,
         }
-        self.slots[at as usize] = Slot {
+        self.slots[at] = Slot {
             next: self.free,
             ..Slot::FREE
         };
-        self.free = at;
+        self.free = link(at);
         self.len -= 1;
         Some(value)
     }
@@ -251,13 +275,13 @@ impl<T, const N: usize> Store<T, N> {
     /// from the head, O(len).
     pub fn iter_from(&self, id: u64) -> Iter<'_, T, N> {
         let at = match self.slot_of(id) {
-            Some(at) => at,
+            Some(at) => link(at),
             None => {
                 let mut at = self.head;
-                while at != NIL {
-                    match &self.slots[at as usize].record {
+                while let Some(l) = at {
+                    match &self.slots[slot_index(l)].record {
                         Some((rid, _)) if *rid >= id => break,
-                        _ => at = self.slots[at as usize].next,
+                        _ => at = self.slots[slot_index(l)].next,
                     }
                 }
                 at
@@ -270,17 +294,14 @@ impl<T, const N: usize> Store<T, N> {
 /// Iterator over `(id, &record)` in id order.
 pub struct Iter<'s, T, const N: usize> {
     store: &'s Store<T, N>,
-    at: u32,
+    at: Link,
 }
 
 impl<'s, T, const N: usize> Iterator for Iter<'s, T, N> {
     type Item = (u64, &'s T);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.at == NIL {
-            return None;
-        }
-        let slot = &self.store.slots[self.at as usize];
+        let slot = &self.store.slots[slot_index(self.at?)];
         self.at = slot.next;
         slot.record.as_ref().map(|(id, v)| (*id, v))
     }

@@ -133,9 +133,13 @@ fn long_hash_chains_still_resolve() {
 #[test]
 fn ids_exhausted_is_an_error_not_a_wrap() {
     let mut s: Store<u8, 2> = Store::new();
-    s.next_id = u64::MAX;
-    assert_eq!(s.insert(1), Err(StoreError::IdsExhausted));
-    assert!(s.is_empty());
+    s.issued = u64::MAX - 2;
+    // At the limit: the last id issued is u64::MAX - 1.
+    assert_eq!(s.insert(1), Ok(u64::MAX - 1));
+    // Past it: an error, and nothing stored.
+    assert_eq!(s.insert(2), Err(StoreError::IdsExhausted));
+    assert_eq!(s.len(), 1);
+    assert_eq!(s.get(u64::MAX - 1), Some(&1));
 }
 
 #[test]
