@@ -219,3 +219,190 @@ pub fn parse(argv: &[&'static [u8]], too_many: bool) -> Result<Parsed, ArgError>
     }
     Ok(Parsed::Run(o))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&'static str]) -> Result<Options, String> {
+        let argv: Vec<&'static [u8]> = core::iter::once("bedrock-serve")
+            .chain(args.iter().copied())
+            .map(str::as_bytes)
+            .collect();
+        match parse(&argv, false) {
+            Ok(Parsed::Run(o)) => Ok(o),
+            Ok(Parsed::Help) => Err("help".into()),
+            Err(ArgError(text, arg)) => Err(format!(
+                "{}{}",
+                String::from_utf8_lossy(text),
+                String::from_utf8_lossy(arg)
+            )),
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_named_constants() {
+        let o = run(&["--root", "/srv"]).unwrap();
+        assert_eq!(o.root, b"/srv");
+        assert_eq!((o.listen.ip, o.listen.port), ([127, 0, 0, 1], 8080));
+        assert!(o.workers >= 1 && o.workers <= MAX_WORKERS);
+        assert!(!o.allow_write && o.write_token.is_none() && o.data.is_none() && !o.quiet);
+        assert!(o.listing);
+        assert_eq!(o.max_conns, MAX_CONNS);
+        assert_eq!(o.head_timeout_ms, HEAD_TIMEOUT_MS);
+        assert_eq!(o.read_timeout_ms, READ_TIMEOUT_MS);
+        assert_eq!(o.keepalive_timeout_ms, KEEPALIVE_TIMEOUT_MS);
+        assert_eq!(o.min_body_rate, MIN_BODY_RATE);
+        assert_eq!(o.max_put, MAX_PUT_BYTES);
+    }
+
+    #[test]
+    fn every_flag_in_both_spellings() {
+        let o = run(&[
+            "--root=/r",
+            "--listen",
+            "0.0.0.0:9000",
+            "--workers=3",
+            "--allow-write",
+            "--write-token",
+            "t0k3n",
+            "--data=/d",
+            "-q",
+            "--no-listing",
+            "--max-conns",
+            "7",
+            "--head-timeout=2",
+            "--read-timeout",
+            "3",
+            "--keepalive-timeout=4",
+            "--min-body-rate",
+            "0",
+            "--max-body=5",
+        ])
+        .unwrap();
+        assert_eq!(o.root, b"/r");
+        assert_eq!((o.listen.ip, o.listen.port), ([0, 0, 0, 0], 9000));
+        assert_eq!(o.workers, 3);
+        assert!(o.allow_write && o.quiet && !o.listing);
+        assert_eq!(o.write_token, Some(&b"t0k3n"[..]));
+        assert_eq!(o.data, Some(&b"/d"[..]));
+        assert_eq!(o.max_conns, 7);
+        assert_eq!(
+            (o.head_timeout_ms, o.read_timeout_ms, o.keepalive_timeout_ms),
+            (2000, 3000, 4000)
+        );
+        assert_eq!((o.min_body_rate, o.max_put), (0, 5));
+    }
+
+    #[test]
+    fn help_wins_and_documents_every_flag() {
+        assert_eq!(run(&["--help"]).unwrap_err(), "help");
+        assert_eq!(run(&["--root", "/r", "-h"]).unwrap_err(), "help");
+        for flag in [
+            "--root",
+            "--listen",
+            "--workers",
+            "--allow-write",
+            "--write-token",
+            "--data",
+            "--quiet",
+            "--no-listing",
+            "--max-conns",
+            "--head-timeout",
+            "--read-timeout",
+            "--keepalive-timeout",
+            "--min-body-rate",
+            "--max-body",
+            "--help",
+        ] {
+            assert!(HELP.contains(flag), "{flag} missing from --help");
+        }
+    }
+
+    #[test]
+    fn bad_command_lines_name_the_problem() {
+        let cases: &[(&[&'static str], &str)] = &[
+            (&["--root", "/r", "--bogus"], "unknown argument --bogus"),
+            (&["--root", "/r", "stray"], "unknown argument stray"),
+            (&[], "--root DIR is required"),
+            (&["--root="], "--root DIR is required"),
+            (&["--root"], "missing value after --root"),
+            (
+                &["--root", "/r", "--listen", "nope"],
+                "expected IP:PORT, got nope",
+            ),
+            (
+                &["--root", "/r", "--workers", "x"],
+                "expected a number after --workers",
+            ),
+            (
+                &["--root", "/r", "--workers", "0"],
+                "value out of range for --workers",
+            ),
+            (
+                &["--root", "/r", "--workers=-1"],
+                "expected a number after --workers",
+            ),
+            (
+                &["--root", "/r", "--quiet=yes"],
+                "this flag takes no value: --quiet",
+            ),
+            (
+                &["--root", "/r", "--write-token", "a b"],
+                "the token must be printable ASCII",
+            ),
+            (
+                &["--root", "/r", "--head-timeout", "0"],
+                "value out of range for --head-timeout",
+            ),
+            (
+                &["--root", "/r", "--max-body", "99999999999999999999"],
+                "expected a number after --max-body",
+            ),
+        ];
+        for (args, want) in cases {
+            assert_eq!(run(args).unwrap_err(), *want, "{args:?}");
+        }
+        let argv: [&'static [u8]; 1] = [b"bedrock-serve"];
+        assert!(matches!(
+            parse(&argv, true),
+            Err(ArgError(b"too many arguments", _))
+        ));
+    }
+
+    #[test]
+    fn limits_at_and_past() {
+        let at = |flag: &'static str, v: &'static str| run(&["--root", "/r", flag, v]);
+        assert_eq!(at("--workers", "64").unwrap().workers, MAX_WORKERS);
+        assert!(at("--workers", "65").is_err());
+        assert_eq!(at("--max-conns", "65536").unwrap().max_conns, 65_536);
+        assert!(at("--max-conns", "65537").is_err());
+        assert_eq!(
+            at("--head-timeout", "86400").unwrap().head_timeout_ms,
+            86_400_000
+        );
+        assert!(at("--head-timeout", "86401").is_err());
+    }
+
+    #[test]
+    fn listen_addresses() {
+        let ok = |v: &[u8]| parse_addr(v).map(|a| (a.ip, a.port));
+        assert_eq!(ok(b"127.0.0.1:80"), Some(([127, 0, 0, 1], 80)));
+        assert_eq!(ok(b"localhost:8080"), Some(([127, 0, 0, 1], 8080)));
+        assert_eq!(ok(b"255.255.255.255:65535"), Some(([255; 4], 65535)));
+        for bad in [
+            &b"1.2.3.4:65536"[..],
+            b"256.0.0.1:80",
+            b"1.2.3:80",
+            b"1.2.3.4.5:80",
+            b"1.2.3.4",
+            b"1.2.3.4:",
+            b"1..3.4:80",
+            b"a.b.c.d:80",
+            b"1.2.3.4:8x",
+            b"1234.2.3.4:80",
+        ] {
+            assert_eq!(ok(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+}

@@ -11,6 +11,7 @@ use bedrock_http::{
     WriteError, MAX_RANGES, MAX_TARGET_LEN,
 };
 
+use crate::dir;
 use crate::out::Cursor;
 use crate::sys::{self, Errno, FileStat};
 
@@ -723,12 +724,14 @@ fn url_escape(c: &mut Cursor<'_>, s: &[u8]) {
     }
 }
 
-/// An HTML listing of directory `dir` in a memfd; temp files left out.
-fn listing(dir: i32, path: &str) -> Result<(i32, u64), Errno> {
+/// An HTML listing of directory `dir` in a memfd, sorted by name
+/// (bytewise); temp files left out.
+fn listing(dir_fd: i32, path: &str) -> Result<(i32, u64), Errno> {
     let mfd = sys::memfd_create(b"bedrock-listing\0")?;
     let mut page = [0u8; 8192];
     let mut total = 0u64;
     let mut dents = [0u8; 8192];
+    let mut batch = dir::Batch::new();
     let r = (|| {
         let mut c = Cursor::new(&mut page);
         c.s("<!doctype html>\n<meta charset=\"utf-8\">\n<title>Index of ");
@@ -737,39 +740,22 @@ fn listing(dir: i32, path: &str) -> Result<(i32, u64), Errno> {
         html_escape(&mut c, path.as_bytes());
         c.s("</h1>\n<ul>\n<li><a href=\"../\">../</a></li>\n");
         let mut len = c.len();
-        loop {
-            let n = sys::getdents64(dir, &mut dents)?;
-            if n == 0 {
-                break;
+        dir::sorted(dir_fd, &mut batch, &mut dents, &mut |name, kind| {
+            if len > page.len() - 2048 {
+                sys::write_all(mfd, &page[..len])?;
+                total += len as u64;
+                len = 0;
             }
-            let mut at = 0;
-            while at + 19 <= n {
-                let reclen = usize::from(u16::from_ne_bytes([dents[at + 16], dents[at + 17]]));
-                let kind = dents[at + 18];
-                let name_area = &dents[at + 19..(at + reclen).min(n)];
-                let name = &name_area[..name_area
-                    .iter()
-                    .position(|&b| b == 0)
-                    .unwrap_or(name_area.len())];
-                at += reclen.max(1);
-                if name == b"." || name == b".." || name.starts_with(TEMP_PREFIX) {
-                    continue;
-                }
-                if len > page.len() - 2048 {
-                    sys::write_all(mfd, &page[..len])?;
-                    total += len as u64;
-                    len = 0;
-                }
-                let slash: &str = if kind == 4 { "/" } else { "" };
-                let mut c = Cursor::new(&mut page[len..]);
-                c.s("<li><a href=\"");
-                url_escape(&mut c, name);
-                c.s(slash).s("\">");
-                html_escape(&mut c, name);
-                c.s(slash).s("</a></li>\n");
-                len += c.len();
-            }
-        }
+            let slash: &str = if kind == dir::DT_DIR { "/" } else { "" };
+            let mut c = Cursor::new(&mut page[len..]);
+            c.s("<li><a href=\"");
+            url_escape(&mut c, name);
+            c.s(slash).s("\">");
+            html_escape(&mut c, name);
+            c.s(slash).s("</a></li>\n");
+            len += c.len();
+            Ok(())
+        })?;
         let mut c = Cursor::new(&mut page[len..]);
         c.s("</ul>\n");
         len += c.len();
@@ -854,23 +840,26 @@ impl Upload {
     }
 
     /// Drops the upload: the temp file is removed, the target untouched.
+    /// (Unlinked before the close drops its lock: see `dir::reap_orphans`.)
     pub fn abort(self) {
-        sys::close(self.tmp);
         let _ = sys::unlinkat(self.dir, self.tmp_c(), 0);
+        sys::close(self.tmp);
         sys::close(self.dir);
     }
 
     /// Makes the upload the file: fsync, rename over the target, fsync
     /// the directory. 201 when created, 204 when replaced.
     pub fn commit(self, cfg: &FileCfg<'_>, out: &mut [u8], h: &HeadCtx<'_>) -> Plan {
+        // The temp file stays open (locked) until it is renamed.
         let ok = sys::fsync(self.tmp).is_ok();
-        sys::close(self.tmp);
         let renamed = ok && sys::renameat(self.dir, self.tmp_c(), self.dir, self.name_c()).is_ok();
         if !renamed {
             let _ = sys::unlinkat(self.dir, self.tmp_c(), 0);
+            sys::close(self.tmp);
             sys::close(self.dir);
             return error(cfg, out, h, 500, &[]);
         }
+        sys::close(self.tmp);
         let _ = sys::fsync(self.dir);
         sys::close(self.dir);
         if self.created {
@@ -967,6 +956,10 @@ pub fn put_start(
             RESOLVE,
         ) {
             Ok(fd) => {
+                if dir::claim_temp(fd).is_err() {
+                    sys::close(fd); // the orphan sweep is removing it
+                    continue;
+                }
                 up.tmp = fd;
                 return Ok(up);
             }
@@ -1034,4 +1027,81 @@ pub fn delete(
     };
     sys::close(dir);
     plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(path: &str) -> (String, bool) {
+        let rel = resolve(path).unwrap_or_else(|e| panic!("{path}: {e:?}"));
+        (String::from_utf8(rel.bytes().to_vec()).unwrap(), rel.slash)
+    }
+
+    fn err(path: &str) -> u16 {
+        match resolve(path) {
+            Ok(rel) => panic!("{path} resolved to {:?}", rel.bytes()),
+            Err(e) => e.status(),
+        }
+    }
+
+    #[test]
+    fn safe_paths_resolve_relative_to_the_root() {
+        assert_eq!(ok("/"), (".".into(), true));
+        assert_eq!(ok(""), (".".into(), false));
+        assert_eq!(ok("/hello.txt"), ("hello.txt".into(), false));
+        assert_eq!(ok("/sub/dir/"), ("sub/dir".into(), true));
+        assert_eq!(ok("//a///b/./c"), ("a/b/c".into(), false));
+        assert_eq!(ok("/ohwell...txt"), ("ohwell...txt".into(), false));
+        assert_eq!(ok("/..."), ("...".into(), false));
+        assert_eq!(ok("/sp%20ace.txt"), ("sp ace.txt".into(), false));
+        assert_eq!(ok("/%252e%252e/x"), ("%2e%2e/x".into(), false));
+        assert_eq!(ok("/a\\..\\b"), ("a\\..\\b".into(), false));
+        assert!(resolve("/x").unwrap().c().ends_with(b"x\0"));
+    }
+
+    #[test]
+    fn traversal_nul_and_temp_files_are_refused() {
+        for p in [
+            "/..",
+            "/../etc/passwd",
+            "/a/../../b",
+            "/%2e%2e/x",
+            "/%2E%2E",
+            "/.%2e/x",
+            "/a/%2e%2e%2f..%2fx",
+            "/a%2f..%2f..%2fx",
+        ] {
+            assert_eq!(err(p), 403, "{p}");
+        }
+        assert_eq!(err("/a%00b"), 403);
+        assert_eq!(err("/hello.txt%00.png"), 403);
+        assert_eq!(err("/.bedrock-put-0123"), 404);
+        assert_eq!(err("/sub/.bedrock-put-x/y"), 404);
+        assert_eq!(err("/%2ebedrock-put-x"), 404);
+        assert_eq!(ok("/x.bedrock-put-"), ("x.bedrock-put-".into(), false));
+        assert_eq!(err("/%zz"), 400);
+        assert_eq!(err("/%4"), 400);
+    }
+
+    #[test]
+    fn path_length_at_and_past_the_limit() {
+        let at = format!("/{}", "a".repeat(MAX_TARGET_LEN - 1));
+        assert_eq!(ok(&at).0.len(), MAX_TARGET_LEN - 1);
+        let past = format!("/{}", "a".repeat(MAX_TARGET_LEN));
+        assert_eq!(err(&past), 414);
+    }
+
+    #[test]
+    fn listing_escapes() {
+        let mut buf = [0u8; 128];
+        let mut c = Cursor::new(&mut buf);
+        html_escape(&mut c, b"<a href='x'>&\"");
+        let n = c.len();
+        assert_eq!(&buf[..n], b"&lt;a href=&#39;x&#39;&gt;&amp;&quot;");
+        let mut c = Cursor::new(&mut buf);
+        url_escape(&mut c, "a b/%\u{e9}~".as_bytes());
+        let n = c.len();
+        assert_eq!(&buf[..n], b"a%20b%2F%25%C3%A9~");
+    }
 }

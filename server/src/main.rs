@@ -4,10 +4,14 @@
 //! that forks N workers (each an epoll loop on its own SO_REUSEPORT
 //! listener) and restarts them, and the workspace's HTTP crates for every
 //! byte of protocol.
-#![no_std]
-#![no_main]
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(test), no_main)]
+// Host unit tests (`make server-test`) build with std and libtest's main;
+// what only the real program reaches is unused there.
+#![cfg_attr(test, allow(dead_code))]
 
 mod args;
+mod dir;
 mod files;
 mod journal;
 mod log;
@@ -16,9 +20,11 @@ mod supervisor;
 mod sys;
 mod worker;
 
+#[cfg(not(test))]
 use core::panic::PanicInfo;
 
 /// The program, called by `sys::start::entry` with the command line.
+#[cfg(not(test))]
 pub fn main(argv: &[&'static [u8]], too_many: bool) -> ! {
     let opts = match args::parse(argv, too_many) {
         Ok(args::Parsed::Run(opts)) => opts,
@@ -37,6 +43,7 @@ pub fn main(argv: &[&'static [u8]], too_many: bool) -> ! {
     supervisor::run(opts)
 }
 
+#[cfg(not(test))]
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
     let mut line = out::Line::new();
@@ -47,4 +54,27 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     line.s("\n");
     let _ = sys::write_all(2, line.as_bytes());
     sys::exit(70)
+}
+
+#[cfg(test)]
+mod test_util {
+    use std::os::fd::AsRawFd;
+    use std::path::PathBuf;
+
+    /// A fresh, empty directory for one test.
+    pub fn temp_dir(name: &str) -> PathBuf {
+        let d =
+            std::env::temp_dir().join(format!("bedrock-serve-unit-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// A directory descriptor (kept open for the test's life).
+    pub fn dir_fd(path: &std::path::Path) -> i32 {
+        let f = std::fs::File::open(path).unwrap();
+        let fd = f.as_raw_fd();
+        std::mem::forget(f);
+        fd
+    }
 }

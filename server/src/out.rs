@@ -1,6 +1,8 @@
 //! Small text building without `core::fmt`: a bounded line buffer and a
 //! cursor over a caller's buffer. Both truncate rather than fail.
 
+use crate::sys::Errno;
+
 /// A cursor writing into a borrowed buffer; writes past the end are cut.
 pub struct Cursor<'a> {
     buf: &'a mut [u8],
@@ -111,4 +113,19 @@ pub fn say(parts: &[&[u8]]) {
     }
     line.s("\n");
     let _ = crate::sys::write_all(2, line.as_bytes());
+}
+
+/// A few words on an error number, for messages and the log.
+pub fn errno_text(e: Errno) -> &'static [u8] {
+    match e {
+        Errno::ENOENT => b"no such file or directory",
+        Errno::ENOTDIR => b"not a directory",
+        Errno::EACCES | Errno::EPERM => b"permission denied",
+        Errno::EADDRINUSE => b"address already in use",
+        Errno::ENOSPC => b"no space left on device",
+        Errno::EDQUOT => b"disk quota exceeded",
+        Errno::EFBIG => b"file too large",
+        Errno::EIO => b"input/output error",
+        _ => b"system error",
+    }
 }

@@ -3,12 +3,11 @@
 //! workers, restarts any that die (repairing the store if one died holding
 //! its lock), and on SIGTERM/SIGINT tells them to finish and waits.
 
-use bedrock_hotel::Hotels;
-
 use crate::args::Options;
-use crate::out::{addr, say, Cursor, Line};
+use crate::journal::{self, Journaled};
+use crate::out::{addr, errno_text, say, Cursor, Line};
 use crate::sys::{self, mem::Shared, ChildExit};
-use crate::{journal, worker};
+use crate::worker;
 
 /// How long workers get to finish in-flight requests after SIGTERM.
 pub const SHUTDOWN_GRACE_MS: u64 = 10_000;
@@ -19,23 +18,13 @@ const BACKLOG: u32 = 1024;
 pub struct Common {
     pub opts: Options,
     pub root: i32,
-    pub hotels: &'static Shared<Hotels>,
+    pub hotels: &'static Shared<Journaled>,
     pub journal: Option<i32>,
 }
 
 fn fail(parts: &[&[u8]]) -> ! {
     say(parts);
     sys::exit(1)
-}
-
-fn errno_text(e: sys::Errno) -> &'static [u8] {
-    match e {
-        sys::Errno::ENOENT => b"no such file or directory",
-        sys::Errno::ENOTDIR => b"not a directory",
-        sys::Errno::EACCES | sys::Errno::EPERM => b"permission denied",
-        sys::Errno::EADDRINUSE => b"address already in use",
-        _ => b"system error",
-    }
 }
 
 pub fn run(opts: Options) -> ! {
@@ -53,6 +42,9 @@ pub fn run(opts: Options) -> ! {
         Ok(fd) => fd,
         Err(e) => fail(&[b"cannot open --root ", opts.root, b": ", errno_text(e)]),
     };
+    if opts.allow_write {
+        sweep_orphans(root);
+    }
     // Built in a function of its own so the store's large temporaries
     // live in a frame that is gone before the stack is trimmed.
     let (hotels, journal) = open_store(&opts);
@@ -161,10 +153,38 @@ pub fn run(opts: Options) -> ! {
     }
 }
 
+/// Removes the temp files of uploads a crash cut off, in a child process
+/// so a large tree does not hold up start-up (temp files are never served
+/// meanwhile). The child dies with the parent.
+fn sweep_orphans(root: i32) {
+    match sys::fork() {
+        Ok(0) => {
+            sys::set_parent_death_signal(sys::SIGKILL);
+            // A descriptor of its own: reading entries moves the offset,
+            // which a forked copy of `root` would share with the workers.
+            let flags = sys::O_RDONLY | sys::O_DIRECTORY | sys::O_CLOEXEC;
+            let removed = match sys::openat(root, b".\0", flags, 0) {
+                Ok(fd) => crate::dir::reap_orphans(fd, 0),
+                Err(_) => 0,
+            };
+            if removed > 0 {
+                let mut line = Line::new();
+                line.s("bedrock-serve: removed ")
+                    .n(removed)
+                    .s(" temp files of interrupted uploads\n");
+                let _ = sys::write_all(2, line.as_bytes());
+            }
+            sys::exit(0)
+        }
+        Ok(_) => {}
+        Err(_) => say(&[b"fork failed; temp files of interrupted uploads stay (never served)"]),
+    }
+}
+
 /// Maps the shared store and replays the journal into it.
 #[inline(never)]
-fn open_store(opts: &Options) -> (&'static Shared<Hotels>, Option<i32>) {
-    let hotels = match Shared::create(Hotels::new) {
+fn open_store(opts: &Options) -> (&'static Shared<Journaled>, Option<i32>) {
+    let hotels = match Shared::create(Journaled::new) {
         Ok(h) => h,
         Err(_) => fail(&[b"cannot map the shared hotel store"]),
     };
@@ -178,16 +198,17 @@ fn open_store(opts: &Options) -> (&'static Shared<Hotels>, Option<i32>) {
                 errno_text(e),
             ]),
         };
-        let replayed = journal::replay(fd, &mut hotels.lock());
+        let replayed = journal::replay(fd, &mut hotels.lock().hotels);
         match replayed {
             Ok(r) => {
+                r.report();
                 let mut line = Line::new();
                 line.s("bedrock-serve: journal: replayed ")
                     .n(r.records)
                     .s(" records, ");
-                line.n(hotels.lock().store().len() as u64).s(" hotels\n");
+                line.n(hotels.lock().hotels.store().len() as u64)
+                    .s(" hotels\n");
                 let _ = sys::write_all(2, line.as_bytes());
-                let _ = r.valid_len;
             }
             Err(e) => fail(&[b"cannot read the journal: ", errno_text(e)]),
         }
@@ -206,9 +227,8 @@ fn repair_store(shared: &Common, dead: i32) {
     };
     say(&[b"a worker died holding the hotel store's lock; rebuilding the store"]);
     if let Some(fd) = shared.journal {
-        *store = Hotels::new();
-        if journal::replay(fd, &mut store).is_err() {
-            say(&[b"journal replay failed while repairing the store"]);
+        if store.rebuild(fd).is_err() {
+            say(&[b"journal replay failed while repairing the store; refusing changes"]);
         }
     }
 }

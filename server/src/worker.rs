@@ -68,7 +68,6 @@ enum Phase {
         dec: Option<ChunkedDecoder>,
         scanned: usize,
         decoded: usize,
-        rewrite: bool,
     },
     /// The Hotel app is answering from API connection `slot`.
     Api { slot: usize },
@@ -593,12 +592,10 @@ fn start_send(c: &mut Client, out: &mut [u8], plan: Plan) {
     c.phase = Phase::Send;
 }
 
-/// Routes the path: API paths go to the Hotel app.
-fn api_route(path: &str) -> Option<bool> {
-    if path == "/hotels" || path == "/hotels/" {
-        return Some(true); // the app's page, at the app's "/"
-    }
-    (path == "/api" || path.starts_with("/api/")).then_some(false)
+/// Whether the path belongs to the Hotel app (its API and its page); the
+/// rest, `/` included, is the file root.
+fn is_app_path(path: &str) -> bool {
+    path == "/hotels" || path == "/api" || path.starts_with("/api/")
 }
 
 /// Origin-form path of a target (absolute-form loses scheme and host).
@@ -653,13 +650,12 @@ fn step(env: &mut Env<'_>, c: &mut Client, input: &mut [u8], out: &mut [u8]) -> 
             mut dec,
             mut scanned,
             mut decoded,
-            rewrite,
         } => {
             if end > 0 {
                 if c.in_len < end {
                     return if c.eof { None } else { Some(false) };
                 }
-                api_dispatch(env, c, input, out, end, rewrite);
+                api_dispatch(env, c, input, out, end);
                 return Some(true);
             }
             let d = dec.as_mut()?;
@@ -687,7 +683,6 @@ fn step(env: &mut Env<'_>, c: &mut Client, input: &mut [u8], out: &mut [u8]) -> 
                         dec,
                         scanned,
                         decoded,
-                        rewrite,
                     };
                     if p.consumed == 0 && !p.done {
                         return if c.eof { None } else { Some(false) };
@@ -762,7 +757,7 @@ fn on_request(
     c.received = 0;
     c.phase_since = env.now;
 
-    if let Some(rewrite) = api_route(path) {
+    if is_app_path(path) {
         let end = match framed.body {
             BodyKind::None => head_len,
             BodyKind::Length(n) if head_len as u64 + n <= API_IN as u64 => head_len + n as usize,
@@ -785,7 +780,6 @@ fn on_request(
             dec,
             scanned: 0,
             decoded: 0,
-            rewrite,
         };
         return;
     }
@@ -920,14 +914,7 @@ fn upload_step(
 }
 
 /// Hands the complete API request `input[..end]` to a Conn and runs it.
-fn api_dispatch(
-    env: &mut Env<'_>,
-    c: &mut Client,
-    input: &mut [u8],
-    out: &mut [u8],
-    end: usize,
-    rewrite: bool,
-) {
+fn api_dispatch(env: &mut Env<'_>, c: &mut Client, input: &mut [u8], out: &mut [u8], end: usize) {
     let Some(slot) = env.api_used.iter().position(|used| !used) else {
         let (m, t) = (c.pending.method, c.pending.target);
         let (ml, tl) = (c.pending.method_len, c.pending.target_len);
@@ -936,43 +923,48 @@ fn api_dispatch(
     env.api_used[slot] = true;
     let conn = env.apis.get(slot, || Conn::new(Config::new(API_BODY)));
     conn.open(env.now);
-    let raw = &input[..end];
-    if rewrite {
-        // "GET /hotels?x HTTP/1.1" -> "GET /?x HTTP/1.1": the app's page.
-        let skip = if raw.starts_with(b"\r\n") { 2 } else { 0 };
-        let sp1 = raw[skip..]
-            .iter()
-            .position(|&b| b == b' ')
-            .map_or(0, |p| p + skip);
-        let path_end = raw[sp1 + 1..]
-            .iter()
-            .position(|&b| b == b' ' || b == b'?')
-            .map_or(sp1 + 1, |p| p + sp1 + 1);
-        conn.receive(env.now, &raw[skip..sp1 + 1]);
-        conn.receive(env.now, b"/");
-        conn.receive(env.now, &raw[path_end..]);
-    } else {
-        conn.receive(env.now, raw);
-    }
+    conn.receive(env.now, &input[..end]);
     c.consume(input, end);
     c.phase = Phase::Api { slot };
     c.api_status = 0;
     c.api_bytes = 0;
-    api_process(env, c, slot);
+    if let Err(status) = api_process(env, c, slot) {
+        // The app's reply promised a change that was not kept: drop it.
+        env.apis
+            .get(slot, || Conn::new(Config::new(API_BODY)))
+            .open(env.now);
+        env.api_used[slot] = false;
+        let (m, t) = (c.pending.method, c.pending.target);
+        let (ml, tl) = (c.pending.method_len, c.pending.target_len);
+        reject(env, c, out, status, &m[..ml], &t[..tl]);
+    }
+}
+
+/// Whether a request may change the store (the app changes it only on
+/// these methods).
+fn may_change(method: &[u8]) -> bool {
+    matches!(method, b"POST" | b"PUT" | b"DELETE")
 }
 
 /// Runs the app on API connection `slot` with the store locked; journals
 /// what changed (under the lock) and fsyncs it (after) before any reply
-/// byte can leave.
-fn api_process(env: &mut Env<'_>, c: &mut Client, slot: usize) {
+/// byte can leave. Err(status): the change could not be recorded, the
+/// store is as it was before it (rebuilt from the journal), and the app's
+/// reply must be replaced by this status.
+fn api_process(env: &mut Env<'_>, c: &mut Client, slot: usize) -> Result<(), u16> {
     let mut ops: [(Method, u64); 4] = [(Method::Get, 0); 4];
     let mut nops = 0;
     let mut status = 0u16;
     let mut journaled = false;
+    let journal = env.common.journal;
     {
-        let mut hotels = env.common.hotels.lock();
+        let mut shared = env.common.hotels.lock();
+        let method = &c.pending.method[..c.pending.method_len];
+        if shared.broken && may_change(method) {
+            return Err(503);
+        }
         let conn = env.apis.get(slot, || Conn::new(Config::new(API_BODY)));
-        let app: &mut Hotels = &mut hotels;
+        let app: &mut Hotels = &mut shared.hotels;
         conn.process(env.now, Some(&env.date), app, &mut |r: &LogRecord<'_>| {
             status = r.status;
             let method = Method::from_bytes(r.method.as_bytes());
@@ -993,12 +985,14 @@ fn api_process(env: &mut Env<'_>, c: &mut Client, slot: usize) {
                 nops += 1;
             }
         });
-        if let (Some(fd), true) = (env.common.journal, nops > 0) {
+        if let (Some(fd), true) = (journal, nops > 0) {
+            let hotels = &shared.hotels;
             let creates = ops[..nops]
                 .iter()
                 .filter(|(m, _)| *m == Method::Post)
                 .count() as u64;
             let mut k = 0;
+            let mut failed = None;
             for &(method, id) in &ops[..nops] {
                 let r = match method {
                     Method::Post => {
@@ -1015,24 +1009,47 @@ fn api_process(env: &mut Env<'_>, c: &mut Client, slot: usize) {
                         .map(|h| journal::append_put(fd, id, h)),
                     _ => Some(journal::append_delete(fd, id)),
                 };
-                if let Some(Err(_)) = r {
-                    crate::out::say(&[b"journal: append failed"]);
+                if let Some(Err(e)) = r {
+                    failed = Some(e);
+                    break;
                 }
                 journaled = true;
             }
+            if let Some(e) = failed {
+                let undone = shared.rebuild(fd).is_ok();
+                drop(shared);
+                sys::trim_stack(); // the rebuild's temporaries
+                crate::out::say(&[
+                    b"journal: append failed (",
+                    crate::out::errno_text(e),
+                    if undone {
+                        b"); the change was undone"
+                    } else {
+                        b"); the journal cannot be repaired: changes refused until restart"
+                    },
+                ]);
+                return Err(journal::failure_status(e));
+            }
         }
     }
-    if journaled {
-        if let Some(fd) = env.common.journal {
-            if sys::fsync(fd).is_err() {
-                crate::out::say(&[b"journal: fsync failed"]);
-            }
+    if let (Some(fd), true) = (journal, journaled) {
+        if let Err(e) = sys::fsync(fd) {
+            // Whether the record reached the disk is unknown: take no more
+            // changes; a restart replays what the disk holds.
+            env.common.hotels.lock().broken = true;
+            crate::out::say(&[
+                b"journal: fsync failed (",
+                crate::out::errno_text(e),
+                b"); changes refused until restart",
+            ]);
+            return Err(500);
         }
     }
     if status != 0 {
         c.api_status = status;
         c.api_micros = env.micros_since(c.started);
     }
+    Ok(())
 }
 
 /// Sends what the app produced; Done once the reply is complete (the
@@ -1041,7 +1058,11 @@ fn api_send(env: &mut Env<'_>, c: &mut Client, slot: usize) -> Sent {
     loop {
         let conn = env.apis.get(slot, || Conn::new(Config::new(API_BODY)));
         if conn.output().is_empty() {
-            api_process(env, c, slot);
+            if api_process(env, c, slot).is_err() {
+                // Only the request fed in api_dispatch can change the
+                // store, so this is not reached; close if it ever is.
+                return Sent::Failed;
+            }
             let conn = env.apis.get(slot, || Conn::new(Config::new(API_BODY)));
             if conn.output().is_empty() {
                 let (m, t) = (c.pending.method, c.pending.target);

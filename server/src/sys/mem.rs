@@ -17,6 +17,8 @@ use super::{getpid, kill, mmap_anon, sched_yield, Errno};
 
 /// # Safety
 /// `dest` and `src` valid for `n` bytes and not overlapping.
+// Not in host test builds, where libc provides them.
+#[cfg(not(test))]
 #[no_mangle]
 pub unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
     // SAFETY: the caller guarantees both ranges are valid for n bytes.
@@ -26,6 +28,8 @@ pub unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut
 
 /// # Safety
 /// `dest` and `src` valid for `n` bytes; they may overlap.
+// Not in host test builds, where libc provides them.
+#[cfg(not(test))]
 #[no_mangle]
 pub unsafe extern "C" fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
     if (dest as usize).wrapping_sub(src as usize) >= n {
@@ -41,6 +45,8 @@ pub unsafe extern "C" fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mu
 
 /// # Safety
 /// `dest` valid for `n` bytes.
+// Not in host test builds, where libc provides them.
+#[cfg(not(test))]
 #[no_mangle]
 pub unsafe extern "C" fn memset(dest: *mut u8, c: i32, n: usize) -> *mut u8 {
     // SAFETY: the caller guarantees dest is valid for n bytes.
@@ -50,6 +56,8 @@ pub unsafe extern "C" fn memset(dest: *mut u8, c: i32, n: usize) -> *mut u8 {
 
 /// # Safety
 /// `a` and `b` valid for `n` bytes.
+// Not in host test builds, where libc provides them.
+#[cfg(not(test))]
 #[no_mangle]
 pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     let mut i = 0;
@@ -66,6 +74,8 @@ pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 
 /// # Safety
 /// `a` and `b` valid for `n` bytes.
+// Not in host test builds, where libc provides them.
+#[cfg(not(test))]
 #[no_mangle]
 pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     // SAFETY: same contract as memcmp.
@@ -76,6 +86,8 @@ pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 /// `getauxval` from a constructor; no constructor runs here, so they keep
 /// their portable (LL/SC) path. This only satisfies the linker.
 #[cfg(target_arch = "aarch64")]
+// Not in host test builds, where libc provides them.
+#[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn getauxval(_kind: u64) -> u64 {
     0
@@ -83,6 +95,8 @@ pub extern "C" fn getauxval(_kind: u64) -> u64 {
 
 /// # Safety
 /// `s` points to a NUL-terminated string.
+// Not in host test builds, where libc provides them.
+#[cfg(not(test))]
 #[no_mangle]
 pub unsafe extern "C" fn strlen(s: *const u8) -> usize {
     let mut n = 0;

@@ -15,6 +15,7 @@ mod x86_64;
 use x86_64 as arch;
 
 pub mod mem;
+#[cfg(not(test))]
 pub mod start;
 
 pub use arch::{EpollEvent, O_DIRECTORY, O_NOFOLLOW};
@@ -33,6 +34,7 @@ impl Errno {
     pub const ENOENT: Errno = Errno(2);
     pub const ESRCH: Errno = Errno(3);
     pub const EINTR: Errno = Errno(4);
+    pub const EIO: Errno = Errno(5);
     pub const EBADF: Errno = Errno(9);
     pub const ECHILD: Errno = Errno(10);
     pub const EAGAIN: Errno = Errno(11);
@@ -43,6 +45,7 @@ impl Errno {
     pub const EISDIR: Errno = Errno(21);
     pub const EINVAL: Errno = Errno(22);
     pub const EMFILE: Errno = Errno(24);
+    pub const EFBIG: Errno = Errno(27);
     pub const ENOSPC: Errno = Errno(28);
     pub const EPIPE: Errno = Errno(32);
     pub const ENAMETOOLONG: Errno = Errno(36);
@@ -52,6 +55,7 @@ impl Errno {
     pub const EADDRINUSE: Errno = Errno(98);
     pub const ECONNRESET: Errno = Errno(104);
     pub const ETIMEDOUT: Errno = Errno(110);
+    pub const EDQUOT: Errno = Errno(122);
 }
 
 /// A system call's result.
@@ -297,6 +301,8 @@ pub fn ftruncate(fd: i32, len: u64) -> Res<()> {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FileStat {
     pub mode: u32,
+    /// Hard links: 0 once the file was unlinked.
+    pub nlink: u32,
     pub ino: u64,
     pub size: u64,
     pub mtime_sec: i64,
@@ -335,6 +341,7 @@ pub fn statx(dirfd: i32, path: &[u8], flags: u32) -> Res<FileStat> {
     let word = |i: usize| buf[i];
     Ok(FileStat {
         mode: (word(3) >> 32) as u32 & 0xffff, // stx_mode at byte 28
+        nlink: word(2) as u32,                 // stx_nlink at byte 16
         ino: word(4),                          // byte 32
         size: word(5),                         // byte 40
         mtime_sec: word(14) as i64,            // stx_mtime at byte 112
@@ -344,6 +351,21 @@ pub fn statx(dirfd: i32, path: &[u8], flags: u32) -> Res<FileStat> {
 
 pub fn fstat(fd: i32) -> Res<FileStat> {
     statx(fd, b"\0", AT_EMPTY_PATH)
+}
+
+pub const LOCK_EX: usize = 2;
+pub const LOCK_NB: usize = 4;
+
+/// `flock(fd, how)`: an advisory lock the kernel drops when the holder's
+/// last descriptor closes, also when the process is killed.
+pub fn flock(fd: i32, how: usize) -> Res<()> {
+    sc3(arch::FLOCK, fd as usize, how, 0).map(|_| ())
+}
+
+/// Moves a descriptor back to its start (directories: read entries again).
+pub fn rewind(fd: i32) -> Res<()> {
+    const SEEK_SET: usize = 0;
+    sc3(arch::LSEEK, fd as usize, 0, SEEK_SET).map(|_| ())
 }
 
 /// Reads directory entries into `buf`; 0 at the end.

@@ -1,7 +1,9 @@
 //! x86_64: the `syscall` instruction and this ISA's syscall numbers and
 //! the few ABI constants that differ from aarch64.
 
-use core::arch::{asm, global_asm};
+use core::arch::asm;
+#[cfg(not(test))]
+use core::arch::global_asm;
 
 pub const READ: usize = 0;
 pub const WRITE: usize = 1;
@@ -46,6 +48,8 @@ pub const MEMFD_CREATE: usize = 319;
 pub const COPY_FILE_RANGE: usize = 326;
 pub const STATX: usize = 332;
 pub const OPENAT2: usize = 437;
+pub const FLOCK: usize = 73;
+pub const LSEEK: usize = 8;
 pub const MKDIRAT: usize = 258;
 
 pub const O_DIRECTORY: u64 = 0o200_000;
@@ -83,6 +87,7 @@ pub fn syscall6(n: usize, a: [usize; 6]) -> isize {
 
 // The process entry: the kernel leaves argc, argv and envp on the stack.
 // Pass the stack pointer to `entry` and align the stack for the call.
+#[cfg(not(test))]
 global_asm!(
     ".globl _start",
     "_start:",
