@@ -1,6 +1,6 @@
 # bedrock: every command a user needs. Each target does its own set-up.
 .PHONY: all setup setup-qemu test lint unit nostd kernel kernel-test run serve bench fuzz clean help \
-	setup-server server server-aarch64 server-test server-lint bench-serve
+	setup-server server server-aarch64 server-test server-lint bench-serve browser-test bench-kernel
 
 CARGO ?= cargo
 # Crates that must build for bare metal (no std, no alloc, no libc).
@@ -15,6 +15,9 @@ PORT ?= 8888
 # on ROOT at 127.0.0.1:SERVE_PORT; `make serve PORT=9000` overrides the port.
 SERVER_BIN := server/target/release/bedrock-serve
 SERVER_BIN_A64 := server/target/aarch64-unknown-linux-gnu/release/bedrock-serve
+# Its unit tests build for the host with std and without the libc-free
+# link flags of server/.cargo/config.toml (RUSTFLAGS overrides them).
+SERVER_HOST_TARGET := target/host-test
 SERVE_PORT ?= 8080
 ROOT ?= www
 ARGS ?=
@@ -25,7 +28,7 @@ all: test
 
 help:
 	@echo "make run     boot the unikernel in QEMU serving the Hotel app on 127.0.0.1:PORT (PORT=$(PORT))"
-	@echo "make test    every test: lint, host unit/property tests, bare-metal build, kernel in QEMU"
+	@echo "make test    every test: lint, host unit/property tests, bare-metal build, kernel in QEMU, web page in Chromium"
 	@echo "make kernel  build the unikernel image ($(KERNEL_ELF)) and its test runner"
 	@echo "make serve   the hosted server on ROOT=$(ROOT) at 127.0.0.1:$(SERVE_PORT) (ARGS='--allow-write' ...)"
 	@echo "make bench   criterion benchmarks, side by side with reference crates; bench-serve: wrk vs nginx"
@@ -38,7 +41,7 @@ setup:
 setup-qemu:
 	@scripts/setup.sh base qemu
 
-test: setup-qemu lint unit nostd kernel-test server-test
+test: setup-qemu lint unit nostd kernel-test server-test browser-test
 	@echo "make test: all passed"
 
 lint: setup
@@ -94,12 +97,20 @@ server-lint: setup-server
 	@cd server && $(CARGO) fmt -- --check
 	@cd server && $(CARGO) clippy --quiet --release -- -D warnings
 	@cd server && $(CARGO) clippy --quiet --release --target aarch64-unknown-linux-gnu -- -D warnings
+	@cd server && RUSTFLAGS= $(CARGO) clippy --quiet --tests --target-dir $(SERVER_HOST_TARGET) -- -D warnings
 
 server-test: server server-aarch64 server-lint
+	@echo "== server: unit tests (host build with std: args, paths, journal, directories)"
+	@cd server && RUSTFLAGS= $(CARGO) test --quiet --target-dir $(SERVER_HOST_TARGET)
 	@echo "== server: end to end against the x86_64 binary"
 	@python3 tests/server/e2e.py $(SERVER_BIN)
 	@echo "== server: end to end against the aarch64 binary under qemu-user"
-	@python3 tests/server/e2e.py --quick --qemu qemu-aarch64 $(SERVER_BIN_A64)
+	@python3 tests/server/e2e.py --qemu qemu-aarch64 $(SERVER_BIN_A64)
+
+browser-test: server kernel
+	@scripts/setup.sh browser
+	@echo "== the Hotel web page in headless Chromium, against bedrock-serve and the unikernel in QEMU"
+	@python3 tests/browser/hotel_page.py --server $(SERVER_BIN) --kernel $(KERNEL_ELF)
 
 serve: server
 	@mkdir -p $(ROOT)
@@ -109,7 +120,19 @@ serve: server
 bench: setup
 	@echo "== criterion benchmarks (ratios vs httparse, matchit, serde_json in the same run)"
 	@$(CARGO) bench --workspace --quiet -- --noplot 2>&1 | scripts/bench-ratios.py
-	@$(MAKE) --no-print-directory bench-serve
+	@$(MAKE) --no-print-directory bench-serve bench-kernel
+
+# Benchmark images log at warn level (no access-log line per request), one
+# for QEMU user networking and one with the tap subnet's addresses.
+bench-kernel: setup-qemu
+	@scripts/setup.sh bench
+	@echo "== build the unikernel for benchmarks (BEDROCK_LOG=warn)"
+	@cd kernel && BEDROCK_LOG=warn CARGO_TARGET_DIR=target/bench $(CARGO) build --quiet --release --bin bedrock-kernel
+	@cd kernel && BEDROCK_LOG=warn BEDROCK_IP=10.0.4.15/24 BEDROCK_GATEWAY=10.0.4.1 CARGO_TARGET_DIR=target/bench-tap \
+		$(CARGO) build --quiet --release --bin bedrock-kernel
+	@echo "== unikernel: wrk over hostfwd and over a tap device"
+	@scripts/bench-kernel.py --elf kernel/target/bench/aarch64-unknown-none/release/bedrock-kernel \
+		--tap-elf kernel/target/bench-tap/aarch64-unknown-none/release/bedrock-kernel
 
 bench-serve: server
 	@scripts/setup.sh bench

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for building and testing bedrock on a fresh Debian machine.
 # Quiet when everything is already present; says what it installs otherwise.
-# Usage: scripts/setup.sh [base|qemu|bench|fuzz]...   (default: base)
+# Usage: scripts/setup.sh [base|qemu|server|bench|browser|fuzz]...   (default: base)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +36,21 @@ install_apt() {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
     apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+}
+
+# Headless Chromium, its WebDriver and Debian's selenium for the web page's
+# browser test. Not fatal: without them that test says so and skips.
+browser_tools() {
+    local missing=()
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+    /usr/bin/python3 -c 'import selenium' >/dev/null 2>&1 || missing+=(python3-selenium)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "installing Debian packages for the browser test: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
+        say "could not install ${missing[*]}: the browser test will skip"
+    fi
 }
 
 fuzz_tools() {
@@ -83,6 +98,7 @@ for part in "$@"; do
             want_pkg nginx nginx
             want_pkg curl curl
             ;;
+        browser) browser_tools ;;
         fuzz) fuzz_tools ;;
         *) say "unknown part '$part'"; exit 2 ;;
     esac

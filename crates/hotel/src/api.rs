@@ -6,11 +6,10 @@ use bedrock_web::{route, Ctx, Outcome, Reject, Reply, Route, Service, Stream};
 
 use crate::body::parse_hotel;
 use crate::limits::CAPACITY;
-use crate::page::WELCOME;
+use crate::page::{index_reply, page_reply};
 use crate::record::Hotel;
 
 const JSON: &str = "application/json";
-const TEXT: &str = "text/plain; charset=utf-8";
 
 /// The stream kind of `GET /api/hotels`. Its phase lives in the cursor's
 /// top bits, the next id to send in the rest.
@@ -124,10 +123,19 @@ impl Hotels {
 }
 
 route! {
-    /// `GET /`: the welcome page.
+    /// `GET /`: the web page for browsers, the welcome text for terminals,
+    /// chosen by `Accept` (see [`crate::wants_html`]).
     GET "/" as INDEX;
-    fn index(_app: &mut Hotels, _cx: &mut Ctx<'_>) -> Outcome {
-        Ok(Reply::fixed(200, TEXT, WELCOME))
+    fn index(_app: &mut Hotels, cx: &mut Ctx<'_>) -> Outcome {
+        Ok(index_reply(cx.header("accept")))
+    }
+}
+
+route! {
+    /// `GET /hotels`: the web page, whatever the client accepts.
+    GET "/hotels" as HOTEL_PAGE;
+    fn page(_app: &mut Hotels, _cx: &mut Ctx<'_>) -> Outcome {
+        Ok(page_reply())
     }
 }
 
@@ -201,7 +209,7 @@ fn store_reject(e: StoreError) -> Reject {
 }
 
 impl Service for Hotels {
-    const ROUTES: &'static [Route<Self>] = &[INDEX, LIST, CREATE, SHOW, UPDATE, DELETE];
+    const ROUTES: &'static [Route<Self>] = &[INDEX, HOTEL_PAGE, LIST, CREATE, SHOW, UPDATE, DELETE];
 
     /// Errors are JSON: `{"error":"...","status":404}`.
     fn render_reject(&mut self, reject: Reject, out: &mut [u8]) -> Reply {

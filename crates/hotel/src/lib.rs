@@ -1,6 +1,7 @@
-//! The Hotel app: a CRUD API over hotels (name, city) at `/api/hotels` and a
-//! welcome page at `/`, written once and served by both the unikernel and
-//! the hosted server. It owns the routes, request-body formats (the seed's
+//! The Hotel app: a CRUD API over hotels (name, city) at `/api/hotels`, its
+//! web page at `/hotels`, and at `/` the page or a welcome text chosen by
+//! `Accept`, written once and served by both the unikernel and the hosted
+//! server. It owns the routes, request-body formats (the seed's
 //! `name,city` text, HTML-form and JSON), validation, the JSON it answers
 //! with and its error bodies; records live in a fixed-capacity
 //! `bedrock-store`. It does no I/O and keeps no clock: persistence and
@@ -10,11 +11,15 @@
 
 mod api;
 mod body;
+mod csp;
 mod limits;
 mod page;
 mod record;
 
 pub use api::{Hotels, LIST_STREAM};
 pub use body::{parse_hotel, BodyError};
-pub use limits::{CAPACITY, MAX_BODY_BYTES, MAX_CITY_BYTES, MAX_NAME_BYTES, MIN_STREAM_BUFFER};
+pub use limits::{
+    CAPACITY, MAX_BODY_BYTES, MAX_CITY_BYTES, MAX_NAME_BYTES, MIN_STREAM_BUFFER, PAGE_BUDGET_BYTES,
+};
+pub use page::{wants_html, PAGE, WELCOME};
 pub use record::{Hotel, Text};

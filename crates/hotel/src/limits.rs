@@ -17,3 +17,7 @@ pub const MAX_BODY_BYTES: usize = 4096;
 /// every byte escaped as `\u00XX` fits, so every streamed piece makes
 /// progress.
 pub const MIN_STREAM_BUFFER: usize = 64 + 6 * (MAX_NAME_BYTES + MAX_CITY_BYTES);
+
+/// Most bytes the web page may take (it is sent whole on every visit, and
+/// the unikernel keeps it in its image); a test fails past it.
+pub const PAGE_BUDGET_BYTES: usize = 12 * 1024;

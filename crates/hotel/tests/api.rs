@@ -491,3 +491,76 @@ fn every_list_piece_makes_progress_at_the_minimum_buffer() {
     assert_eq!(list.as_array().unwrap().len(), 5);
     assert_eq!(list[4]["name"], name.as_str());
 }
+
+fn get_accepting(app: &mut Hotels, method: &str, target: &str, accept: Option<&str>) -> Exchange {
+    let mut raw = format!("{method} {target} HTTP/1.1\r\nHost: localhost:8888\r\n");
+    if let Some(accept) = accept {
+        raw += &format!("Accept: {accept}\r\n");
+    }
+    raw += "\r\n";
+    serve(app, raw.as_bytes()).expect("request parses")
+}
+
+fn assert_page(exchange: &Exchange) {
+    assert_eq!(exchange.status, 200, "{}", exchange.head);
+    assert_eq!(
+        exchange.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(exchange.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(exchange.header("cache-control"), Some("no-cache"));
+    let csp = exchange.header("content-security-policy").unwrap_or("");
+    for directive in [
+        "default-src 'none'",
+        "script-src 'sha256-",
+        "style-src 'sha256-",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(directive), "{directive} missing in {csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+}
+
+#[test]
+fn the_page_is_served_at_hotels_with_its_headers() {
+    let mut app = app();
+    for accept in [None, Some("*/*"), Some("application/json")] {
+        let page = get_accepting(&mut app, "GET", "/hotels", accept);
+        assert_page(&page);
+        assert_eq!(page.body, bedrock_hotel::PAGE);
+        assert!(page.text().starts_with("<!doctype html>"));
+        assert_eq!(
+            page.header("content-length"),
+            Some(bedrock_hotel::PAGE.len().to_string().as_str())
+        );
+    }
+    let head = get_accepting(&mut app, "HEAD", "/hotels", None);
+    assert_page(&head);
+    assert!(head.body.is_empty());
+}
+
+#[test]
+fn index_chooses_by_accept() {
+    let mut app = app();
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let html = get_accepting(&mut app, "GET", "/", Some(browser));
+    assert_page(&html);
+    assert_eq!(html.body, bedrock_hotel::PAGE);
+    assert_eq!(html.header("vary"), Some("Accept"));
+    for accept in [None, Some("*/*"), Some("text/html;q=0"), Some("text/plain")] {
+        let text = get_accepting(&mut app, "GET", "/", accept);
+        assert_eq!(text.status, 200);
+        assert_eq!(
+            text.header("content-type"),
+            Some("text/plain; charset=utf-8"),
+            "{accept:?}"
+        );
+        assert_eq!(text.body, bedrock_hotel::WELCOME);
+        assert_eq!(text.header("vary"), Some("Accept"));
+        assert!(text.header("content-security-policy").is_none());
+    }
+    let head = get_accepting(&mut app, "HEAD", "/", Some(browser));
+    assert_page(&head);
+    assert!(head.body.is_empty());
+}
