@@ -74,6 +74,8 @@ kernel-test: kernel
 	@tests/kernel/boot_metrics.py $(KERNEL_ELF)
 	@echo "== kernel: the Hotel app over HTTP in QEMU (curl, http.client, bad clients)"
 	@tests/kernel/e2e_http.py $(KERNEL_ELF)
+	@echo "== kernel: Linux's TCP through a faulty link (5% loss, duplication, reordering): 10 MiB echoed, Hotel API"
+	@tests/kernel/faulty_link.sh
 
 run: kernel
 	@echo "make run: booting $(KERNEL_ELF); try: curl localhost:$(PORT)/api/hotels; stop with Ctrl-C (or Ctrl-A X)"

@@ -56,6 +56,17 @@ fn main() {
         }
         _ => out.push_str("pub const GATEWAY: Option<[u8; 4]> = None;\n"),
     }
+    println!("cargo:rerun-if-env-changed=BEDROCK_ECHO_PORT");
+    match env::var("BEDROCK_ECHO_PORT") {
+        Ok(v) if !v.is_empty() => {
+            let port: u16 =
+                v.parse().ok().filter(|p| *p != 0).unwrap_or_else(|| {
+                    panic!("BEDROCK_ECHO_PORT={v:?}: expected a TCP port 1-65535")
+                });
+            writeln!(out, "pub const ECHO_PORT: Option<u16> = Some({port});").unwrap();
+        }
+        _ => out.push_str("pub const ECHO_PORT: Option<u16> = None;\n"),
+    }
     println!("cargo:rerun-if-env-changed=BEDROCK_LOG");
     let level = match env::var("BEDROCK_LOG").as_deref() {
         Ok("error") => 1,

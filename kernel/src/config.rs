@@ -4,6 +4,8 @@
 //! - `BEDROCK_IP=10.0.3.15/24`: the interface address and prefix length
 //!   (default: bedrock-net's, 10.0.2.15/24 for QEMU user networking);
 //! - `BEDROCK_GATEWAY=10.0.3.1`: the default gateway (default 10.0.2.2);
+//! - `BEDROCK_ECHO_PORT=7`: a TCP echo service on that port for bulk
+//!   transfer tests (default: none, so `make run` images have no echo port);
 //! - `BEDROCK_LOG=error|warn|info|debug|trace`: console log level (info).
 #![allow(missing_docs)] // generated constants, documented above
 

@@ -15,6 +15,7 @@
 pub mod arch;
 mod boot;
 pub mod config;
+pub mod echo;
 pub mod exceptions;
 pub mod gic;
 pub mod global;
@@ -72,10 +73,13 @@ fn memory_loop() -> u64 {
 pub fn init(measure_mmu: bool) -> Option<MmuEffect> {
     time::init();
     uart::init();
+    // The counter starts with the machine, so its value here is the time
+    // spent before Rust ran (firmware-less load, .bss zeroing).
     info!(
-        "bedrock kernel booting (EL{}, counter {} Hz)",
+        "bedrock kernel booting (EL{}, counter {} Hz, {} us after reset)",
         (arch::read_sysreg!("CurrentEL") >> 2) & 3,
-        time::frequency()
+        time::frequency(),
+        time::since_reset().0
     );
     let loop_ticks_mmu_off = if measure_mmu { best_of_three() } else { 0 };
     mmu::init();

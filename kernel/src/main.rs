@@ -1,7 +1,8 @@
 //! The bedrock unikernel image that `make run` boots: brings up the
 //! virtio-net NIC and the bedrock-net interface (ARP, IPv4, ICMP echo,
 //! TCP), resolves the gateway, then serves the Hotel app over HTTP/1.1 on
-//! TCP port 80, sleeping in WFI between interrupts.
+//! TCP port 80 (and echoes on `BEDROCK_ECHO_PORT` if built with one),
+//! sleeping in WFI between interrupts.
 //!
 //! Console keys: `c` prints the interface, TCP and driver counters,
 //! Ctrl-C stops QEMU (status 0).
@@ -11,6 +12,7 @@
 use bedrock_conn::{Config as HttpConfig, Conn, LogRecord};
 use bedrock_hotel::{Hotels, MAX_BODY_BYTES, MIN_STREAM_BUFFER};
 use bedrock_kernel::device::Device;
+use bedrock_kernel::echo::Echo;
 use bedrock_kernel::global::Global;
 use bedrock_kernel::time::{Duration, Instant};
 use bedrock_kernel::virtio::VirtioNet;
@@ -21,7 +23,7 @@ use bedrock_net::tcp::siphash::siphash24;
 use bedrock_net::tcp::{Handle, State, TcpStack};
 use bedrock_net::wire::{EthernetAddress, Icmpv4Packet, Icmpv4Repr, Ipv4Address, Protocol};
 use core::mem::MaybeUninit;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// TCP connection slots, and as many HTTP connections (one per slot).
 /// 256 slots: about 8.1 MiB of TCP buffers plus 6.3 MiB of HTTP buffers,
@@ -53,11 +55,19 @@ struct Server {
     built: [bool; SLOTS],
     /// The TCP connection each slot's HTTP connection serves.
     bound: [Option<Handle>; SLOTS],
+    /// The slots with a bound connection, `active[..active_len]`, so the
+    /// loop visits the connections there are rather than every slot.
+    active: [u16; SLOTS],
+    active_len: usize,
     hotels: &'static mut Hotels,
 }
 
+/// Requests answered since boot (for the counters' CPU-per-request line).
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
+
 /// One access-log line per answered request.
 fn log_request(r: &LogRecord<'_>) {
+    REQUESTS.fetch_add(1, Ordering::Relaxed);
     info!("{} {} {} {}us", r.method, r.target, r.status, r.micros);
 }
 
@@ -74,7 +84,28 @@ impl Server {
     fn accept(&mut self, h: Handle, now: u64) {
         let i = h.index();
         self.conn(i).open(now);
-        self.bound[i] = Some(h);
+        if self.bound[i].replace(h).is_none() {
+            self.active[self.active_len] = i as u16;
+            self.active_len += 1;
+        }
+    }
+
+    /// Serves every bound slot (see `serve`); returns whether any moved
+    /// bytes. Slots whose connection ended leave the active list.
+    fn serve_all<const N: usize>(&mut self, tcp: &mut TcpStack<N>, now: u64) -> bool {
+        let mut any = false;
+        let mut k = 0;
+        while k < self.active_len {
+            let i = usize::from(self.active[k]);
+            any |= self.serve(tcp, i, now);
+            if self.bound[i].is_none() {
+                self.active_len -= 1;
+                self.active[k] = self.active[self.active_len];
+            } else {
+                k += 1;
+            }
+        }
+        any
     }
 
     /// Moves bytes both ways on slot `i` until neither moves; returns
@@ -85,7 +116,9 @@ impl Server {
         let Some(h) = self.bound[i] else {
             return false;
         };
-        if tcp.state(h) == State::Closed {
+        // Nothing more can arrive in TIME-WAIT: the slot's HTTP side is
+        // done, and the TCP side expires on its own.
+        if matches!(tcp.state(h), State::Closed | State::TimeWait) {
             self.bound[i] = None;
             return false;
         }
@@ -153,8 +186,9 @@ impl Server {
     /// Runs the deadlines due by `now`; returns the earliest one left.
     fn timers(&mut self, now: u64) -> Option<u64> {
         let mut next: Option<u64> = None;
-        for i in 0..SLOTS {
-            if self.bound[i].is_none() || !self.built[i] {
+        for &i in &self.active[..self.active_len] {
+            let i = usize::from(i);
+            if !self.built[i] {
                 continue;
             }
             // SAFETY: built[i] is set only after conns[i] was written.
@@ -241,6 +275,13 @@ fn print_counters<const N: usize>(iface: &Interface, tcp: &TcpStack<N>, nic: &Vi
         irq::UART_IRQS.load(Ordering::Relaxed),
         irq::OTHER_IRQS.load(Ordering::Relaxed)
     );
+    let up = time::now().micros();
+    let busy = up.saturating_sub(time::idle().0);
+    let requests = REQUESTS.load(Ordering::Relaxed);
+    println!(
+        "--- cpu: up {up} us, busy {busy} us, requests {requests}, busy per request {} us",
+        busy.checked_div(requests).unwrap_or(0)
+    );
 }
 
 #[no_mangle]
@@ -282,8 +323,11 @@ extern "C" fn kernel_start() -> ! {
         conns,
         built: [false; SLOTS],
         bound: [None; SLOTS],
+        active: [0; SLOTS],
+        active_len: 0,
         hotels,
     };
+    let mut echo = Echo::start(tcp, config::ECHO_PORT);
     let start = time::now();
     ping_gateway(&mut iface, &mut nic, start);
     let mut up = false;
@@ -293,12 +337,12 @@ extern "C" fn kernel_start() -> ! {
         let now = time::now();
         let us = now.micros();
         while let Some(h) = tcp.accept() {
-            server.accept(h, us);
+            if !echo.adopt(tcp, h) {
+                server.accept(h, us);
+            }
         }
-        let mut busy = false;
-        for i in 0..SLOTS {
-            busy |= server.serve(tcp, i, us);
-        }
+        let mut busy = echo.serve(tcp);
+        busy |= server.serve_all(tcp, us);
         let deadline = server.timers(us);
         if busy {
             // Flush what the app queued; the loop polls again at once.
@@ -368,6 +412,6 @@ extern "C" fn kernel_start() -> ! {
             Some(at) => time::arm(at),
             None => time::disarm(),
         }
-        arch::wait_for_interrupt();
+        time::sleep();
     }
 }

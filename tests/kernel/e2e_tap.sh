@@ -8,30 +8,18 @@
 # Cleans up the namespace on exit. Skips (status 0, clear message) only
 # where a tap device cannot be created (not root, no /dev/net/tun).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
+NAME=e2e_tap
+source "$(dirname "$0")/lib.sh"
 NS=bedrock-e2e-$$
 TAP=tap-bedrock
-HOST_IP=10.0.3.1
-GUEST_IP=10.0.3.15
 OUT=$ROOT/kernel/target/e2e
 ELF=$OUT/aarch64-unknown-none/release/bedrock-kernel
 PCAP=$OUT/e2e.pcap
 LOG=$OUT/console.log
-CARGO=${CARGO:-cargo}
 mkdir -p "$OUT"
 
-skip() { echo "e2e_tap: SKIP: $*"; exit 0; }
-fail() { echo "e2e_tap: FAIL: $*"; echo "--- console:"; tr -d '\r' <"$LOG" | sed 's/^/    /'; exit 1; }
-
-[ "$(id -u)" -eq 0 ] || skip "needs root to create a network namespace and a tap device"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun on this machine"
-
-# The image with the tap subnet's addresses (a separate target dir, so the
-# default image of `make run` is not rebuilt back and forth).
-echo "e2e_tap: building the image with BEDROCK_IP=$GUEST_IP/24 BEDROCK_GATEWAY=$HOST_IP"
-(cd kernel && BEDROCK_IP=$GUEST_IP/24 BEDROCK_GATEWAY=$HOST_IP CARGO_TARGET_DIR=$OUT \
-    $CARGO build --quiet --release --bin bedrock-kernel) || { echo "e2e_tap: FAIL: build"; exit 1; }
+require_tap
+build_tap_image "$OUT"
 
 QEMU_PID=
 cleanup() {
@@ -40,32 +28,22 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-ip netns add "$NS" || skip "cannot create a network namespace"
+make_netns "$NS" "$TAP"
 in_ns() { ip netns exec "$NS" "$@"; }
-in_ns ip link set lo up
-in_ns ip tuntap add dev "$TAP" mode tap || skip "cannot create a tap device"
-in_ns ip addr add "$HOST_IP/24" dev "$TAP"
-in_ns ip link set "$TAP" up
 
 rm -f "$PCAP"
 # vnet_hdr=off: with a vnet header on the tap, QEMU 7.2's filter-dump
 # writes it in front of every frame and the pcap does not decode.
-in_ns qemu-system-aarch64 -M virt -cpu cortex-a72 -m 128M -nographic -semihosting \
-    -kernel "$ELF" -global virtio-mmio.force-legacy=false \
+# Started with ip netns exec, not in_ns: a function in the background is
+# a subshell, and $! would be its pid, not QEMU's.
+ip netns exec "$NS" "${QEMU_TAP[@]}" -kernel "$ELF" \
     -netdev tap,id=n0,ifname="$TAP",script=no,downscript=no,vnet_hdr=off \
     -device virtio-net-device,netdev=n0 \
     -object filter-dump,id=f0,netdev=n0,file="$PCAP" \
     </dev/null >"$LOG" 2>&1 &
 QEMU_PID=$!
 
-for _ in $(seq 100); do
-    grep -q "network up" "$LOG" && break
-    kill -0 "$QEMU_PID" 2>/dev/null || fail "QEMU exited during boot"
-    sleep 0.1
-done
-grep -q "network up: $GUEST_IP/24 via $HOST_IP (" "$LOG" \
-    || fail "no 'network up' with the gateway $HOST_IP resolved within 10 s"
-echo "e2e_tap: kernel up: $(grep -o 'network up.*' "$LOG" | tr -d '\r')"
+wait_network_up "$QEMU_PID"
 
 checks=0
 ping_out=$(in_ns ping -c 5 -i 0.2 -W 2 "$GUEST_IP" 2>&1)

@@ -133,9 +133,10 @@ pub(crate) struct Tcb {
     pub recover: Option<SeqNumber>,
     /// Resend the segment at `snd_una` at the next dispatch.
     pub fast_rexmit: bool,
-    /// Out-of-order data arrived: send a pure duplicate ACK before any
-    /// data, so the peer can count it.
-    pub dup_ack_now: bool,
+    /// Out-of-order segments not answered yet: one pure duplicate ACK
+    /// each goes before any data, even when several came in one poll,
+    /// so the peer can count them (RFC 5681 §4.2) and retransmit fast.
+    pub dup_acks_owed: u16,
     pub time_wait_until: Instant,
     pub last_rx: Instant,
     pub opened: Instant,
@@ -181,7 +182,7 @@ impl Tcb {
             ssthresh: 0,
             recover: None,
             fast_rexmit: false,
-            dup_ack_now: false,
+            dup_acks_owed: 0,
             time_wait_until: Instant(0),
             last_rx: Instant(0),
             opened: Instant(0),
@@ -408,10 +409,15 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         let seq = seg.seq_number;
         let seg_len = seg.segment_len() as u32;
 
-        // First: is the segment in the window?
+        // First: is the segment in the window? An ACK without text may
+        // sit at the right edge itself, as BSD and Linux allow: a peer
+        // that filled our window sends its ACKs from there, and the strict
+        // test would drop every one of them. RSTs keep the strict test
+        // (RFC 5961 §3.2).
+        let edge = u32::from(seg.control != TcpControl::Rst);
         let acceptable = match (seg_len, wnd) {
             (0, 0) => seq == t.rcv_nxt,
-            (0, _) => seq.in_window(t.rcv_nxt, wnd),
+            (0, _) => seq.in_window(t.rcv_nxt, wnd + edge),
             (_, 0) => false,
             (_, _) => {
                 seq.in_window(t.rcv_nxt, wnd) || (seq + (seg_len - 1)).in_window(t.rcv_nxt, wnd)
@@ -654,7 +660,7 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
             // Out of order: keep it, and tell the peer at once (a
             // duplicate ACK that drives its fast retransmit).
             t.ack_now = true;
-            t.dup_ack_now = true;
+            t.dup_acks_owed = t.dup_acks_owed.saturating_add(1);
             if written > 0 {
                 if t.assembler.insert(offset as u32, (offset + written) as u32) {
                     bump(&mut c.out_of_order);
@@ -822,8 +828,8 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
             }
             _ => {}
         }
-        if t.dup_ack_now {
-            t.dup_ack_now = false;
+        while self.tcb.dup_acks_owed > 0 {
+            self.tcb.dup_acks_owed -= 1;
             self.send_ack(tx, c);
         }
         let t = &mut self.tcb;

@@ -142,6 +142,22 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
 
     /// Sends raw TCP bytes from the peer.
     pub fn send_bytes(&mut self, tcp: &[u8]) -> Vec<Seg> {
+        self.queue_bytes(tcp);
+        self.poll()
+    }
+
+    /// Sends every one of `segs` from the peer before polling once (a
+    /// burst the device hands over together); returns what we sent.
+    #[track_caller]
+    pub fn send_burst(&mut self, segs: &[Seg]) -> Vec<Seg> {
+        for seg in segs {
+            self.queue_bytes(&emit(seg, PEER_IP, OUR_IP));
+        }
+        self.poll()
+    }
+
+    /// Puts raw TCP bytes from the peer on the link, without polling.
+    fn queue_bytes(&mut self, tcp: &[u8]) {
         let ip = Ipv4Repr {
             src_addr: PEER_IP,
             dst_addr: OUR_IP,
@@ -161,7 +177,6 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
         ip.emit(&mut packet);
         packet.payload_mut().copy_from_slice(tcp);
         assert!(self.peer.send(&f));
-        self.poll()
     }
 
     /// Sends `seg` from the peer and returns every segment we sent back.

@@ -285,6 +285,101 @@ fn established_delays_ack_of_one_segment_and_not_of_two() {
     assert_eq!(&buf[..100], &pattern(100, 1)[..]);
 }
 
+/// Regression: out-of-order segments that arrive in one burst (one poll)
+/// each get their own duplicate ACK (RFC 5681 §4.2). They were folded
+/// into one, so a peer that lost one segment of a window saw a single
+/// duplicate ACK instead of three and waited for its retransmission
+/// timeout (3 s after a lost handshake segment, for Linux) instead of
+/// retransmitting fast: found with Linux's TCP through the faulty link of
+/// tests/kernel/faulty_link.sh.
+#[test]
+fn out_of_order_burst_gets_one_duplicate_ack_per_segment() {
+    let mut h = Hd::new();
+    let handle = h.handshake();
+    let all = pattern(500, 3);
+    let our_ack = h.ours(1);
+    let seg = |off: usize| Seg {
+        seq: PEER_ISN + 1 + off as u32,
+        ack: Some(our_ack),
+        payload: all[off..off + 100].to_vec(),
+        ..send_templ()
+    };
+    // The first segment is lost; the other four come in one burst.
+    let burst = [seg(100), seg(200), seg(300), seg(400)];
+    let dup_ack = Seg {
+        window: BUF as u16,
+        ..h.recv_templ()
+    };
+    assert_eq!(h.send_burst(&burst), vec![dup_ack; 4]);
+    assert_eq!(h.stack.counters().out_of_order, 4);
+    // The retransmission fills the gap: one ACK for all 500 bytes.
+    assert_eq!(
+        h.send(&seg(0)),
+        vec![Seg {
+            ack: Some(PEER_ISN + 1 + 500),
+            window: (BUF - 500) as u16,
+            ..h.recv_templ()
+        }]
+    );
+    assert_eq!(h.stack.recv_queue(handle), 500);
+}
+
+/// Regression: a pure ACK whose sequence number is exactly our window's
+/// right edge is acceptable. A peer that has filled our window (a hole at
+/// RCV.NXT, the rest out of order up to the edge) sends its ACKs with
+/// SEQ = its SND.NXT = our right edge; the strict `SEQ < RCV.NXT+RCV.WND`
+/// of RFC 9293's table dropped them all, so its acknowledgements of our
+/// data were lost and we retransmitted on timeouts, backing off, until the
+/// peer's own timeout filled the hole (seconds of stall with Linux's TCP
+/// through tests/kernel/faulty_link.sh). BSD and Linux accept the edge.
+#[test]
+fn pure_ack_at_the_right_edge_of_the_window_is_taken() {
+    let mut h = Hd::new();
+    let handle = h.handshake();
+    assert_eq!(h.stack.send(handle, &pattern(100, 9)), 100);
+    assert_eq!(h.poll().len(), 1, "our 100 bytes go out");
+    let all = pattern(BUF, 4);
+    let our_ack = h.ours(1);
+    let seg = |off: usize, len: usize| Seg {
+        seq: PEER_ISN + 1 + off as u32,
+        ack: Some(our_ack),
+        payload: all[off..off + len].to_vec(),
+        ..send_templ()
+    };
+    // 3000 bytes in order (the application does not read), then the
+    // window's last 1000 bytes with the 96 before them lost.
+    for off in [0, 1000, 2000] {
+        h.send(&seg(off, 1000));
+    }
+    assert_eq!(h.stack.recv_queue(handle), 3000);
+    h.send(&seg(3096, 1000));
+    let dropped = h.stack.counters().drop_out_of_window;
+    // The peer acknowledges our 100 bytes from its SND.NXT: the edge.
+    let ack = Seg {
+        seq: PEER_ISN + 1 + BUF as u32,
+        ack: Some(h.ours(101)),
+        ..send_templ()
+    };
+    assert_eq!(h.send(&ack), vec![]);
+    assert_eq!(h.stack.counters().drop_out_of_window, dropped);
+    assert_eq!(h.stack.send_queue(handle), 0, "our data was acknowledged");
+    // One past the edge is still out of the window: dropped, answered.
+    let beyond = Seg {
+        seq: PEER_ISN + 2 + BUF as u32,
+        ..ack
+    };
+    assert_eq!(
+        h.send(&beyond),
+        vec![Seg {
+            seq: h.ours(101),
+            ack: Some(PEER_ISN + 1 + 3000),
+            window: (BUF - 3000) as u16,
+            ..h.recv_templ()
+        }]
+    );
+    assert_eq!(h.stack.counters().drop_out_of_window, dropped + 1);
+}
+
 #[test]
 fn established_out_of_order_is_kept_and_acked_at_once() {
     let mut h = Hd::new();

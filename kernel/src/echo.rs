@@ -1,0 +1,117 @@
+//! A TCP echo service for bulk-transfer tests (tests/kernel/faulty_link.sh),
+//! on the port `BEDROCK_ECHO_PORT` names at build time ([`config::ECHO_PORT`];
+//! none by default, so `make run` images listen on port 80 only).
+//!
+//! Every byte received goes back unchanged. Flow control is end to end:
+//! bytes are read only while the send buffer has room for them, so a peer
+//! that sends faster than it reads fills our send buffer, then our receive
+//! buffer, and our window closes (the peer then probes the zero window).
+//! After the peer's FIN the rest is echoed and our FIN follows it; a RST
+//! or a connection that times out simply ends it.
+//!
+//! [`config::ECHO_PORT`]: crate::config::ECHO_PORT
+
+use bedrock_net::tcp::{Handle, State, TcpStack};
+
+use crate::info;
+
+/// Bytes moved from the receive buffer to the send buffer per copy (the
+/// two rings cannot be borrowed at once, so they pass through the stack).
+const ECHO_CHUNK: usize = 4096;
+
+/// Connections to the echo port waiting for [`TcpStack::accept`].
+const ECHO_BACKLOG: usize = 8;
+
+/// The echo connections among a stack's `N` slots.
+pub struct Echo<const N: usize> {
+    port: Option<u16>,
+    /// Indexed by slot: the echo connection there, if any.
+    conns: [Option<Handle>; N],
+}
+
+impl<const N: usize> Echo<N> {
+    /// Listens on `port` (`None`: no echo service, every call is a no-op).
+    /// Panics if the port is taken, like the kernel's other listeners: a
+    /// build-time setting that cannot work should stop the boot.
+    pub fn start<const RX: usize, const TX: usize>(
+        tcp: &mut TcpStack<N, RX, TX>,
+        port: Option<u16>,
+    ) -> Self {
+        if let Some(p) = port {
+            if let Err(e) = tcp.listen(p, ECHO_BACKLOG) {
+                panic!("echo: listen on port {p}: {e:?}");
+            }
+            info!("echo service on TCP port {p}");
+        }
+        Echo {
+            port,
+            conns: [None; N],
+        }
+    }
+
+    /// Takes an accepted connection if it is to the echo port; returns
+    /// whether it did (otherwise it belongs to another service).
+    pub fn adopt<const RX: usize, const TX: usize>(
+        &mut self,
+        tcp: &TcpStack<N, RX, TX>,
+        h: Handle,
+    ) -> bool {
+        let to_echo = self.port.is_some() && tcp.local(h).map(|(_, port)| port) == self.port;
+        if to_echo {
+            self.conns[h.index()] = Some(h);
+        }
+        to_echo
+    }
+
+    /// Echoes what every connection received, as far as send space allows;
+    /// returns whether any byte moved or a connection ended.
+    pub fn serve<const RX: usize, const TX: usize>(
+        &mut self,
+        tcp: &mut TcpStack<N, RX, TX>,
+    ) -> bool {
+        let mut any = false;
+        for slot in self.conns.iter_mut() {
+            let Some(h) = *slot else {
+                continue;
+            };
+            if tcp.state(h) == State::Closed {
+                // Reset, timed out, or aborted by the stack.
+                *slot = None;
+                continue;
+            }
+            any |= echo_once(tcp, h);
+            if !tcp.may_recv(h) {
+                // The peer's FIN, and all before it echoed (queued): our
+                // FIN goes after it; the stack finishes the close alone.
+                tcp.close(h);
+                *slot = None;
+                any = true;
+            }
+        }
+        any
+    }
+}
+
+/// Moves received bytes of `h` into its send buffer while both have some;
+/// returns whether any moved.
+fn echo_once<const N: usize, const RX: usize, const TX: usize>(
+    tcp: &mut TcpStack<N, RX, TX>,
+    h: Handle,
+) -> bool {
+    let mut chunk = [0u8; ECHO_CHUNK];
+    let mut moved = false;
+    loop {
+        let room = tcp.send_capacity(h).min(ECHO_CHUNK);
+        if room == 0 {
+            return moved;
+        }
+        let n = tcp.recv(h, &mut chunk[..room]);
+        if n == 0 {
+            return moved;
+        }
+        // Cannot fall short: `room` was free in the send buffer.
+        let queued = tcp.send(h, &chunk[..n]);
+        debug_assert_eq!(queued, n);
+        moved = true;
+    }
+}
