@@ -7,15 +7,18 @@ same run on the same inputs. A ratio above 1.0 means bedrock is faster.
 Criterion's own output is passed through on stdin and echoed first.
 """
 import json
+import os
 import pathlib
 import sys
 
 for line in sys.stdin:
     sys.stdout.write(line)
 
-root = pathlib.Path(__file__).resolve().parent.parent / "target" / "criterion"
+# Where cargo put them: $CARGO_TARGET_DIR if set, as cargo reads it.
+target = os.environ.get("CARGO_TARGET_DIR") or pathlib.Path(__file__).resolve().parent.parent / "target"
+root = pathlib.Path(target) / "criterion"
 if not root.is_dir():
-    sys.exit("bench-ratios: no target/criterion directory; did the benchmarks run?")
+    sys.exit(f"bench-ratios: no {root} directory; did the benchmarks run?")
 
 
 def mean_ns(path):

@@ -4,6 +4,7 @@
 use bedrock_http::{Method, Request};
 
 use crate::ctx::{Ctx, Params};
+use crate::lookup::{Lookup, Routes};
 use crate::methods::MethodSet;
 use crate::reply::{Reject, Reply, Stream};
 use crate::route::Route;
@@ -121,56 +122,12 @@ pub fn dispatch<S: Service>(
     Response { reply, head_only }
 }
 
-/// The result of looking a request up in a route table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lookup {
-    /// The route at this index of the table answers (for HEAD, possibly
-    /// its GET route).
-    Found(usize),
-    /// Routes exist for the path, with these methods only.
-    NotAllowed(MethodSet),
-    /// No route has this path.
-    NotFound,
-}
-
-/// Finds the route for `method` and `path`, filling `params`. HEAD falls
-/// back to the path's GET route when it has no HEAD route of its own.
-pub fn lookup<'p, S>(
-    routes: &[Route<S>],
-    method: Method,
-    path: &'p str,
-    params: &mut Params<'p>,
-) -> Lookup {
-    let mut routed = MethodSet::EMPTY;
-    let mut get_route = None;
-    let slashes = path.bytes().filter(|&b| b == b'/').count();
-    for (at, route) in routes.iter().enumerate() {
-        if !route.could_match(slashes) || !route.matches(path, params) {
-            continue;
-        }
-        if route.method() == method {
-            return Lookup::Found(at);
-        }
-        if method == Method::Head && route.method() == Method::Get && get_route.is_none() {
-            get_route = Some(at);
-        }
-        routed = routed.with(route.method());
-    }
-    match get_route {
-        Some(at) => {
-            // Later candidates may have overwritten the parameters.
-            routes[at].matches(path, params);
-            Lookup::Found(at)
-        }
-        None if routed.is_empty() => Lookup::NotFound,
-        None => Lookup::NotAllowed(routed),
-    }
-}
-
 fn route<S: Service>(app: &mut S, request: &Request<'_, '_>, body: &[u8], out: &mut [u8]) -> Reply {
     let path = routing_path(request);
     let mut params = Params::new();
-    let route = match lookup(S::ROUTES, request.method, path, &mut params) {
+    // The index is built by the compiler, once per app.
+    let table: &Routes<'static, S> = const { &Routes::new(S::ROUTES) };
+    let route = match table.lookup(request.method, path, &mut params) {
         Lookup::Found(at) => &S::ROUTES[at],
         Lookup::NotFound => return app.render_reject(Reject::new(404, "not found"), out),
         Lookup::NotAllowed(routed) if request.method == Method::Options => {

@@ -13,6 +13,7 @@
 mod ctx;
 mod dispatch;
 mod limits;
+mod lookup;
 mod methods;
 mod reply;
 mod route;
@@ -21,8 +22,9 @@ pub mod testing;
 
 pub use bedrock_http::Method;
 pub use ctx::{Ctx, FromParam, Params};
-pub use dispatch::{dispatch, lookup, Lookup, Response, Service};
+pub use dispatch::{dispatch, Response, Service};
 pub use limits::{MAX_PARAMS, MAX_REPLY_HEADERS, REPLY_HEADER_BYTES};
+pub use lookup::{lookup, Lookup, Routes, INDEXED_ROUTES};
 pub use methods::MethodSet;
 pub use reply::{Body, Framing, HeadInfo, HeadOptions, Reject, Reply, Stream};
 pub use route::{Outcome, Route};

@@ -26,6 +26,12 @@ pub struct Route<S> {
     /// with a trailing `{*rest}`, at least as many), a cheap first filter.
     slashes: usize,
     wildcard: bool,
+    /// Index keys of the first two segments, see [`segment_keys`].
+    segment_keys: [SegmentKey; 2],
+    /// Where each parameter sits in the pattern, so matching never
+    /// re-parses it; the first `param_count` are used.
+    params: [Param; MAX_PARAMS],
+    param_count: usize,
     handler: fn(&mut S, &mut Ctx<'_>) -> Outcome,
 }
 
@@ -39,12 +45,16 @@ impl<S> Route<S> {
     ) -> Self {
         let literal_prefix = check_pattern(pattern);
         let (slashes, wildcard) = shape(pattern);
+        let (params, param_count) = params_of(pattern);
         Route {
             method,
             pattern,
             literal_prefix,
             slashes,
             wildcard,
+            segment_keys: segment_keys(pattern),
+            params,
+            param_count,
             handler,
         }
     }
@@ -55,7 +65,7 @@ impl<S> Route<S> {
     }
 
     /// The pattern as written.
-    pub fn pattern(&self) -> &'static str {
+    pub const fn pattern(&self) -> &'static str {
         self.pattern
     }
 
@@ -63,54 +73,193 @@ impl<S> Route<S> {
         (self.handler)(app, cx)
     }
 
+    /// The pattern's `/` count and whether it ends in `{*rest}`.
+    pub(crate) const fn shape(&self) -> (usize, bool) {
+        (self.slashes, self.wildcard)
+    }
+
+    /// What a matching path's first two segments can be.
+    pub(crate) const fn segment_keys(&self) -> [SegmentKey; 2] {
+        self.segment_keys
+    }
+
     /// Whether a path with `path_slashes` `/` bytes could match at all.
     pub(crate) fn could_match(&self, path_slashes: usize) -> bool {
         path_slashes == self.slashes || (self.wildcard && path_slashes > self.slashes)
     }
 
-    /// Matches `path` against the pattern, filling `params` on success.
+    /// Matches `path` against the pattern; on success `params` hold its
+    /// captures and nothing else.
     pub fn matches<'p>(&self, path: &'p str, params: &mut Params<'p>) -> bool {
-        let pattern = self.pattern.as_bytes();
+        // Also for literal patterns: no captures left from a failed try.
+        params.clear();
         let bytes = path.as_bytes();
-        let prefix = self.literal_prefix;
-        if bytes.get(..prefix) != Some(&pattern[..prefix]) {
+        let prefix = self.pattern.as_bytes().split_at(self.literal_prefix).0;
+        if self.param_count == 0 {
+            return bytes.len() == prefix.len() && starts_with(bytes, prefix);
+        }
+        if !starts_with(bytes, prefix) {
             return false;
         }
-        if prefix == pattern.len() {
-            return bytes.len() == prefix;
-        }
-        params.clear();
-        let (mut p, mut s) = (prefix, prefix);
-        while p < pattern.len() {
-            if pattern[p] == b'{' {
-                let close = p + find(&pattern[p..], b'}');
-                let name = &self.pattern[p + 1..close];
-                p = close + 1;
-                if let Some(rest) = name.strip_prefix('*') {
-                    params.push(rest, &path[s..]);
-                    return true;
-                }
-                let end = s + find(&bytes[s..], b'/');
-                if end == s {
-                    return false;
-                }
-                params.push(name, &path[s..end]);
-                s = end;
-            } else {
-                if bytes.get(s) != Some(&pattern[p]) {
-                    return false;
-                }
-                p += 1;
-                s += 1;
+        let mut at = prefix.len();
+        for param in &self.params[..self.param_count] {
+            let Some(value) = path.get(at..) else {
+                return false;
+            };
+            if param.rest {
+                params.push(param.name, value);
+                return true;
             }
+            let len = find(value.as_bytes(), b'/');
+            if len == 0 {
+                return false;
+            }
+            // `value` is cut at a '/', a character boundary.
+            params.push(param.name, value.split_at(len).0);
+            at += len;
+            if !starts_with(&bytes[at..], param.literal) {
+                return false;
+            }
+            at += param.literal.len();
         }
-        s == bytes.len()
+        at == bytes.len()
     }
+}
+
+/// One `{name}` or `{*name}` of a pattern, cut out when the route is
+/// built so that matching never re-parses the pattern.
+#[derive(Clone, Copy, Debug)]
+struct Param {
+    /// The name, without braces or `*`.
+    name: &'static str,
+    /// A `{*name}`: takes the rest of the path.
+    rest: bool,
+    /// The literal text after the closing brace, up to the next parameter
+    /// or the end of the pattern.
+    literal: &'static [u8],
+}
+
+/// Whether `hay` begins with `needle`, eight bytes at a time: patterns'
+/// literal runs are short, and a call to `memcmp` costs more than this.
+fn starts_with(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(mut hay) = hay.get(..needle.len()) else {
+        return false;
+    };
+    let mut needle = needle;
+    while let (Some((h, hay_rest)), Some((n, needle_rest))) = (
+        hay.split_first_chunk::<8>(),
+        needle.split_first_chunk::<8>(),
+    ) {
+        if h != n {
+            return false;
+        }
+        (hay, needle) = (hay_rest, needle_rest);
+    }
+    hay.iter().zip(needle).all(|(h, n)| h == n)
 }
 
 /// Index of the first `byte` in `hay`, or `hay.len()`.
 fn find(hay: &[u8], byte: u8) -> usize {
     hay.iter().position(|&b| b == byte).unwrap_or(hay.len())
+}
+
+/// The parameters of a (validated) pattern and how many there are.
+const fn params_of(pattern: &'static str) -> ([Param; MAX_PARAMS], usize) {
+    const UNUSED: Param = Param {
+        name: "",
+        rest: false,
+        literal: &[],
+    };
+    let p = pattern.as_bytes();
+    let mut spans = [UNUSED; MAX_PARAMS];
+    let mut count = 0;
+    let mut i = 0;
+    while i < p.len() {
+        if p[i] == b'{' {
+            let rest = p[i + 1] == b'*';
+            let start = if rest { i + 2 } else { i + 1 };
+            let mut close = start;
+            while p[close] != b'}' {
+                close += 1;
+            }
+            let mut literal_end = close + 1;
+            while literal_end < p.len() && p[literal_end] != b'{' {
+                literal_end += 1;
+            }
+            spans[count] = Param {
+                name: pattern.split_at(close).0.split_at(start).1,
+                rest,
+                literal: p.split_at(literal_end).0.split_at(close + 1).1,
+            };
+            count += 1;
+            i = close;
+        }
+        i += 1;
+    }
+    (spans, count)
+}
+
+/// What one path segment can be, as far as the route index cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SegmentKey {
+    /// The path has no such segment (fewer `/`).
+    Absent,
+    /// A segment whose bytes hash to this bucket, below [`SEGMENT_BUCKETS`].
+    Hashed(u8),
+    /// Any text: a parameter, or inside a `{*rest}`.
+    Any,
+}
+
+/// Buckets literal segments are hashed into.
+pub(crate) const SEGMENT_BUCKETS: usize = 32;
+
+/// The bucket of the segment `bytes[start..end]`. Only a filter: it looks
+/// at the length and the first and last byte, so different segments may
+/// share one.
+pub(crate) const fn segment_bucket(bytes: &[u8], start: usize, end: usize) -> u8 {
+    let len = end - start;
+    let (first, last) = if len == 0 {
+        (0, 0)
+    } else {
+        (bytes[start], bytes[end - 1])
+    };
+    let mixed = (len as u32) ^ (first as u32) << 8 ^ (last as u32) << 16;
+    // Fibonacci hashing: the top bits of the product depend on every input bit.
+    (mixed.wrapping_mul(0x9E37_79B1) >> (32 - SEGMENT_BUCKETS.trailing_zeros())) as u8
+}
+
+/// The keys of the first two segments of a (validated) pattern: a literal
+/// segment is hashed like a path's, a parameter is `Any`, and so is
+/// everything from a `{*rest}` on.
+const fn segment_keys(pattern: &str) -> [SegmentKey; 2] {
+    let p = pattern.as_bytes();
+    let mut keys = [SegmentKey::Absent; 2];
+    let mut start = 1;
+    let mut k = 0;
+    while k < keys.len() {
+        let mut end = start;
+        while end < p.len() && p[end] != b'/' {
+            end += 1;
+        }
+        if start < p.len() && p[start] == b'{' {
+            if p[start + 1] == b'*' {
+                while k < keys.len() {
+                    keys[k] = SegmentKey::Any;
+                    k += 1;
+                }
+                return keys;
+            }
+            keys[k] = SegmentKey::Any;
+        } else {
+            keys[k] = SegmentKey::Hashed(segment_bucket(p, start, end));
+        }
+        if end == p.len() {
+            return keys;
+        }
+        start = end + 1;
+        k += 1;
+    }
+    keys
 }
 
 /// The pattern's `/` count and whether it ends in `{*rest}` (the pattern
