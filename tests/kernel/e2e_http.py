@@ -106,17 +106,24 @@ def request(conn, method, path, body=None, headers=None):
     return r.status, r.read()
 
 
-def first_answer(port, q, deadline):
-    """Retries GET / until it is answered; seconds since QEMU's launch."""
+def answered_by(port, path, deadline, pause):
+    """Retries GET `path` on new connections until a 200 or `deadline`."""
     while time.monotonic() < deadline:
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=0.5)
-            status, _ = request(c, "GET", "/")
+            status, _ = request(c, "GET", path)
             c.close()
             if status == 200:
-                return time.monotonic() - q.t0
+                return True
         except (OSError, http.client.HTTPException):
-            time.sleep(0.002)
+            time.sleep(pause)
+    return False
+
+
+def first_answer(port, q, deadline):
+    """Retries GET / until it is answered; seconds since QEMU's launch."""
+    if answered_by(port, "/", deadline, 0.002):
+        return time.monotonic() - q.t0
     return None
 
 
@@ -306,17 +313,7 @@ def slot_limit(port):
             s.close()
     # The closed connections free their slots once their FIN exchanges end;
     # until then a new connection may still find the table full.
-    end = time.monotonic() + 3
-    while time.monotonic() < end:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            status, _ = request(c, "GET", "/api/hotels/2")
-            c.close()
-            if status == 200:
-                break
-        except (OSError, http.client.HTTPException):
-            time.sleep(0.05)
-    else:
+    if not answered_by(port, "/api/hotels/2", time.monotonic() + 3, 0.05):
         check(False, "slots free again within 3 s of closing the %d connections" % SLOTS)
 
 
