@@ -21,7 +21,8 @@ SERVER_HOST_TARGET := target/host-test
 SERVE_PORT ?= 8080
 ROOT ?= www
 ARGS ?=
-QEMU_VIRT := qemu-system-aarch64 -M virt -cpu cortex-a72 -m 128M -nographic -semihosting \
+QEMU_VIRT := qemu-system-aarch64 -M virt -cpu cortex-a72 -m 128M -nographic \
+	-semihosting-config enable=on,target=native,chardev=serial0 \
 	-global virtio-mmio.force-legacy=false
 
 all: test

@@ -37,7 +37,7 @@ TAP_GUEST_IP = "10.0.4.15"
 PATH = "/api/hotels/1"
 BOOT_RUNS = 5
 QEMU = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-m", "128M",
-        "-nographic", "-semihosting", "-global", "virtio-mmio.force-legacy=false"]
+        "-nographic", "-semihosting-config", "enable=on,target=native,chardev=serial0", "-global", "virtio-mmio.force-legacy=false"]
 
 # (name, wrk threads, connections, extra wrk args)
 WORKLOADS = [

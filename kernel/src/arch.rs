@@ -121,6 +121,41 @@ pub fn semihosting_exit(code: u32) -> ! {
     park()
 }
 
+/// Whether QEMU offers semihosting: a harmless call (SYS_ERRNO) made
+/// with the exception handler told to skip the "unknown instruction" trap
+/// that HLT raises when semihosting is off.
+pub fn semihosting_available() -> bool {
+    crate::exceptions::expect_trap(crate::exceptions::EC_UNKNOWN);
+    // SAFETY: SYS_ERRNO (0x13) takes no argument and only returns a value
+    // in x0; without semihosting the trap is skipped by the handler.
+    unsafe {
+        asm!(
+            "hlt #0xf000",
+            inout("x0") 0x13u64 => _,
+            in("x1") 0u64,
+            options(nostack)
+        )
+    };
+    crate::exceptions::end_expected_trap().is_none()
+}
+
+/// Writes a NUL-terminated string to QEMU's semihosting console
+/// (SYS_WRITE0): one trap for the whole string. Only call when
+/// `semihosting_available`.
+pub fn semihosting_write0(text_with_nul: &[u8]) {
+    debug_assert_eq!(text_with_nul.last(), Some(&0));
+    // SAFETY: SYS_WRITE0 (0x04) reads bytes at x1 up to the first NUL,
+    // which the caller's slice ends with; it writes nothing to memory.
+    unsafe {
+        asm!(
+            "hlt #0xf000",
+            in("x0") 0x04u64,
+            in("x1") text_with_nul.as_ptr(),
+            options(nostack, readonly)
+        )
+    };
+}
+
 /// Copies the command line QEMU was given (`-append`) into `buf` through
 /// semihosting SYS_GET_CMDLINE; `None` when there is none or it does not fit.
 pub fn semihosting_cmdline(buf: &mut [u8]) -> Option<&str> {

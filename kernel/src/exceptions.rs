@@ -85,20 +85,40 @@ fn fault_status_name(dfsc: u64) -> &'static str {
     }
 }
 
-static EXPECT_BRK: AtomicBool = AtomicBool::new(false);
-static LAST_BRK_ESR: AtomicU64 = AtomicU64::new(0);
+/// Exception class of a BRK instruction.
+const EC_BRK: u64 = 0x3c;
+/// Exception class "unknown reason": what an HLT becomes when QEMU runs
+/// without semihosting.
+pub const EC_UNKNOWN: u64 = 0x00;
+/// No trap expected (not a valid exception class).
+const EXPECT_NONE: u64 = u64::MAX;
+
+static EXPECT_CLASS: AtomicU64 = AtomicU64::new(EXPECT_NONE);
+static LAST_TRAP_ESR: AtomicU64 = AtomicU64::new(0);
 static IN_FATAL: AtomicBool = AtomicBool::new(false);
 
-/// Announces that the next exception is an expected BRK (a test of the
-/// vector table): it is recorded and skipped instead of being fatal.
-pub fn expect_brk() {
-    LAST_BRK_ESR.store(0, Ordering::SeqCst);
-    EXPECT_BRK.store(true, Ordering::SeqCst);
+/// Announces that the next synchronous exception may be one of class
+/// `ec` from a one-instruction probe: it is recorded and skipped instead
+/// of being fatal.
+pub fn expect_trap(ec: u64) {
+    LAST_TRAP_ESR.store(0, Ordering::SeqCst);
+    EXPECT_CLASS.store(ec, Ordering::SeqCst);
 }
 
-/// The ESR_EL1 of the last expected BRK that was taken, 0 if none.
-pub fn last_brk_esr() -> u64 {
-    LAST_BRK_ESR.load(Ordering::SeqCst)
+/// Ends the window opened by `expect_trap`; returns the ESR_EL1 of the
+/// trap if it was taken, `None` if the probed instruction ran normally.
+pub fn end_expected_trap() -> Option<u64> {
+    EXPECT_CLASS.store(EXPECT_NONE, Ordering::SeqCst);
+    match LAST_TRAP_ESR.swap(0, Ordering::SeqCst) {
+        0 => None,
+        esr => Some(esr),
+    }
+}
+
+/// Announces that the next exception is an expected BRK (a test of the
+/// vector table).
+pub fn expect_brk() {
+    expect_trap(EC_BRK);
 }
 
 /// Called by the vector stubs with the vector index and the saved frame.
@@ -110,8 +130,12 @@ extern "C" fn exception_dispatch(kind: u64, frame: &mut Frame) {
     }
     let esr = read_sysreg!("ESR_EL1");
     let ec = (esr >> 26) & 0x3f;
-    if kind == 4 && ec == 0x3c && EXPECT_BRK.swap(false, Ordering::SeqCst) {
-        LAST_BRK_ESR.store(esr, Ordering::SeqCst);
+    if kind == 4
+        && EXPECT_CLASS
+            .compare_exchange(ec, EXPECT_NONE, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    {
+        LAST_TRAP_ESR.store(esr, Ordering::SeqCst);
         frame.elr += 4;
         return;
     }

@@ -15,6 +15,7 @@
 pub mod arch;
 mod boot;
 pub mod config;
+pub mod console;
 pub mod echo;
 pub mod exceptions;
 pub mod gic;
@@ -73,6 +74,7 @@ fn memory_loop() -> u64 {
 pub fn init(measure_mmu: bool) -> Option<MmuEffect> {
     time::init();
     uart::init();
+    console::init();
     // The counter starts with the machine, so its value here is the time
     // spent before Rust ran (firmware-less load, .bss zeroing).
     info!(

@@ -1,4 +1,5 @@
-//! A small levelled logger on the UART. The level is fixed at build time
+//! A small levelled logger on the console (`console::Line`: semihosting
+//! when QEMU offers it, else the UART). The level is fixed at build time
 //! (`BEDROCK_LOG=error|warn|info|debug|trace`, default info); a disabled
 //! level costs one comparison of constants, so nothing is formatted on the
 //! per-packet path at the default level. Lines carry the time since boot.
@@ -39,7 +40,7 @@ pub fn write_record(level: Level, args: core::fmt::Arguments) {
         Level::Debug => "DEBUG",
         Level::Trace => "TRACE",
     };
-    let mut w = crate::uart::Writer;
+    let mut w = crate::console::Line::new();
     let _ = writeln!(
         w,
         "[{:4}.{:06}] {tag} {args}",
@@ -79,7 +80,7 @@ macro_rules! println {
     () => { $crate::print!("\n") };
     ($($arg:tt)*) => {{
         use core::fmt::Write as _;
-        let _ = writeln!($crate::uart::Writer, $($arg)*);
+        let _ = writeln!($crate::console::Line::new(), $($arg)*);
     }};
 }
 /// Prints without a newline.
@@ -87,6 +88,6 @@ macro_rules! println {
 macro_rules! print {
     ($($arg:tt)*) => {{
         use core::fmt::Write as _;
-        let _ = write!($crate::uart::Writer, $($arg)*);
+        let _ = write!($crate::console::Line::new(), $($arg)*);
     }};
 }

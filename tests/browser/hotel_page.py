@@ -308,7 +308,7 @@ def run_server(binary, driver):
 def run_kernel(elf, driver):
     port = free_port()
     cmd = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-m", "128M", "-nographic",
-           "-semihosting", "-global", "virtio-mmio.force-legacy=false", "-kernel", elf,
+           "-semihosting-config", "enable=on,target=native,chardev=serial0", "-global", "virtio-mmio.force-legacy=false", "-kernel", elf,
            "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:80" % port,
            "-device", "virtio-net-device,netdev=n0"]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

@@ -46,7 +46,7 @@ class Qemu:
     def __init__(self, elf, port):
         self.t0 = time.monotonic()
         cmd = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-m", "128M",
-               "-nographic", "-semihosting", "-global", "virtio-mmio.force-legacy=false",
+               "-nographic", "-semihosting-config", "enable=on,target=native,chardev=serial0", "-global", "virtio-mmio.force-legacy=false",
                "-kernel", elf,
                "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:80" % port,
                "-device", "virtio-net-device,netdev=n0"]

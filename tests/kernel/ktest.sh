@@ -17,7 +17,7 @@ boot() { # boot <force-legacy> <log> [extra qemu args...]
     local legacy=$1 log=$2
     shift 2
     timeout "$TIMEOUT" qemu-system-aarch64 -M virt -cpu cortex-a72 -m 128M \
-        -nographic -semihosting -kernel "$ELF" \
+        -nographic -semihosting-config enable=on,target=native,chardev=serial0 -kernel "$ELF" \
         -global virtio-mmio.force-legacy="$legacy" \
         -netdev user,id=n0 -device virtio-net-device,netdev=n0 \
         "$@" </dev/null >"$log" 2>&1

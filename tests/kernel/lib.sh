@@ -10,7 +10,7 @@ CARGO=${CARGO:-cargo}
 HOST_IP=10.0.3.1
 GUEST_IP=10.0.3.15
 # The QEMU command line every tap test shares (the NIC is added per test).
-QEMU_TAP=(qemu-system-aarch64 -M virt -cpu cortex-a72 -m 128M -nographic -semihosting
+QEMU_TAP=(qemu-system-aarch64 -M virt -cpu cortex-a72 -m 128M -nographic -semihosting-config enable=on,target=native,chardev=serial0
           -global virtio-mmio.force-legacy=false)
 
 skip() { echo "$NAME: SKIP: $*"; exit 0; }
