@@ -121,36 +121,50 @@ pub fn semihosting_exit(code: u32) -> ! {
     park()
 }
 
-/// Whether QEMU offers semihosting: a harmless call (SYS_ERRNO) made
+/// Opens QEMU's semihosting console for writing (SYS_OPEN of ":tt"), made
 /// with the exception handler told to skip the "unknown instruction" trap
-/// that HLT raises when semihosting is off.
-pub fn semihosting_available() -> bool {
+/// that HLT raises when semihosting is off: `None` then, or if the open
+/// fails.
+pub fn semihosting_console() -> Option<u64> {
+    const CONSOLE: &[u8] = b":tt\0";
+    const MODE_WRITE: u64 = 4; // fopen "w"
+    let block: [u64; 3] = [
+        CONSOLE.as_ptr() as u64,
+        MODE_WRITE,
+        CONSOLE.len() as u64 - 1,
+    ];
+    let handle: i64;
     crate::exceptions::expect_trap(crate::exceptions::EC_UNKNOWN);
-    // SAFETY: SYS_ERRNO (0x13) takes no argument and only returns a value
-    // in x0; without semihosting the trap is skipped by the handler.
+    // SAFETY: SYS_OPEN (0x01) reads the three words at x1 and the name they
+    // point to, both alive for the call, and returns a handle in x0;
+    // without semihosting the trap is skipped by the handler and x0 keeps
+    // the call number.
     unsafe {
         asm!(
             "hlt #0xf000",
-            inout("x0") 0x13u64 => _,
-            in("x1") 0u64,
-            options(nostack)
+            inout("x0") 0x01i64 => handle,
+            in("x1") block.as_ptr(),
+            options(nostack, readonly)
         )
     };
-    crate::exceptions::end_expected_trap().is_none()
+    let trapped = crate::exceptions::end_expected_trap().is_some();
+    (!trapped && handle >= 0).then_some(handle as u64)
 }
 
-/// Writes a NUL-terminated string to QEMU's semihosting console
-/// (SYS_WRITE0): one trap for the whole string. Only call when
-/// `semihosting_available`.
-pub fn semihosting_write0(text_with_nul: &[u8]) {
-    debug_assert_eq!(text_with_nul.last(), Some(&0));
-    // SAFETY: SYS_WRITE0 (0x04) reads bytes at x1 up to the first NUL,
-    // which the caller's slice ends with; it writes nothing to memory.
+/// Writes `bytes` to a semihosting handle (SYS_WRITE): one trap, and QEMU
+/// copies the buffer at once (SYS_WRITE0 reads a string byte by byte,
+/// which cost about a microsecond per byte). Only call with a handle from
+/// `semihosting_console`.
+pub fn semihosting_write(handle: u64, bytes: &[u8]) {
+    let block: [u64; 3] = [handle, bytes.as_ptr() as u64, bytes.len() as u64];
+    // SAFETY: SYS_WRITE (0x05) reads the three words at x1 and the
+    // `bytes.len()` bytes they point to, alive for the call; it writes
+    // nothing to memory and returns the count not written in x0.
     unsafe {
         asm!(
             "hlt #0xf000",
-            in("x0") 0x04u64,
-            in("x1") text_with_nul.as_ptr(),
+            inout("x0") 0x05u64 => _,
+            in("x1") block.as_ptr(),
             options(nostack, readonly)
         )
     };

@@ -147,6 +147,7 @@ fn fatal(kind: u64, esr: u64, frame: &Frame) -> ! {
         // An exception while reporting one (e.g. no -semihosting): stop.
         arch::park();
     }
+    crate::console::flush();
     let far = read_sysreg!("FAR_EL1");
     let ec = (esr >> 26) & 0x3f;
     let mut w = uart::Writer;
@@ -194,6 +195,7 @@ pub fn panic_report(info: &core::panic::PanicInfo) -> ! {
     if IN_FATAL.swap(true, Ordering::SeqCst) {
         arch::park();
     }
+    crate::console::flush();
     let mut w = uart::Writer;
     let _ = writeln!(w, "\n*** PANIC: {}", info.message());
     if let Some(loc) = info.location() {

@@ -16,7 +16,7 @@ use bedrock_kernel::echo::Echo;
 use bedrock_kernel::global::Global;
 use bedrock_kernel::time::{Duration, Instant};
 use bedrock_kernel::virtio::VirtioNet;
-use bedrock_kernel::{arch, config, info, irq, println, time, uart, warn};
+use bedrock_kernel::{arch, config, console, info, irq, println, time, uart, warn};
 use bedrock_net::iface::{Config, Interface};
 use bedrock_net::limits::TCP_DEFAULT_BACKLOG;
 use bedrock_net::tcp::siphash::siphash24;
@@ -375,6 +375,8 @@ extern "C" fn kernel_start() -> ! {
                     tcp.capacity()
                 );
                 info!("console: 'c' prints counters, Ctrl-C stops QEMU");
+                // From here on, log lines go out once per loop turn.
+                console::set_batching(true);
             }
         }
         while let Some(b) = uart::get_byte() {
@@ -388,6 +390,7 @@ extern "C" fn kernel_start() -> ! {
             }
         }
         uart::rearm();
+        console::flush();
         if busy {
             continue;
         }
