@@ -41,7 +41,7 @@ pub const DEFAULT_TTL: u8 = 64;
 // ---- TCP ----------------------------------------------------------------
 //
 // Memory: a `TcpStack<N, RX, TX>` holds N connection slots of about
-// `RX + TX + 300` bytes each, inline. The defaults below (256 slots of
+// `RX + TX + 400` bytes each, inline. The defaults below (256 slots of
 // 16 KiB + 16 KiB) take 8.1 MiB: keep the stack in a `static`.
 
 /// Connection slots of the kernel's server (`TcpStack<TCP_MAX_CONNECTIONS>`).
@@ -122,3 +122,10 @@ pub const TCP_DUP_ACK_THRESHOLD: u8 = 3;
 
 /// Out-of-order ranges a connection keeps (see `tcp::assembler`).
 pub const ASSEMBLER_RANGES: usize = 4;
+
+/// SACKed ranges a connection remembers of what the peer holds above
+/// SND.UNA (see `tcp::scoreboard`). A block needing one more range makes
+/// the highest range be forgotten (counted in `sack_scoreboard_full`):
+/// that data is only resent needlessly, never lost. The peer reports at
+/// most 4 blocks per ACK; 8 cover a window with as many holes.
+pub const TCP_SACK_SCOREBOARD_RANGES: usize = 8;

@@ -5,6 +5,7 @@
 
 use bedrock_net::phy::Link;
 use bedrock_net::tcp::SeqNumber;
+use bedrock_net::wire::tcp::MAX_SACK_BLOCKS;
 use bedrock_net::wire::{ethernet, EtherType, EthernetFrame, EthernetRepr, Ipv4Packet, Ipv4Repr};
 use bedrock_net::wire::{Protocol, TcpControl, TcpPacket, TcpRepr};
 use bedrock_net::{Config, Duration, EthernetAddress, Instant, Interface, Ipv4Address, TcpStack};
@@ -59,6 +60,8 @@ struct Step {
     port: u16,
     advance_ms: u16,
     app: u8,
+    /// A SACK block: start and length from the stack's next byte.
+    sack: Option<(i16, u16)>,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -72,9 +75,21 @@ fn step() -> impl Strategy<Value = Step> {
         prop_oneof![Just(80u16), 1u16..4],
         prop_oneof![Just(0u16), 0u16..3000],
         0u8..8,
+        proptest::option::of((-3000i16..3000, any::<u16>())),
     )
         .prop_map(
-            |(control, with_ack, seq_delta, ack_delta, window, payload, port, advance_ms, app)| {
+            |(
+                control,
+                with_ack,
+                seq_delta,
+                ack_delta,
+                window,
+                payload,
+                port,
+                advance_ms,
+                app,
+                sack,
+            )| {
                 Step {
                     control,
                     with_ack,
@@ -85,6 +100,7 @@ fn step() -> impl Strategy<Value = Step> {
                     port,
                     advance_ms,
                     app,
+                    sack,
                 }
             },
         )
@@ -97,7 +113,12 @@ proptest! {
         seq in any::<u32>(), ack in proptest::option::of(any::<u32>()), window in any::<u16>(),
         mss in proptest::option::of(any::<u16>()), ws in proptest::option::of(any::<u8>()),
         sack in any::<bool>(), payload in proptest::collection::vec(any::<u8>(), 0..1460),
+        blocks in proptest::collection::vec((any::<u32>(), any::<u32>()), 0..=MAX_SACK_BLOCKS),
     ) {
+        let mut sack_blocks = [None; MAX_SACK_BLOCKS];
+        for (slot, &(l, r)) in sack_blocks.iter_mut().zip(&blocks) {
+            *slot = Some((SeqNumber(l), SeqNumber(r)));
+        }
         let repr = TcpRepr {
             src_port, dst_port, control, push,
             seq_number: SeqNumber(seq),
@@ -106,13 +127,20 @@ proptest! {
             max_seg_size: mss,
             window_scale: ws,
             sack_permitted: sack,
+            sack_blocks,
             payload: &payload,
         };
+        // Blocks that do not fit beside the other options are left out.
+        let mut expected = repr;
+        for b in &mut expected.sack_blocks[repr.sack_blocks_emitted()..] {
+            *b = None;
+        }
+        prop_assert!(repr.header_len() <= 60);
         let mut buf = vec![0u8; repr.buffer_len()];
         repr.emit(&mut TcpPacket::new_unchecked(&mut buf[..]), PEER_IP, US_IP);
         let packet = TcpPacket::new_checked(&buf[..]).unwrap();
         prop_assert!(packet.verify_checksum(PEER_IP, US_IP));
-        prop_assert_eq!(TcpRepr::parse(&packet, PEER_IP, US_IP), Ok(repr));
+        prop_assert_eq!(TcpRepr::parse(&packet, PEER_IP, US_IP), Ok(expected));
     }
 
     #[test]
@@ -161,6 +189,11 @@ proptest! {
         let mut handles = Vec::new();
         let data = vec![0x61u8; 1500];
         for s in steps {
+            let mut sack_blocks = [None; MAX_SACK_BLOCKS];
+            if let Some((start, len)) = s.sack {
+                let left = their_seq + (start as i32 as u32);
+                sack_blocks[0] = Some((left, left + u32::from(len)));
+            }
             let repr = TcpRepr {
                 src_port: 40000 + s.port,
                 dst_port: if s.port == 80 { 80 } else { 80 + s.port },
@@ -171,7 +204,8 @@ proptest! {
                 window_len: s.window,
                 max_seg_size: (s.control == TcpControl::Syn).then_some(1460),
                 window_scale: None,
-                sack_permitted: false,
+                sack_permitted: s.control == TcpControl::Syn,
+                sack_blocks,
                 payload: &data[..s.payload],
             };
             let mut b = vec![0u8; repr.buffer_len()];

@@ -4,6 +4,9 @@
 //! the gap fills, the recorded ranges become contiguous and are queued.
 //! Holds at most [`ASSEMBLER_RANGES`] disjoint ranges: a segment that would
 //! need one more is dropped (and retransmitted by the peer later).
+//!
+//! The ranges are also what SACK blocks report (RFC 2018), most recently
+//! touched first: each range remembers when a segment last landed in it.
 
 use crate::limits::ASSEMBLER_RANGES;
 
@@ -11,6 +14,9 @@ use crate::limits::ASSEMBLER_RANGES;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Assembler {
     ranges: [(u32, u32); ASSEMBLER_RANGES],
+    /// For each range, the insert that last touched it (higher: later).
+    touched: [u64; ASSEMBLER_RANGES],
+    inserts: u64,
     count: usize,
 }
 
@@ -19,6 +25,8 @@ impl Assembler {
     pub const fn new() -> Assembler {
         Assembler {
             ranges: [(0, 0); ASSEMBLER_RANGES],
+            touched: [0; ASSEMBLER_RANGES],
+            inserts: 0,
             count: 0,
         }
     }
@@ -31,6 +39,19 @@ impl Assembler {
     /// The recorded ranges.
     pub fn ranges(&self) -> &[(u32, u32)] {
         &self.ranges[..self.count]
+    }
+
+    /// The recorded ranges, the one touched last first, then the others
+    /// from the most recently touched (the order of SACK blocks, RFC
+    /// 2018 §4).
+    pub fn most_recent_first(&self) -> impl Iterator<Item = (u32, u32)> {
+        let mut order = [0usize; ASSEMBLER_RANGES];
+        for (i, o) in order.iter_mut().enumerate() {
+            *o = i;
+        }
+        order[..self.count].sort_unstable_by_key(|&i| core::cmp::Reverse(self.touched[i]));
+        let ranges = self.ranges;
+        order.into_iter().take(self.count).map(move |i| ranges[i])
     }
 
     /// Records `[start, end)` (start > 0: ahead of a gap), merging with
@@ -60,13 +81,17 @@ impl Assembler {
             .position(|&(rs, _)| rs > s)
             .unwrap_or(self.count);
         self.ranges.copy_within(at..self.count, at + 1);
+        self.touched.copy_within(at..self.count, at + 1);
+        self.inserts += 1;
         self.ranges[at] = (s, e);
+        self.touched[at] = self.inserts;
         self.count += 1;
         true
     }
 
     fn remove(&mut self, i: usize) {
         self.ranges.copy_within(i + 1..self.count, i);
+        self.touched.copy_within(i + 1..self.count, i);
         self.count -= 1;
     }
 
@@ -126,5 +151,28 @@ mod tests {
         assert!(!a.insert(1000, 1001), "one range too many");
         assert!(a.insert(15, 25), "merging needs no new slot");
         assert_eq!(a.ranges().len(), ASSEMBLER_RANGES - 1);
+    }
+
+    #[test]
+    fn most_recent_first_follows_the_last_insert() {
+        let mut a = Assembler::new();
+        a.insert(30, 40);
+        a.insert(10, 20);
+        a.insert(50, 60);
+        let order: std::vec::Vec<_> = a.most_recent_first().collect();
+        assert_eq!(order, [(50, 60), (10, 20), (30, 40)]);
+        // A segment landing inside a range makes it the most recent.
+        a.insert(32, 34);
+        let order: std::vec::Vec<_> = a.most_recent_first().collect();
+        assert_eq!(order, [(30, 40), (50, 60), (10, 20)]);
+        // Merging two ranges: the merged one is the most recent.
+        a.insert(20, 30);
+        let order: std::vec::Vec<_> = a.most_recent_first().collect();
+        assert_eq!(order, [(10, 40), (50, 60)]);
+        // Advancing keeps the order of what is left.
+        a.insert(45, 47);
+        assert_eq!(a.advance(10), 30);
+        let order: std::vec::Vec<_> = a.most_recent_first().collect();
+        assert_eq!(order, [(5, 7), (10, 20)]);
     }
 }

@@ -23,9 +23,26 @@ pub struct TcpConfig {
     pub synack_retries: u8,
     /// Longest ACK delay ([`TCP_DELAYED_ACK`]).
     pub delayed_ack: Duration,
+    /// Offer and accept selective acknowledgements (RFC 2018) and use
+    /// them for loss recovery (RFC 6675). On by default; off, the stack
+    /// neither offers nor answers SACK-permitted and recovers with
+    /// NewReno.
+    pub sack: bool,
 }
 
 impl TcpConfig {
+    /// All zero bytes: the placeholder a fresh `TcpStack` holds until
+    /// `set_config` (it then uses [`TcpConfig::new`]).
+    pub(crate) const ZEROED: TcpConfig = TcpConfig {
+        time_wait: Duration(0),
+        idle_timeout: Duration(0),
+        syn_received_timeout: Duration(0),
+        max_retries: 0,
+        synack_retries: 0,
+        delayed_ack: Duration(0),
+        sack: false,
+    };
+
     /// The defaults from [`crate::limits`].
     pub const fn new() -> TcpConfig {
         TcpConfig {
@@ -35,6 +52,7 @@ impl TcpConfig {
             max_retries: TCP_MAX_RETRIES,
             synack_retries: TCP_SYNACK_RETRIES,
             delayed_ack: TCP_DELAYED_ACK,
+            sack: true,
         }
     }
 }

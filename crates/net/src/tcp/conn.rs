@@ -6,7 +6,20 @@
 //!
 //! Out-of-order data is kept: it is written into the receive ring at its
 //! offset and recorded in an [`Assembler`] of a few ranges; a segment
-//! needing one range too many is dropped (the peer resends it).
+//! needing one range too many is dropped (the peer resends it). When
+//! both sides agreed on SACK (RFC 2018), every ACK we send while holding
+//! such data reports those ranges, most recently touched first.
+//!
+//! Loss recovery: with SACK, RFC 6675 (conservative, simplified). The
+//! peer's SACK blocks go into a [`Scoreboard`]; an ACK that SACKs new
+//! data counts as a duplicate even if it carries data (a peer that talks
+//! back acknowledges on its data segments); recovery starts on the third
+//! such ACK or as soon as the scoreboard says the first hole is lost;
+//! in recovery the holes judged lost are resent, then new data, then
+//! other holes, all while `pipe` stays under `cwnd`. After a timeout,
+//! go-back-N skips SACKed data (a second timeout in a row forgets the
+//! scoreboard, in case the peer discarded what it SACKed). Without SACK:
+//! NewReno (RFC 6582) on three pure duplicate ACKs.
 
 use core::fmt;
 
@@ -15,11 +28,13 @@ use super::config::TcpConfig;
 use super::counters::{bump, TcpCounters};
 use super::ring::RingBuffer;
 use super::rtt::RttEstimator;
+use super::scoreboard::Scoreboard;
 use super::seq::SeqNumber;
 use crate::device::Device;
 use crate::iface::Sender;
 use crate::limits::{TCP_DEFAULT_PEER_MSS, TCP_DUP_ACK_THRESHOLD, TCP_MIN_PEER_MSS, TCP_MSS};
 use crate::time::Instant;
+use crate::wire::tcp::MAX_SACK_BLOCKS;
 use crate::wire::{Ipv4Address, Protocol, TcpControl, TcpPacket, TcpRepr};
 
 /// A connection's state (RFC 9293 §3.3.2). LISTEN belongs to listeners,
@@ -143,6 +158,21 @@ pub(crate) struct Tcb {
     /// The application aborted: send RST, then free.
     pub rst_pending: bool,
     pub assembler: Assembler,
+    /// SACK: in SYN-SENT, that we offer it; once the peer's SYN is in,
+    /// that both sides agreed.
+    pub sack_ok: bool,
+    /// What the peer SACKed above `snd_una`.
+    pub scoreboard: Scoreboard,
+    /// RFC 6675's HighRxt, as an end: in SACK recovery, the holes below
+    /// it have been resent.
+    pub high_rxt: SeqNumber,
+    /// After a timeout (with SACK): no fast recovery until this is
+    /// acknowledged (RFC 6582 §3.2), so the ACKs of go-back-N do not
+    /// start one.
+    pub rto_recover: Option<SeqNumber>,
+    /// SND.MAX when the segment at SND.UNA was last resent in SACK
+    /// recovery: SACKs for data above it show that resend was lost.
+    pub rexmit_una_mark: SeqNumber,
 }
 
 /// Largest congestion window kept (far above any window we can use).
@@ -188,6 +218,11 @@ impl Tcb {
             opened: Instant(0),
             rst_pending: false,
             assembler: Assembler::new(),
+            sack_ok: false,
+            scoreboard: Scoreboard::new(),
+            high_rxt: SeqNumber(0),
+            rto_recover: None,
+            rexmit_una_mark: SeqNumber(0),
         }
     }
 
@@ -216,8 +251,10 @@ impl Tcb {
         t
     }
 
-    /// Takes the peer's SYN: its ISN, MSS and window.
-    pub fn take_syn(&mut self, syn: &TcpRepr) {
+    /// Takes the peer's SYN: its ISN, MSS, window, and whether SACK is
+    /// used (`offer`: we offer it).
+    pub fn take_syn(&mut self, syn: &TcpRepr, offer: bool) {
+        self.sack_ok = offer && syn.sack_permitted;
         self.rcv_nxt = syn.seq_number + 1u32;
         let mss = syn.max_seg_size.unwrap_or(TCP_DEFAULT_PEER_MSS);
         self.snd_mss = usize::from(mss.clamp(TCP_MIN_PEER_MSS, TCP_MSS));
@@ -248,21 +285,97 @@ impl Tcb {
         self.snd_una + usize::from(self.syn_outstanding()) + tx_len
     }
 
-    fn bytes_in_flight(&self) -> usize {
+    /// Sent and not acknowledged (sequence space, SACKed or not).
+    fn outstanding(&self) -> usize {
         self.snd_nxt.since(self.snd_una) as usize
     }
 
-    /// The congestion window plus RFC 3042 limited transmit: each of the
-    /// first two duplicate ACKs lets one new segment out, so a small
+    /// What the congestion window counts as in the network: the
+    /// outstanding bytes less those SACKed, or in SACK recovery RFC
+    /// 6675's pipe (lost holes left out, resent bytes in).
+    fn in_flight(&self) -> usize {
+        if self.scoreboard.is_empty() {
+            return self.outstanding();
+        }
+        let (una, nxt) = (self.snd_una, self.snd_nxt);
+        if self.recover.is_some() {
+            self.scoreboard.pipe(una, nxt, self.high_rxt, self.snd_mss)
+        } else {
+            self.outstanding() - self.scoreboard.sacked_in(una, nxt) as usize
+        }
+    }
+
+    /// Bytes that may go out now: the congestion window less what is in
+    /// flight, within the peer's window. RFC 3042 limited transmit adds
+    /// a segment for each of the first two duplicate ACKs, so a small
     /// window still produces the third duplicate that fast retransmit
     /// needs.
-    fn send_allowance(&self) -> usize {
+    fn usable(&self) -> usize {
         let extra = if self.recover.is_none() {
             usize::from(self.dup_acks.min(2)) * self.snd_mss
         } else {
             0
         };
-        (self.snd_wnd as usize).min(self.cwnd + extra)
+        let congestion = (self.cwnd + extra).saturating_sub(self.in_flight());
+        let peer = (self.snd_wnd as usize).saturating_sub(self.outstanding());
+        congestion.min(peer)
+    }
+
+    /// In SACK recovery, the next hole to resend (RFC 6675 `NextSeg`
+    /// rule 1: lost ones; rule 3 with `lost_only` false), as its start
+    /// and length, if `cwnd` leaves room for a segment.
+    fn hole_to_resend(&self, lost_only: bool) -> Option<(SeqNumber, usize)> {
+        if self.recover.is_none() || !self.sack_ok {
+            return None;
+        }
+        if self.cwnd < self.in_flight() + self.snd_mss {
+            return None;
+        }
+        let from = self.high_rxt.max(self.snd_una);
+        let (start, end) = self.scoreboard.next_hole(from, lost_only, self.snd_mss)?;
+        Some((start, end.min(self.snd_nxt).since(start) as usize))
+    }
+
+    /// Starts fast recovery (RFC 5681 §3.2, RFC 6582; RFC 6675 with SACK).
+    fn enter_recovery(&mut self, c: &mut TcpCounters) {
+        let flight = self.snd_max.since(self.snd_una) as usize;
+        self.ssthresh = (flight / 2).max(2 * self.snd_mss);
+        self.cwnd = if self.sack_ok {
+            bump(&mut c.sack_recoveries);
+            self.ssthresh
+        } else {
+            self.ssthresh + 3 * self.snd_mss
+        };
+        self.recover = Some(self.snd_max);
+        self.high_rxt = self.snd_una;
+        self.fast_rexmit = true;
+        self.rtt_timing = None;
+        bump(&mut c.fast_retransmits);
+    }
+
+    /// Records the SACK blocks of an ACK (of `ack`); returns how many
+    /// bytes they SACKed that were not before. Blocks outside `ack ..
+    /// snd_max` (old, D-SACK, bogus) are clipped or ignored.
+    fn take_sack(&mut self, seg: &TcpRepr, ack: SeqNumber, c: &mut TcpCounters) -> u32 {
+        let floor = ack.max(self.snd_una);
+        let mut new_bytes = 0;
+        for &(left, right) in seg.sack_blocks.iter().flatten() {
+            // A block must lie within what is outstanding.
+            if !(left < right && right <= self.snd_max && right > floor) {
+                continue;
+            }
+            let span = right.since(left);
+            if span > self.snd_max.since(floor) {
+                continue;
+            }
+            bump(&mut c.sack_blocks_in);
+            let done = self.scoreboard.insert(left.max(floor), right);
+            new_bytes += done.new_bytes;
+            if done.forgot {
+                bump(&mut c.sack_scoreboard_full);
+            }
+        }
+        new_bytes
     }
 }
 
@@ -373,11 +486,14 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         if seg.control != TcpControl::Syn {
             return Verdict::Keep;
         }
-        t.take_syn(seg);
+        t.take_syn(seg, t.sack_ok);
         t.last_rx = now;
         t.ack_now = true;
         match seg.ack_number {
             Some(ack) if ack_ok => {
+                if t.sack_ok {
+                    bump(&mut c.sack_negotiated);
+                }
                 t.snd_una = ack;
                 t.snd_nxt = t.snd_nxt.max(ack);
                 t.snd_wl2 = ack;
@@ -480,6 +596,9 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
                     }
                 }
                 bump(&mut c.accepted);
+                if t.sack_ok {
+                    bump(&mut c.sack_negotiated);
+                }
             } else {
                 bump(&mut c.drop_bad_ack);
                 return Verdict::Reset(ack);
@@ -499,8 +618,21 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
             return Verdict::Keep;
         }
         t.last_rx = now;
+        let newly_sacked = if t.sack_ok {
+            t.take_sack(seg, ack, c)
+        } else {
+            0
+        };
         if ack > t.snd_una {
             Self::new_ack(t, &mut self.tx, now, ack);
+        } else if t.sack_ok {
+            // RFC 6675 §2: with SACK, a duplicate is an ACK that SACKs
+            // new data; data riding on it does not matter (a peer that
+            // talks back acknowledges on its own segments), and a mere
+            // repeat (a window update, a D-SACK) is not one.
+            if newly_sacked > 0 && ack == t.snd_una {
+                Self::dup_ack(t, c);
+            }
         } else if ack == t.snd_una
             && seg.payload.is_empty()
             && seg.control == TcpControl::None
@@ -529,6 +661,10 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
             // The peer answers our probes: it is alive.
             t.retries = 0;
         }
+        if t.sack_ok && !t.scoreboard.is_empty() {
+            self.sack_loss_check(c);
+        }
+        let t = &mut self.tcb;
         let fin_acked = t.fin_acked();
         match t.state {
             State::FinWait1 if fin_acked => t.state = State::FinWait2,
@@ -577,6 +713,41 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         Verdict::Keep
     }
 
+    /// After an ACK, with SACK information: starts recovery when the hole
+    /// at SND.UNA is lost by RFC 6675's rules (before three duplicates,
+    /// or without them when the ACKs ride on data), or by RFC 5827 early
+    /// retransmit (fewer than four segments out and nothing more can be
+    /// sent: one fewer SACKed than outstanding). In recovery, resends
+    /// the segment at SND.UNA again when data sent after its last
+    /// retransmission is SACKed past the loss threshold: that
+    /// retransmission was lost too, and only a timeout would notice.
+    fn sack_loss_check(&mut self, c: &mut TcpCounters) {
+        let unsent = self.tx.len().saturating_sub(self.tcb.outstanding());
+        let t = &mut self.tcb;
+        let mss = t.snd_mss;
+        if t.recover.is_some() {
+            if t.high_rxt > t.snd_una
+                && !t.fast_rexmit
+                && t.scoreboard.is_lost(t.rexmit_una_mark - 1u32, mss)
+            {
+                t.fast_rexmit = true;
+                bump(&mut c.sack_lost_retransmits);
+            }
+            return;
+        }
+        if t.rto_recover.is_some() {
+            return;
+        }
+        let segs = |bytes: usize| bytes.div_ceil(mss);
+        let outstanding = segs(t.outstanding());
+        let sacked = segs(t.scoreboard.sacked_in(t.snd_una, t.snd_nxt) as usize);
+        let stalled = unsent == 0 || t.usable() < mss.min(unsent);
+        let early = outstanding < 4 && stalled && sacked + 1 >= outstanding;
+        if early || t.scoreboard.is_lost(t.snd_una, mss) {
+            t.enter_recovery(c);
+        }
+    }
+
     /// An ACK of new data: free acknowledged bytes, time the RTT, grow
     /// the congestion window, restart or stop the timer.
     fn new_ack(t: &mut Tcb, tx: &mut RingBuffer<TX>, now: Instant, ack: SeqNumber) {
@@ -588,6 +759,11 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         t.rtt.reset_backoff();
         t.snd_una = ack;
         t.snd_nxt = t.snd_nxt.max(ack);
+        t.high_rxt = t.high_rxt.max(ack);
+        t.scoreboard.trim(ack);
+        if t.rto_recover.is_some_and(|r| ack >= r) {
+            t.rto_recover = None;
+        }
         t.retries = 0;
         if let Some((end, sent)) = t.rtt_timing {
             if ack >= end {
@@ -606,6 +782,10 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
                 t.cwnd = t.ssthresh;
                 t.recover = None;
             }
+            // RFC 6675: the scoreboard and pipe drive what is resent; a
+            // resend of the new first hole is judged lost only on
+            // evidence from data sent after now.
+            Some(_) if t.sack_ok => t.rexmit_una_mark = t.snd_max,
             Some(_) => {
                 // Partial ACK (RFC 6582): the next hole is lost too.
                 t.fast_rexmit = true;
@@ -619,18 +799,16 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
     }
 
     /// A duplicate ACK (RFC 5681 §3.2): the third starts fast retransmit.
+    /// Without SACK, each one in recovery inflates the window (with SACK,
+    /// the pipe shrinks instead).
     fn dup_ack(t: &mut Tcb, c: &mut TcpCounters) {
         t.dup_acks = t.dup_acks.saturating_add(1);
         if t.recover.is_some() {
-            t.cwnd = (t.cwnd + t.snd_mss).min(MAX_CWND);
-        } else if t.dup_acks == TCP_DUP_ACK_THRESHOLD {
-            let flight = t.snd_max.since(t.snd_una) as usize;
-            t.ssthresh = (flight / 2).max(2 * t.snd_mss);
-            t.cwnd = t.ssthresh + 3 * t.snd_mss;
-            t.recover = Some(t.snd_max);
-            t.fast_rexmit = true;
-            t.rtt_timing = None;
-            bump(&mut c.fast_retransmits);
+            if !t.sack_ok {
+                t.cwnd = (t.cwnd + t.snd_mss).min(MAX_CWND);
+            }
+        } else if t.dup_acks >= TCP_DUP_ACK_THRESHOLD && t.rto_recover.is_none() {
+            t.enter_recovery(c);
         }
     }
 
@@ -740,9 +918,12 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         if !t.state.is_synchronized() {
             return false;
         }
+        if t.hole_to_resend(false).is_some() {
+            return true;
+        }
         let off = t.snd_nxt.since(t.snd_una) as usize;
         let unsent = self.tx.len().saturating_sub(off);
-        let usable = t.send_allowance().saturating_sub(t.bytes_in_flight());
+        let usable = t.usable();
         let fin_due = t.fin_queued
             && matches!(t.state, State::FinWait1 | State::Closing | State::LastAck)
             && t.snd_nxt <= t.fin_seq(self.tx.len());
@@ -815,9 +996,20 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
                 t.ssthresh = (flight / 2).max(2 * t.snd_mss);
                 t.cwnd = t.snd_mss;
                 t.recover = None;
+                if t.sack_ok {
+                    t.rto_recover = Some(t.snd_max);
+                }
             }
-            // Go back N: resend from the oldest unacknowledged byte.
+            if t.retries > 1 && !t.scoreboard.is_empty() {
+                // Twice in a row: the peer may have dropped what it
+                // SACKed (RFC 2018 §8); resend everything.
+                t.scoreboard.clear();
+                bump(&mut c.sack_scoreboard_cleared);
+            }
+            // Go back N: resend from the oldest unacknowledged byte
+            // (skipping what the peer SACKed).
             t.snd_nxt = t.snd_una;
+            t.high_rxt = t.snd_una;
         }
         match t.state {
             State::SynSent | State::SynReceived => {
@@ -833,18 +1025,36 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
             self.send_ack(tx, c);
         }
         let t = &mut self.tcb;
+        let mut sent = false;
         if t.fast_rexmit {
             t.fast_rexmit = false;
-            let len = self.tx.len().min(t.snd_mss);
+            // The segment at SND.UNA (with SACK: up to the first SACKed
+            // byte), whatever the window says.
+            let cap = self.payload_cap();
+            let t = &self.tcb;
+            let room = match t.scoreboard.next_sacked(t.snd_una) {
+                Some(next) => next.since(t.snd_una) as usize,
+                None => self.tx.len(),
+            };
+            let len = self.tx.len().min(cap).min(room);
             let fin = t.fin_sent && len == self.tx.len();
             if len > 0 || fin {
                 let seq = t.snd_una;
                 if self.send_data(tx, c, seq, len, fin) {
+                    sent = true;
                     bump(&mut c.retransmits);
+                    let t = &mut self.tcb;
+                    t.high_rxt = t.high_rxt.max(seq + len);
+                    t.rexmit_una_mark = t.snd_max;
                 }
             }
         }
-        let sent = self.send_window(tx, c, probe);
+        sent |= self.resend_holes(tx, c, true);
+        let new_data = self.send_window(tx, c, probe);
+        sent |= new_data;
+        if !new_data {
+            sent |= self.resend_holes(tx, c, false);
+        }
         let t = &mut self.tcb;
         if !sent && (t.ack_now || t.ack_due.is_some_and(|at| now >= at)) {
             self.send_ack(tx, c);
@@ -858,6 +1068,53 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         false
     }
 
+    /// Most payload in one segment: the peer's MSS less the room our
+    /// SACK option takes (RFC 6691: the MSS counts no options).
+    fn payload_cap(&self) -> usize {
+        let blocks = self.sack_blocks_to_send();
+        self.tcb
+            .snd_mss
+            .saturating_sub(TcpRepr::sack_option_len(blocks))
+            .max(1)
+    }
+
+    /// How many SACK blocks our ACKs carry now.
+    fn sack_blocks_to_send(&self) -> usize {
+        let t = &self.tcb;
+        if t.sack_ok && t.state.is_synchronized() {
+            t.assembler.ranges().len().min(MAX_SACK_BLOCKS)
+        } else {
+            0
+        }
+    }
+
+    /// In SACK recovery, resends holes while `cwnd` allows: lost ones
+    /// (`lost_only`), or one other hole below SACKed data (RFC 6675
+    /// `NextSeg` rule 3, when no new data could go). Returns whether
+    /// anything went out.
+    fn resend_holes<D: Device>(
+        &mut self,
+        tx: &mut Sender<'_, D>,
+        c: &mut TcpCounters,
+        lost_only: bool,
+    ) -> bool {
+        let mut sent = false;
+        while let Some((seq, room)) = self.tcb.hole_to_resend(lost_only) {
+            let len = room.min(self.payload_cap());
+            if len == 0 || !self.send_data(tx, c, seq, len, false) {
+                break;
+            }
+            sent = true;
+            bump(&mut c.retransmits);
+            bump(&mut c.sack_retransmits);
+            self.tcb.high_rxt = seq + len;
+            if !lost_only {
+                break;
+            }
+        }
+        sent
+    }
+
     /// Sends new (or, after a timeout, old) data and the FIN as the
     /// windows allow. Returns whether anything went out.
     fn send_window<D: Device>(
@@ -867,16 +1124,32 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         mut probe: bool,
     ) -> bool {
         let mut sent = false;
+        let cap = self.payload_cap();
         loop {
+            let t = &mut self.tcb;
+            if let Some(end) = t.scoreboard.sacked_end(t.snd_nxt) {
+                // Resending after a timeout: the peer holds this part.
+                let end = end.min(t.snd_max);
+                c.sack_skipped_bytes = c
+                    .sack_skipped_bytes
+                    .wrapping_add(u64::from(end.since(t.snd_nxt)));
+                t.snd_nxt = end;
+                continue;
+            }
             let t = &self.tcb;
             let off = t.snd_nxt.since(t.snd_una) as usize;
             let unsent = self.tx.len().saturating_sub(off);
-            let in_flight = t.bytes_in_flight();
-            let mut usable = t.send_allowance().saturating_sub(in_flight);
-            if probe && usable == 0 && unsent > 0 && in_flight == 0 {
+            // Up to the next SACKed byte, if any (resending holes).
+            let avail = match t.scoreboard.next_sacked(t.snd_nxt) {
+                Some(next) => unsent.min(next.since(t.snd_nxt) as usize),
+                None => unsent,
+            };
+            let outstanding = t.outstanding();
+            let mut usable = t.usable();
+            if probe && usable == 0 && unsent > 0 && outstanding == 0 {
                 usable = 1;
             }
-            let len = unsent.min(usable).min(t.snd_mss);
+            let len = avail.min(usable).min(cap);
             let fin_pending = t.fin_queued
                 && matches!(t.state, State::FinWait1 | State::Closing | State::LastAck)
                 && t.snd_nxt <= t.fin_seq(self.tx.len());
@@ -886,7 +1159,7 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
             }
             // Sender-side silly window avoidance (RFC 9293 §3.8.6.2.1):
             // no runt segments while data is in flight to clock us.
-            if len < t.snd_mss && len < unsent && in_flight > 0 {
+            if len < cap && len < avail && outstanding > 0 {
                 break;
             }
             let seq = t.snd_nxt;
@@ -900,6 +1173,9 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
             }
             let t = &mut self.tcb;
             let end = seq + (len + usize::from(fin));
+            if seq < t.snd_max {
+                t.high_rxt = t.high_rxt.max(end.min(t.snd_max));
+            }
             if end <= t.snd_max {
                 bump(&mut c.retransmits);
             } else {
@@ -1000,6 +1276,15 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         } else {
             self.rcv_window()
         };
+        let mut sack_blocks = [None; MAX_SACK_BLOCKS];
+        if ack.is_some() && matches!(control, TcpControl::None | TcpControl::Fin) {
+            let base = self.tcb.rcv_nxt;
+            let ranges = self.tcb.assembler.most_recent_first();
+            let blocks = ranges.take(self.sack_blocks_to_send());
+            for (slot, (start, end)) in sack_blocks.iter_mut().zip(blocks) {
+                *slot = Some((base + start, base + end));
+            }
+        }
         let t = &self.tcb;
         let repr = TcpRepr {
             src_port: t.local.1,
@@ -1011,7 +1296,8 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
             window_len: window as u16,
             max_seg_size: mss,
             window_scale: None,
-            sack_permitted: false,
+            sack_permitted: control == TcpControl::Syn && t.sack_ok,
+            sack_blocks,
             payload: &[],
         };
         let (src, dst) = (t.local.0, t.remote.0);
@@ -1028,6 +1314,9 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         }
         bump(&mut c.segs_out);
         c.bytes_out = c.bytes_out.wrapping_add(len as u64);
+        c.sack_blocks_out = c
+            .sack_blocks_out
+            .wrapping_add(repr.sack_blocks_emitted() as u64);
         let t = &mut self.tcb;
         if ack.is_some() {
             t.ack_now = false;
@@ -1062,6 +1351,7 @@ pub(crate) fn send_bare<D: Device>(
         max_seg_size: None,
         window_scale: None,
         sack_permitted: false,
+        sack_blocks: [None; MAX_SACK_BLOCKS],
         payload: &[],
     };
     let sent = tx.send_ipv4(remote.0, Protocol::Tcp, repr.buffer_len(), |buf| {

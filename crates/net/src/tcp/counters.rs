@@ -42,6 +42,27 @@ tcp_counters! {
     fast_retransmits,
     /// Zero-window probes sent.
     zero_window_probes,
+    /// Connections that agreed on SACK (RFC 2018) in their handshake.
+    sack_negotiated,
+    /// SACK blocks received that told something (inside SND.UNA..SND.MAX).
+    sack_blocks_in,
+    /// SACK blocks sent (every ACK while out-of-order data is held).
+    sack_blocks_out,
+    /// Loss recoveries started from SACK information (RFC 6675); also
+    /// counted in `fast_retransmits`.
+    sack_recoveries,
+    /// Holes resent in SACK recovery (also counted in `retransmits`).
+    sack_retransmits,
+    /// Resends in SACK recovery found lost themselves (data sent after
+    /// them was SACKed) and sent again, without waiting for a timeout.
+    sack_lost_retransmits,
+    /// Bytes not resent after a timeout because the peer had SACKed them.
+    sack_skipped_bytes,
+    /// SACKed ranges forgotten for want of room (`TCP_SACK_SCOREBOARD_RANGES`).
+    sack_scoreboard_full,
+    /// SACK scoreboards dropped at a second timeout in a row (the peer may
+    /// have discarded what it SACKed, RFC 2018 §8).
+    sack_scoreboard_cleared,
     /// RSTs sent (refusals, aborts, answers to stray segments).
     resets_sent,
     /// RSTs accepted (exactly at RCV.NXT).

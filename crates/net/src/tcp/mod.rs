@@ -3,8 +3,9 @@
 //!
 //! One file per concern: [`seq`] (modular sequence numbers), [`isn`] and
 //! [`siphash`] (RFC 6528 initial sequence numbers), [`ring`] (send and
-//! receive buffers), [`assembler`] (out-of-order ranges), [`rtt`] (the RFC
-//! 6298 timer), `conn` (the per-connection state machine), `stack` (the
+//! receive buffers), [`assembler`] (out-of-order ranges), [`scoreboard`]
+//! (what the peer SACKed, RFC 6675's questions), [`rtt`] (the RFC 6298
+//! timer), `conn` (the per-connection state machine), `stack` (the
 //! socket set: slots, listeners, demultiplexing, the
 //! [`IpHandler`](crate::IpHandler) implementation), [`counters`] and
 //! [`config`].
@@ -28,10 +29,23 @@
 //!   after 40 ms; out-of-order data and gap fills at once).
 //! * Out-of-order segments are kept in the receive buffer (up to
 //!   [`crate::limits::ASSEMBLER_RANGES`] ranges).
+//! * SACK (RFC 2018), on unless [`TcpConfig::sack`] is off: offered in
+//!   our SYN, answered in our SYN-ACK only when the peer's SYN offers it.
+//!   While out-of-order data is held every ACK carries up to 4 blocks,
+//!   the range of the latest segment first (our payload shrinks by the
+//!   option's size). As sender, RFC 6675 loss recovery (simplified): a
+//!   scoreboard of [`crate::limits::TCP_SACK_SCOREBOARD_RANGES`] ranges;
+//!   an ACK that SACKs new data is a duplicate even when it carries data;
+//!   recovery starts on the third or when the first hole counts as lost,
+//!   or by RFC 5827 early retransmit when fewer than four segments are
+//!   out; only the holes are resent, within `cwnd - pipe`; a resend found
+//!   lost (data sent after it SACKed) goes again without a timeout; after
+//!   a timeout go-back-N skips SACKed data (a second timeout in a row
+//!   forgets the scoreboard). No D-SACK use, no RACK, no tail loss probe.
 //! * FIN in every order, TIME-WAIT of `time_wait` (1 s by default), idle
 //!   connections reaped after `idle_timeout`, SYN-RECEIVED dropped after
 //!   `syn_received_timeout`.
-//! * Not done: window scaling, timestamps, SACK, urgent data (read as
+//! * Not done: window scaling, timestamps, urgent data (read as
 //!   ordinary data), ICMP errors to TCP, IP options, active-open polish
 //!   (simultaneous open works but is barely tested).
 //!
@@ -73,7 +87,7 @@
 //! [`TcpStack::poll_at`] says `now`). A segment the device refuses is
 //! simply sent at a later dispatch (nothing advances until it is sent).
 //!
-//! Memory: a connection slot is `RX + TX` bytes of buffers plus about 300
+//! Memory: a connection slot is `RX + TX` bytes of buffers plus about 400
 //! bytes of state; 256 slots of 16 KiB + 16 KiB are 8.1 MiB.
 
 pub mod assembler;
@@ -84,6 +98,7 @@ pub mod isn;
 mod live;
 pub mod ring;
 pub mod rtt;
+pub mod scoreboard;
 pub mod seq;
 pub mod siphash;
 mod stack;

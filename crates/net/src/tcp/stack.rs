@@ -73,8 +73,12 @@ pub struct TcpStack<
     time_wait_due: Option<Instant>,
     listeners: [Option<Listener>; TCP_MAX_LISTENERS],
     isn: IsnGenerator,
-    /// `None` means [`TcpConfig::new`]: keeps a fresh stack all zero.
-    config: Option<TcpConfig>,
+    /// Set by [`TcpStack::set_config`]; until then (`config_set` false)
+    /// [`TcpConfig::new`] applies. Not an `Option`: a fresh stack must be
+    /// all zero bytes (it lives in `.bss`), and `None` of a type holding
+    /// a `bool` is not.
+    config: TcpConfig,
+    config_set: bool,
     counters: TcpCounters,
 }
 
@@ -90,7 +94,8 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
             time_wait_due: None,
             listeners: [None; TCP_MAX_LISTENERS],
             isn: IsnGenerator::new(secret),
-            config: None,
+            config: TcpConfig::ZEROED,
+            config_set: false,
             counters: TcpCounters::ZERO,
         }
     }
@@ -103,12 +108,17 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
 
     /// The timeouts in force.
     pub fn config(&self) -> TcpConfig {
-        self.config.unwrap_or_default()
+        if self.config_set {
+            self.config
+        } else {
+            TcpConfig::new()
+        }
     }
 
     /// Changes the timeouts; applies to running connections too.
     pub fn set_config(&mut self, config: TcpConfig) {
-        self.config = Some(config);
+        self.config = config;
+        self.config_set = true;
     }
 
     /// The counters.
@@ -248,8 +258,10 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
         }
         let i = self.free_slot().ok_or(TcpError::NoFreeSlot)?;
         let iss = self.isn.isn(now, local, remote);
+        let offer_sack = self.config().sack;
         let conn = &mut self.conns[i];
         conn.tcb = Tcb::open(now, State::SynSent, local, remote, iss);
+        conn.tcb.sack_ok = offer_sack;
         conn.tcb.accepted = true;
         Ok(Handle {
             index: i as u16,
@@ -475,7 +487,12 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
                 && seg.ack_number.is_none()
                 && seg.seq_number > conn.tcb.rcv_nxt;
             if !reopen {
-                let config = self.config.unwrap_or_default();
+                // (Fields, not `self.config()`: `conn` borrows `self`.)
+                let config = if self.config_set {
+                    self.config
+                } else {
+                    TcpConfig::new()
+                };
                 match conn.process(now, &seg, &config, &mut self.counters) {
                     Verdict::Keep => self.track_time_wait(i, tx),
                     Verdict::Reset(seq) => {
@@ -532,9 +549,10 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
             return self.reset_stray(tx, local, remote, seg);
         };
         let iss = self.isn.isn(now, local, remote);
+        let accept_sack = self.config().sack;
         let conn = &mut self.conns[i];
         conn.tcb = Tcb::open(now, State::SynReceived, local, remote, iss);
-        conn.tcb.take_syn(seg);
+        conn.tcb.take_syn(seg, accept_sack);
     }
 
     /// RST for a segment that has no connection (RFC 9293 §3.10.7.1).

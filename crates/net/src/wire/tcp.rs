@@ -1,9 +1,9 @@
 //! TCP segments (RFC 9293 §3.1). The view reads every header field and
 //! walks the options; the `Repr` keeps what this stack acts on: ports,
 //! numbers, one control flag (SYN, FIN or RST; URG is ignored, so urgent
-//! data is ordinary data), PSH, the window, and the MSS, window-scale and
-//! SACK-permitted options. The checksum covers the IPv4 pseudo-header, so
-//! `parse` and `emit` take the two addresses.
+//! data is ordinary data), PSH, the window, and the MSS, window-scale,
+//! SACK-permitted and SACK (RFC 2018) options. The checksum covers the
+//! IPv4 pseudo-header, so `parse` and `emit` take the two addresses.
 
 use super::checksum;
 use super::{read_u16, write_u16, Error, Ipv4Address, Protocol};
@@ -42,6 +42,17 @@ pub const HEADER_LEN: usize = field::URGENT.end;
 /// Longest header the 4-bit data offset can state.
 pub const MAX_HEADER_LEN: usize = 60;
 
+/// Room for options: what the longest header has past the fixed part.
+pub const MAX_OPTIONS_LEN: usize = MAX_HEADER_LEN - HEADER_LEN;
+
+/// Most blocks a SACK option carries: `2 + 8 * n` bytes must fit in the
+/// 40 bytes of options (RFC 2018 §3). Fewer are emitted when other
+/// options take room.
+pub const MAX_SACK_BLOCKS: usize = 4;
+
+/// One SACK block: the peer holds `[left, right)`.
+pub type SackBlock = (SeqNumber, SeqNumber);
+
 /// Flag bits in the low 9 bits of [`field::FLAGS`].
 pub mod flags {
     /// No more data from the sender.
@@ -71,6 +82,7 @@ mod kind {
     pub const MSS: u8 = 2;
     pub const WINDOW_SCALE: u8 = 3;
     pub const SACK_PERMITTED: u8 = 4;
+    pub const SACK: u8 = 5;
 }
 
 /// A view of a TCP segment in a buffer (exactly the IPv4 payload).
@@ -323,8 +335,12 @@ pub struct Repr<'a> {
     /// Window-scale option (parsed; this stack never offers scaling, so
     /// RFC 7323 §2.2 has it ignored).
     pub window_scale: Option<u8>,
-    /// SACK-permitted option (parsed, never acted on).
+    /// SACK-permitted option (SYN and SYN-ACK only).
     pub sack_permitted: bool,
+    /// SACK option: blocks from the first, `None` after the last. On
+    /// emit, blocks that do not fit beside the other options are left
+    /// out (see [`Repr::sack_blocks_emitted`]).
+    pub sack_blocks: [Option<SackBlock>; MAX_SACK_BLOCKS],
     /// The data.
     pub payload: &'a [u8],
 }
@@ -335,10 +351,12 @@ struct Options {
     mss: Option<u16>,
     window_scale: Option<u8>,
     sack_permitted: bool,
+    sack_blocks: [Option<SackBlock>; MAX_SACK_BLOCKS],
 }
 
 /// Walks the options: `BadLength` for an option whose length byte is
-/// missing, below 2, past the header, or wrong for its kind.
+/// missing, below 2, past the header, or wrong for its kind (a SACK
+/// option must hold 1 to [`MAX_SACK_BLOCKS`] blocks of 8 bytes).
 fn parse_options(mut bytes: &[u8]) -> Result<Options, Error> {
     let mut o = Options::default();
     while let [k, rest @ ..] = bytes {
@@ -359,7 +377,19 @@ fn parse_options(mut bytes: &[u8]) -> Result<Options, Error> {
             (kind::MSS, [a, b]) => o.mss = Some(u16::from_be_bytes([*a, *b])),
             (kind::WINDOW_SCALE, [s]) => o.window_scale = Some(*s),
             (kind::SACK_PERMITTED, []) => o.sack_permitted = true,
-            (kind::MSS | kind::WINDOW_SCALE | kind::SACK_PERMITTED, _) => {
+            (kind::SACK, blocks)
+                if !blocks.is_empty()
+                    && blocks.len() % 8 == 0
+                    && blocks.len() / 8 <= MAX_SACK_BLOCKS =>
+            {
+                o.sack_blocks = [None; MAX_SACK_BLOCKS];
+                for (slot, b) in o.sack_blocks.iter_mut().zip(blocks.chunks_exact(8)) {
+                    let left = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+                    let right = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
+                    *slot = Some((SeqNumber(left), SeqNumber(right)));
+                }
+            }
+            (kind::MSS | kind::WINDOW_SCALE | kind::SACK_PERMITTED | kind::SACK, _) => {
                 return Err(Error::BadLength)
             }
             _ => {} // timestamps and anything else: skipped
@@ -405,6 +435,7 @@ impl<'a> Repr<'a> {
             max_seg_size: options.mss,
             window_scale: options.window_scale,
             sack_permitted: options.sack_permitted,
+            sack_blocks: options.sack_blocks,
             payload: &buffer[packet.header_len()..],
         })
     }
@@ -414,12 +445,34 @@ impl<'a> Repr<'a> {
         self.payload.len() + usize::from(matches!(self.control, Control::Syn | Control::Fin))
     }
 
-    /// Header length with the options this repr carries.
-    pub fn header_len(&self) -> usize {
-        HEADER_LEN
-            + if self.max_seg_size.is_some() { 4 } else { 0 }
+    /// Bytes of the options other than SACK.
+    fn fixed_options_len(&self) -> usize {
+        (if self.max_seg_size.is_some() { 4 } else { 0 })
             + if self.window_scale.is_some() { 4 } else { 0 }
             + if self.sack_permitted { 4 } else { 0 }
+    }
+
+    /// How many of [`Repr::sack_blocks`] [`Repr::emit_header`] writes:
+    /// those given, as far as they fit beside the other options (each
+    /// takes 8 bytes, the option itself 4 with its two NOPs).
+    pub fn sack_blocks_emitted(&self) -> usize {
+        let given = self.sack_blocks.iter().take_while(|b| b.is_some()).count();
+        let room = (MAX_OPTIONS_LEN - self.fixed_options_len()).saturating_sub(4) / 8;
+        given.min(room)
+    }
+
+    /// Bytes a SACK option of `blocks` blocks takes, padding included.
+    pub const fn sack_option_len(blocks: usize) -> usize {
+        if blocks == 0 {
+            0
+        } else {
+            4 + 8 * blocks
+        }
+    }
+
+    /// Header length with the options this repr carries.
+    pub fn header_len(&self) -> usize {
+        HEADER_LEN + self.fixed_options_len() + Self::sack_option_len(self.sack_blocks_emitted())
     }
 
     /// Header, options and payload length.
@@ -465,6 +518,18 @@ impl<'a> Repr<'a> {
         }
         if self.sack_permitted {
             opts[at..at + 4].copy_from_slice(&[kind::NOP, kind::NOP, kind::SACK_PERMITTED, 2]);
+            at += 4;
+        }
+        let blocks = self.sack_blocks_emitted();
+        if blocks > 0 {
+            let len = Self::sack_option_len(blocks);
+            opts[at..at + 4].copy_from_slice(&[kind::NOP, kind::NOP, kind::SACK, len as u8 - 2]);
+            at += 4;
+            for (left, right) in self.sack_blocks.iter().take(blocks).flatten() {
+                opts[at..at + 4].copy_from_slice(&left.0.to_be_bytes());
+                opts[at + 4..at + 8].copy_from_slice(&right.0.to_be_bytes());
+                at += 8;
+            }
         }
     }
 
@@ -544,6 +609,7 @@ mod tests {
             max_seg_size: Some(1460),
             window_scale: None,
             sack_permitted: false,
+            sack_blocks: [None; MAX_SACK_BLOCKS],
             payload: &[],
         };
         let mut b = vec![0xa5; repr.buffer_len()];
@@ -620,5 +686,118 @@ mod tests {
         let p = Packet::new_checked(&b[..]).unwrap();
         let r = Repr::parse(&p, SRC, DST).unwrap();
         assert_eq!((r.max_seg_size, r.window_scale), (Some(1460), None));
+    }
+
+    /// An ACK carrying `blocks` SACK blocks and nothing else.
+    fn sack_ack(blocks: &[(u32, u32)]) -> Repr<'static> {
+        let mut sack_blocks = [None; MAX_SACK_BLOCKS];
+        for (slot, &(l, r)) in sack_blocks.iter_mut().zip(blocks) {
+            *slot = Some((SeqNumber(l), SeqNumber(r)));
+        }
+        Repr {
+            src_port: 80,
+            dst_port: 47678,
+            control: Control::None,
+            push: false,
+            seq_number: SeqNumber(1000),
+            ack_number: Some(SeqNumber(2000)),
+            window_len: 1000,
+            max_seg_size: None,
+            window_scale: None,
+            sack_permitted: false,
+            sack_blocks,
+            payload: &[],
+        }
+    }
+
+    #[test]
+    fn sack_blocks_round_trip_up_to_the_limit() {
+        for n in 1..=MAX_SACK_BLOCKS {
+            let blocks: Vec<(u32, u32)> = (0..n as u32)
+                .map(|i| (3000 + 100 * i, 3050 + 100 * i))
+                .collect();
+            let repr = sack_ack(&blocks);
+            assert_eq!(repr.sack_blocks_emitted(), n);
+            let mut b = vec![0; repr.buffer_len()];
+            assert_eq!(b.len(), HEADER_LEN + 4 + 8 * n);
+            repr.emit(&mut Packet::new_unchecked(&mut b[..]), SRC, DST);
+            assert_eq!(&b[20..24], &[1, 1, 5, 2 + 8 * n as u8]);
+            assert_eq!(&b[24..32], &[0, 0, 0x0b, 0xb8, 0, 0, 0x0b, 0xea]);
+            let p = Packet::new_checked(&b[..]).unwrap();
+            assert_eq!(Repr::parse(&p, SRC, DST), Ok(repr));
+        }
+    }
+
+    #[test]
+    fn sack_blocks_yield_to_other_options() {
+        let four = [(1, 2), (3, 4), (5, 6), (7, 8)];
+        // MSS (4) + 4 blocks (36) fill the 40 bytes exactly.
+        let repr = Repr {
+            max_seg_size: Some(1460),
+            ..sack_ack(&four)
+        };
+        assert_eq!(
+            (repr.sack_blocks_emitted(), repr.header_len()),
+            (4, MAX_HEADER_LEN)
+        );
+        // With SACK-permitted too only 3 fit; the first three are sent.
+        let repr = Repr {
+            max_seg_size: Some(1460),
+            sack_permitted: true,
+            ..sack_ack(&four)
+        };
+        assert_eq!((repr.sack_blocks_emitted(), repr.header_len()), (3, 56));
+        let mut b = vec![0; repr.buffer_len()];
+        repr.emit(&mut Packet::new_unchecked(&mut b[..]), SRC, DST);
+        let p = Packet::new_checked(&b[..]).unwrap();
+        let parsed = Repr::parse(&p, SRC, DST).unwrap();
+        assert_eq!(parsed.sack_blocks[..3], repr.sack_blocks[..3]);
+        assert_eq!(parsed.sack_blocks[3], None);
+        // Every option at once: still 3 blocks, filling the header.
+        let repr = Repr {
+            window_scale: Some(7),
+            ..repr
+        };
+        assert_eq!((repr.sack_blocks_emitted(), repr.header_len()), (3, 60));
+    }
+
+    #[test]
+    fn malformed_sack_options_are_refused_without_panic() {
+        let base = sack_ack(&[(3000, 3050)]);
+        let mut good = vec![0; base.buffer_len()];
+        base.emit(&mut Packet::new_unchecked(&mut good[..]), SRC, DST);
+        // Byte 23 is the SACK option's length (10 here). Zero blocks, a
+        // partial block, one block too many (past the limit), longer
+        // than the header, below 2.
+        for len in [
+            2u8,
+            9,
+            11,
+            18,
+            2 + 8 * (MAX_SACK_BLOCKS as u8 + 1),
+            30,
+            1,
+            0,
+        ] {
+            let mut b = good.clone();
+            b[23] = len;
+            Packet::new_unchecked(&mut b[..]).fill_checksum(SRC, DST);
+            let p = Packet::new_checked(&b[..]).unwrap();
+            assert_eq!(
+                Repr::parse(&p, SRC, DST),
+                Err(Error::BadLength),
+                "length {len}"
+            );
+        }
+        // A 5-block option cannot fit even the longest header.
+        const { assert!(2 + 8 * (MAX_SACK_BLOCKS + 1) > MAX_OPTIONS_LEN) };
+        // The length byte cut off by the end of the header.
+        let mut b = [0u8; 24];
+        b[..20].copy_from_slice(&good[..20]);
+        b[12] = 0x60;
+        b[20..24].copy_from_slice(&[1, 1, 1, 5]);
+        Packet::new_unchecked(&mut b[..]).fill_checksum(SRC, DST);
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert_eq!(Repr::parse(&p, SRC, DST), Err(Error::BadLength));
     }
 }

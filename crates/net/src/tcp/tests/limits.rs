@@ -32,6 +32,8 @@ fn backlog_at_and_past() {
             window: 0,
             psh: false,
             mss: None,
+            sack_permitted: false,
+            sack: vec![],
             payload: vec![],
         }]
     );

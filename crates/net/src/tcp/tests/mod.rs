@@ -1,7 +1,8 @@
 //! Packet-level tests, smoltcp style: the test plays the peer, sends one
 //! segment in through a real [`Interface`] and simulated link, and
 //! asserts the exact segments that come out. Grouped by state in
-//! `states.rs`, timers in `timers.rs`, limits in `limits.rs`; the
+//! `states.rs`, timers in `timers.rs`, limits in `limits.rs`, SACK in
+//! `sack.rs`; the
 //! two-stack simulated link with faults in `sim.rs`.
 
 use std::boxed::Box;
@@ -11,11 +12,13 @@ use super::*;
 use crate::iface::{Config, Interface};
 use crate::phy::{End, Link};
 use crate::time::{Duration, Instant};
+use crate::wire::tcp::MAX_SACK_BLOCKS;
 use crate::wire::{ethernet, ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress};
 use crate::wire::{EthernetFrame, EthernetRepr, Ipv4Address, Ipv4Packet, Ipv4Repr, Protocol};
 use crate::wire::{TcpControl, TcpPacket, TcpRepr};
 
 mod limits;
+mod sack;
 mod sim;
 mod states;
 mod timers;
@@ -43,6 +46,9 @@ pub(crate) struct Seg {
     pub ack: Option<u32>,
     pub window: u16,
     pub mss: Option<u16>,
+    pub sack_permitted: bool,
+    /// SACK blocks, in the order carried.
+    pub sack: Vec<(u32, u32)>,
     pub payload: Vec<u8>,
 }
 
@@ -57,6 +63,8 @@ pub(crate) fn send_templ() -> Seg {
         ack: None,
         window: 64240,
         mss: None,
+        sack_permitted: false,
+        sack: Vec::new(),
         payload: Vec::new(),
     }
 }
@@ -136,6 +144,8 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
             ack: Some(PEER_ISN + 1),
             window: RX as u16,
             mss: None,
+            sack_permitted: false,
+            sack: Vec::new(),
             payload: Vec::new(),
         }
     }
@@ -297,6 +307,13 @@ impl Seg {
             ack: r.ack_number.map(|a| a.0),
             window: r.window_len,
             mss: r.max_seg_size,
+            sack_permitted: r.sack_permitted,
+            sack: r
+                .sack_blocks
+                .iter()
+                .flatten()
+                .map(|(l, r)| (l.0, r.0))
+                .collect(),
             payload: r.payload.to_vec(),
         }
     }
@@ -304,6 +321,11 @@ impl Seg {
 
 /// The bytes of `seg` from `src` to `dst`, checksum included.
 pub(crate) fn emit(seg: &Seg, src: Ipv4Address, dst: Ipv4Address) -> Vec<u8> {
+    assert!(seg.sack.len() <= MAX_SACK_BLOCKS);
+    let mut sack_blocks = [None; MAX_SACK_BLOCKS];
+    for (slot, &(l, r)) in sack_blocks.iter_mut().zip(&seg.sack) {
+        *slot = Some((SeqNumber(l), SeqNumber(r)));
+    }
     let repr = TcpRepr {
         src_port: seg.src_port,
         dst_port: seg.dst_port,
@@ -314,7 +336,8 @@ pub(crate) fn emit(seg: &Seg, src: Ipv4Address, dst: Ipv4Address) -> Vec<u8> {
         window_len: seg.window,
         max_seg_size: seg.mss,
         window_scale: None,
-        sack_permitted: false,
+        sack_permitted: seg.sack_permitted,
+        sack_blocks,
         payload: &seg.payload,
     };
     let mut b = std::vec![0u8; repr.buffer_len()];

@@ -1,7 +1,8 @@
 //! Two stacks across the simulated link, each end behind a seeded
 //! [`FaultInjector`]: the client (the minimal active open) and the
 //! server (a listener) move 1 MiB each way at once, then both close.
-//! The data must arrive byte-exact within a bounded simulated time.
+//! The data must arrive byte-exact within a bounded simulated time, with
+//! SACK on both ends (the default) and with it off (NewReno).
 
 use super::*;
 use crate::phy::{FaultConfig, FaultInjector, XorShift};
@@ -74,7 +75,7 @@ struct Outcome {
     client: TcpCounters,
 }
 
-fn run(faults: FaultConfig, seed: u32, size: usize) -> Outcome {
+fn run(faults: FaultConfig, seed: u32, size: usize, sack: bool) -> Outcome {
     let link: &'static Link = Box::leak(Box::new(Link::new()));
     let (ea, eb) = link.ends(OUR_MAC.0, PEER_MAC.0);
     let mut da = FaultInjector::new(ea, faults, seed);
@@ -85,6 +86,10 @@ fn run(faults: FaultConfig, seed: u32, size: usize) -> Outcome {
     let mut ib = Interface::new(cb);
     let mut sa: Box<Stack> = Box::new(TcpStack::new([1; 16]));
     let mut sb: Box<Stack> = Box::new(TcpStack::new([2; 16]));
+    let mut cfg = TcpConfig::new();
+    cfg.sack = sack;
+    sa.set_config(cfg);
+    sb.set_config(cfg);
     sa.listen(PORT, 2).unwrap();
     let start = Instant(1_000_000);
     let mut now = start;
@@ -151,32 +156,70 @@ fn lossy() -> FaultConfig {
 
 #[test]
 fn one_mib_each_way_without_faults() {
-    let o = run(FaultConfig::default(), 1, MIB);
-    assert_eq!(o.server.retransmits + o.client.retransmits, 0);
-    assert_eq!(o.server.bytes_in, MIB as u64);
-    assert_eq!(o.client.bytes_in, MIB as u64);
-    assert!(o.elapsed < Duration::from_secs(2), "{:?}", o.elapsed);
+    for sack in [true, false] {
+        let o = run(FaultConfig::default(), 1, MIB, sack);
+        assert_eq!(o.server.retransmits + o.client.retransmits, 0);
+        assert_eq!(o.server.bytes_in, MIB as u64);
+        assert_eq!(o.client.bytes_in, MIB as u64);
+        let negotiated = o.server.sack_negotiated + o.client.sack_negotiated;
+        assert_eq!(negotiated, if sack { 2 } else { 0 });
+        assert!(o.elapsed < Duration::from_secs(2), "{:?}", o.elapsed);
+    }
+}
+
+/// Seeds of the lossy runs.
+const SEEDS: [u32; 4] = [1, 2, 3, 0xdead_beef];
+
+/// Every seed through the lossy link; prints and returns the totals:
+/// (simulated time, retransmits, timeouts).
+fn lossy_runs(sack: bool) -> (Duration, u64, u64) {
+    let mut total = (Duration(0), 0, 0);
+    for seed in SEEDS {
+        let o = run(lossy(), seed, MIB, sack);
+        let (s, c) = (&o.server, &o.client);
+        std::println!(
+            "sack {sack} seed {seed}: {:?} simulated; retransmits {}, fast {}, timeouts {}, \
+             SACK recoveries {}, holes resent {}, skipped {} B",
+            o.elapsed,
+            s.retransmits + c.retransmits,
+            s.fast_retransmits + c.fast_retransmits,
+            s.timeouts + c.timeouts,
+            s.sack_recoveries + c.sack_recoveries,
+            s.sack_retransmits + c.sack_retransmits,
+            s.sack_skipped_bytes + c.sack_skipped_bytes,
+        );
+        assert!(s.retransmits + c.retransmits > 0);
+        assert!(s.fast_retransmits + c.fast_retransmits > 0);
+        assert!(s.drop_bad_checksum + c.drop_bad_checksum > 0);
+        assert!(o.elapsed < SIM_LIMIT);
+        if sack {
+            assert_eq!(s.sack_negotiated + c.sack_negotiated, 2);
+            assert!(s.sack_blocks_out > 0 && c.sack_blocks_out > 0);
+            assert!(s.sack_recoveries + c.sack_recoveries > 0);
+        } else {
+            assert_eq!(s.sack_blocks_out + c.sack_blocks_out + s.sack_blocks_in, 0);
+        }
+        total.0 = Duration(total.0 .0 + o.elapsed.0);
+        total.1 += s.retransmits + c.retransmits;
+        total.2 += s.timeouts + c.timeouts;
+    }
+    std::println!(
+        "sack {sack}: total {:?} simulated, {} retransmits, {} timeouts",
+        total.0,
+        total.1,
+        total.2
+    );
+    total
 }
 
 #[test]
 fn one_mib_each_way_through_loss_reordering_duplication() {
-    for seed in [1, 2, 3, 0xdead_beef] {
-        let o = run(lossy(), seed, MIB);
-        std::println!(
-            "seed {seed}: {:?} simulated; retransmits {} + {}, fast {} + {}, timeouts {} + {}",
-            o.elapsed,
-            o.server.retransmits,
-            o.client.retransmits,
-            o.server.fast_retransmits,
-            o.client.fast_retransmits,
-            o.server.timeouts,
-            o.client.timeouts
-        );
-        assert!(o.server.retransmits + o.client.retransmits > 0);
-        assert!(o.server.fast_retransmits + o.client.fast_retransmits > 0);
-        assert!(o.server.drop_bad_checksum + o.client.drop_bad_checksum > 0);
-        assert!(o.elapsed < SIM_LIMIT);
-    }
+    lossy_runs(false);
+}
+
+#[test]
+fn one_mib_each_way_through_loss_reordering_duplication_with_sack() {
+    lossy_runs(true);
 }
 
 #[test]
@@ -187,5 +230,6 @@ fn heavy_loss_still_delivers() {
         reorder_pct: 20,
         corrupt_pct: 2,
     };
-    run(faults, 77, 64 * 1024);
+    run(faults, 77, 64 * 1024, true);
+    run(faults, 77, 64 * 1024, false);
 }
