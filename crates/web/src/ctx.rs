@@ -5,14 +5,22 @@ use bedrock_http::{query_get, Request};
 
 use crate::limits::MAX_PARAMS;
 use crate::reply::Reject;
+use crate::route::Param;
 
 /// Path parameters captured by a route pattern, in pattern order. Values
 /// are raw path text (still percent-encoded).
+///
+/// Small on purpose (a lookup starts by making an empty one): the names
+/// are the matched route's own, and a value is kept as where it ends in
+/// the path; where it starts follows from the pattern.
 #[derive(Clone, Copy, Debug)]
 pub struct Params<'p> {
-    names: [&'static str; MAX_PARAMS],
-    values: [&'p str; MAX_PARAMS],
-    len: usize,
+    /// The path the values are cut from.
+    path: &'p str,
+    /// The matched route's parameters, empty when nothing is captured.
+    captured: &'p [Param],
+    /// Where the value of each captured parameter ends in `path`.
+    ends: [usize; MAX_PARAMS],
 }
 
 impl Default for Params<'_> {
@@ -25,40 +33,49 @@ impl<'p> Params<'p> {
     /// No parameters.
     pub const fn new() -> Self {
         Params {
-            names: [""; MAX_PARAMS],
-            values: [""; MAX_PARAMS],
-            len: 0,
+            path: "",
+            captured: &[],
+            ends: [0; MAX_PARAMS],
         }
     }
 
+    /// Forgets every capture.
     pub(crate) fn clear(&mut self) {
-        self.len = 0;
+        self.captured = &[];
     }
 
-    /// Patterns are checked to hold at most `MAX_PARAMS` parameters, so
-    /// there is always room.
-    pub(crate) fn push(&mut self, name: &'static str, value: &'p str) {
-        if self.len < MAX_PARAMS {
-            self.names[self.len] = name;
-            self.values[self.len] = value;
-            self.len += 1;
-        }
+    /// Where matching writes the end of value `at` (below `MAX_PARAMS`,
+    /// as patterns are checked to hold at most that many).
+    pub(crate) fn ends_mut(&mut self) -> &mut [usize; MAX_PARAMS] {
+        &mut self.ends
+    }
+
+    /// Makes the values whose ends are in place the captures of
+    /// `captured` on `path`.
+    pub(crate) fn capture(&mut self, path: &'p str, captured: &'p [Param]) {
+        self.path = path;
+        self.captured = captured;
     }
 
     /// The value captured for `name`.
     pub fn get(&self, name: &str) -> Option<&'p str> {
-        let at = self.names[..self.len].iter().position(|n| *n == name)?;
-        Some(self.values[at])
+        let at = self.captured.iter().position(|p| p.name() == name)?;
+        let previous_end = match at.checked_sub(1) {
+            Some(previous) => *self.ends.get(previous)?,
+            None => 0,
+        };
+        let start = previous_end + self.captured[at].lead();
+        self.path.get(start..*self.ends.get(at)?)
     }
 
     /// How many parameters were captured.
     pub fn len(&self) -> usize {
-        self.len
+        self.captured.len()
     }
 
     /// True when the pattern had no parameters.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.captured.is_empty()
     }
 }
 
@@ -150,13 +167,21 @@ mod tests {
 
     #[test]
     fn params_lookup() {
+        let route = crate::Route::new(bedrock_http::Method::Get, "/x/{a}/y/{b}", nothing);
         let mut p = Params::new();
         assert!(p.is_empty());
-        p.push("a", "1");
-        p.push("b", "2");
-        assert_eq!(p.get("b"), Some("2"));
+        assert!(route.matches("/x/1/y/22", &mut p));
+        assert_eq!(
+            (p.len(), p.get("a"), p.get("b")),
+            (2, Some("1"), Some("22"))
+        );
         assert_eq!(p.get("c"), None);
         p.clear();
         assert_eq!(p.get("a"), None);
+        assert!(p.is_empty());
+    }
+
+    fn nothing(_: &mut (), _: &mut Ctx<'_>) -> crate::Outcome {
+        Ok(crate::Reply::no_content())
     }
 }

@@ -5,11 +5,12 @@
 //!
 //! The index is three tables of bit sets over the first
 //! [`INDEXED_ROUTES`] routes: by the path's `/` count, by a hash of its
-//! first segment and by a hash of its second. A lookup computes the three
-//! keys of the path, intersects the three sets, and tries only the routes
-//! left, in table order, so priorities stay those of the linear scan. A
-//! path no route can match usually leaves an empty set. The index only
-//! ever rules routes out that cannot match; the full match decides.
+//! first segment and by a hash of its second. A lookup intersects the sets
+//! of its path's keys (first segment, second segment, `/` count, each
+//! only while more than one route is left), and tries the routes left in
+//! table order, so priorities stay those of the linear scan. A path no
+//! route can match usually leaves an empty set. The index only ever rules
+//! routes out that cannot match; the full match decides.
 
 use core::ops::Range;
 
@@ -34,9 +35,9 @@ pub enum Lookup {
 /// Finds the route for `method` and `path` by trying every route in
 /// order, filling `params`. HEAD falls back to the path's GET route when
 /// it has no HEAD route of its own. [`Routes::lookup`] gives the same
-/// answer faster.
+/// answer faster. The captures borrow their names from `routes`.
 pub fn lookup<'p, S>(
-    routes: &[Route<S>],
+    routes: &'p [Route<S>],
     method: Method,
     path: &'p str,
     params: &mut Params<'p>,
@@ -114,92 +115,110 @@ impl<'r, S> Routes<'r, S> {
     }
 
     /// Finds the route for `method` and `path`, filling `params`: the same
-    /// answer as [`lookup`] on the same table.
-    pub fn lookup<'p>(&self, method: Method, path: &'p str, params: &mut Params<'p>) -> Lookup {
+    /// answer as [`lookup`] on the same table. The captures borrow their
+    /// names from the table's routes.
+    pub fn lookup<'p>(&self, method: Method, path: &'p str, params: &mut Params<'p>) -> Lookup
+    where
+        'r: 'p,
+    {
         let bytes = path.as_bytes();
         if bytes.first() != Some(&b'/') {
             // Every pattern starts with '/'.
             return Lookup::NotFound;
         }
-        let shape = PathShape::of(bytes);
         let unindexed = INDEXED_ROUTES.min(self.routes.len())..self.routes.len();
+        // Only routes past the index are filtered by `/` count in the loop.
+        let slashes = if unindexed.is_empty() {
+            0
+        } else {
+            count_slashes(bytes, 0)
+        };
         let order = Order {
-            candidates: self.candidates(bytes, &shape),
+            candidates: self.candidates(bytes),
             tail: unindexed,
             repeats: self.repeats,
         };
-        first_match(self.routes, order, shape.slashes, method, path, params)
+        first_match(self.routes, order, slashes, method, path, params)
     }
 
     /// The indexed routes that may match `path` (which starts with `/`).
-    fn candidates(&self, path: &[u8], shape: &PathShape) -> u128 {
-        let [first, second] = shape.segment_keys(path);
-        let candidates =
-            self.by_slashes[shape.slashes.min(SLASH_BUCKETS)] & self.by_first[key_bucket(first)];
-        if candidates == 0 {
-            return 0;
+    /// The keys are taken cheapest first, and only while more than one
+    /// route is left: matching that one costs less than a further key
+    /// would save, and a path nothing matches is mostly told by its first
+    /// segments without reading the rest.
+    fn candidates(&self, path: &[u8]) -> u128 {
+        let first_end = next_slash(path, 1);
+        let mut candidates =
+            self.by_first[key_bucket(SegmentKey::Hashed(segment_bucket(path, 1, first_end)))];
+        if candidates & candidates.wrapping_sub(1) == 0 {
+            return candidates;
         }
-        candidates & self.by_second[key_bucket(second)]
-    }
-}
-
-/// Where the `/` bytes of a path are, found eight bytes at a time.
-struct PathShape {
-    slashes: usize,
-    /// Offsets of the first three `/` (the path's length where there are
-    /// fewer): the first two segments lie between them.
-    cuts: [usize; 3],
-}
-
-impl PathShape {
-    fn of(path: &[u8]) -> PathShape {
-        let mut shape = PathShape {
-            slashes: 0,
-            cuts: [path.len(); 3],
-        };
-        let mut found = 0;
-        let mut offset = 0;
-        let mut rest = path;
-        while !rest.is_empty() {
-            let (word, step) = match (rest.split_first_chunk::<8>(), path.last_chunk::<8>()) {
-                (Some((chunk, _)), _) => (u64::from_le_bytes(*chunk), 8),
-                // The tail: the path's last eight bytes with those already
-                // seen shifted out (zero bytes are not '/').
-                (None, Some(last)) => (
-                    u64::from_le_bytes(*last) >> (8 * (8 - rest.len())),
-                    rest.len(),
-                ),
-                (None, None) => (
-                    rest.iter()
-                        .rev()
-                        .fold(0, |word, &b| word << 8 | u64::from(b)),
-                    rest.len(),
-                ),
-            };
-            let mut marks = slash_marks(word);
-            // One bit per '/' byte: summing the bytes counts them.
-            shape.slashes += ((marks >> 7).wrapping_mul(0x0101_0101_0101_0101) >> 56) as usize;
-            while marks != 0 && found < shape.cuts.len() {
-                shape.cuts[found] = offset + marks.trailing_zeros() as usize / 8;
-                found += 1;
-                marks &= marks - 1;
-            }
-            offset += step;
-            rest = &rest[step..];
-        }
-        shape
-    }
-
-    /// The keys of the first two segments (the path starts with `/`).
-    fn segment_keys(&self, path: &[u8]) -> [SegmentKey; 2] {
-        let [_, first_end, second_end] = self.cuts;
-        let first = SegmentKey::Hashed(segment_bucket(path, 1, first_end));
         if first_end == path.len() {
-            return [first, SegmentKey::Absent];
+            // The only `/` is the leading one.
+            return candidates
+                & self.by_second[key_bucket(SegmentKey::Absent)]
+                & self.by_slashes[1];
         }
-        let second = SegmentKey::Hashed(segment_bucket(path, first_end + 1, second_end));
-        [first, second]
+        let second_end = next_slash(path, first_end + 1);
+        let second = segment_bucket(path, first_end + 1, second_end);
+        candidates &= self.by_second[key_bucket(SegmentKey::Hashed(second))];
+        if candidates & candidates.wrapping_sub(1) == 0 {
+            return candidates;
+        }
+        // The two `/` before `second_end`, the one there, and those after.
+        let slashes = match second_end.checked_add(1) {
+            Some(rest) if rest <= path.len() => 3 + count_slashes(path, rest),
+            _ => 2,
+        };
+        candidates & self.by_slashes[slashes.min(SLASH_BUCKETS)]
     }
+}
+
+/// The `/` marks of the eight bytes at `from`, the bytes past the path's
+/// end read as zero (not '/').
+#[inline(always)]
+fn marks_at(path: &[u8], from: usize) -> u64 {
+    let word = match path
+        .get(from..)
+        .map(|rest| (rest.first_chunk::<8>(), rest.len()))
+    {
+        Some((Some(chunk), _)) => u64::from_le_bytes(*chunk),
+        // The path's last eight bytes with those before `from` shifted out.
+        Some((None, left)) => match path.last_chunk::<8>() {
+            Some(last) => u64::from_le_bytes(*last) >> (8 * (8 - left)),
+            None => path[from..]
+                .iter()
+                .rev()
+                .fold(0, |word, &b| word << 8 | u64::from(b)),
+        },
+        None => 0,
+    };
+    slash_marks(word)
+}
+
+/// Offset of the first `/` at or after `from`, or the path's length.
+#[inline(always)]
+fn next_slash(path: &[u8], mut from: usize) -> usize {
+    while from < path.len() {
+        let marks = marks_at(path, from);
+        if marks != 0 {
+            return from + marks.trailing_zeros() as usize / 8;
+        }
+        from += 8;
+    }
+    path.len()
+}
+
+/// The number of `/` in `path` from `from` on, eight bytes at a time.
+fn count_slashes(path: &[u8], mut from: usize) -> usize {
+    let mut slashes = 0;
+    while from < path.len() {
+        // One bit per '/' byte: summing the bytes counts them.
+        let marks = marks_at(path, from);
+        slashes += ((marks >> 7).wrapping_mul(0x0101_0101_0101_0101) >> 56) as usize;
+        from += 8;
+    }
+    slashes
 }
 
 /// The high bit of each byte of `word` that is `/`, and no other bit
@@ -251,16 +270,16 @@ struct Order {
     /// Bit `i`: try route `i` (a superset of the indexed routes that can
     /// match the path).
     candidates: u128,
-    /// Then these.
+    /// Then these, each first filtered by its `/` count.
     tail: Range<usize>,
     /// Bit `i`: route `i` has the pattern of route `i - 1`.
     repeats: u128,
 }
 
 /// The lookup itself: tries the routes in `order`; `path` has `slashes`
-/// `/` bytes.
+/// `/` bytes (needed only for the routes of `order.tail`).
 fn first_match<'p, S>(
-    routes: &[Route<S>],
+    routes: &'p [Route<S>],
     order: Order,
     slashes: usize,
     method: Method,
@@ -279,20 +298,23 @@ fn first_match<'p, S>(
     // the route before it is, so that one was tried last.
     let mut last_matched = false;
     loop {
-        let (at, repeat) = if pending != 0 {
+        // `fits`: no `/` count filter needed (the index has filtered).
+        let (at, repeat, fits) = if pending != 0 {
             let at = pending.trailing_zeros() as usize;
             pending &= pending - 1;
-            (at, repeats >> at & 1 == 1)
+            (at, repeats >> at & 1 == 1, true)
         } else if let Some(at) = tail.next() {
-            (at, false)
+            (at, false, false)
         } else {
             break;
         };
-        let route = &routes[at];
+        let Some(route) = routes.get(at) else {
+            break;
+        };
         last_matched = if repeat {
             last_matched
         } else {
-            route.could_match(slashes) && route.matches(path, params)
+            (fits || route.could_match(slashes)) && route.matches(path, params)
         };
         if !last_matched {
             continue;
@@ -342,7 +364,7 @@ mod tests {
     }
 
     #[test]
-    fn path_shape_agrees_with_a_byte_by_byte_count() {
+    fn slash_search_and_count_agree_with_a_byte_by_byte_look() {
         // Every path of '/' and 'a' up to 19 bytes: all word and tail splits.
         for len in 1..20 {
             for bits in 0..1u32 << (len - 1) {
@@ -350,10 +372,19 @@ mod tests {
                     .chain((1..len).map(|i| if bits >> (i - 1) & 1 == 1 { '/' } else { 'a' }))
                     .collect();
                 let at: Vec<usize> = path.match_indices('/').map(|(i, _)| i).collect();
-                let shape = PathShape::of(path.as_bytes());
-                assert_eq!(shape.slashes, at.len(), "{path}");
-                for k in 0..3 {
-                    assert_eq!(shape.cuts[k], *at.get(k).unwrap_or(&len), "{path} cut {k}");
+                for from in 0..=len {
+                    let after = at.iter().filter(|&&i| i >= from).count();
+                    assert_eq!(
+                        count_slashes(path.as_bytes(), from),
+                        after,
+                        "{path} from {from}"
+                    );
+                    let next = at.iter().copied().find(|&i| i >= from).unwrap_or(len);
+                    assert_eq!(
+                        next_slash(path.as_bytes(), from),
+                        next,
+                        "{path} from {from}"
+                    );
                 }
             }
         }
@@ -372,12 +403,11 @@ mod tests {
             Route::new(Method::Get, "/static/{*path}", nothing),
         ];
         static TABLE: Routes<'static, ()> = Routes::new(&ROUTES);
-        let candidates = |path: &str| {
-            let shape = PathShape::of(path.as_bytes());
-            TABLE.candidates(path.as_bytes(), &shape)
-        };
+        let candidates = |path: &str| TABLE.candidates(path.as_bytes());
         assert_eq!(candidates("/api/nothing/here"), 0);
-        assert_eq!(candidates("/api/hotels"), 0);
+        // One candidate is left to the full match rather than counted out.
+        assert_eq!(candidates("/api/hotels"), 1 << 1);
+        assert_eq!(candidates("/api/hotels/7/8"), 1 << 1);
         assert_eq!(candidates("/nothing"), 0);
         assert_eq!(candidates("/api/hotels/7"), 1 << 1);
         assert_eq!(candidates("/api/guests/7"), 1 << 2);

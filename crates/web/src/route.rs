@@ -89,8 +89,9 @@ impl<S> Route<S> {
     }
 
     /// Matches `path` against the pattern; on success `params` hold its
-    /// captures and nothing else.
-    pub fn matches<'p>(&self, path: &'p str, params: &mut Params<'p>) -> bool {
+    /// captures and nothing else (their names borrowed from the route).
+    #[inline(always)]
+    pub fn matches<'p>(&'p self, path: &'p str, params: &mut Params<'p>) -> bool {
         // Also for literal patterns: no captures left from a failed try.
         params.clear();
         let bytes = path.as_bytes();
@@ -101,61 +102,96 @@ impl<S> Route<S> {
         if !starts_with(bytes, prefix) {
             return false;
         }
+        let captured = self.params.split_at(self.param_count).0;
         let mut at = prefix.len();
-        for param in &self.params[..self.param_count] {
-            let Some(value) = path.get(at..) else {
+        for (param, end) in captured.iter().zip(params.ends_mut()) {
+            if param.rest {
+                // Always the last parameter.
+                at = bytes.len();
+                *end = at;
+                continue;
+            }
+            let Some(value) = bytes.get(at..) else {
                 return false;
             };
-            if param.rest {
-                params.push(param.name, value);
-                return true;
-            }
-            let len = find(value.as_bytes(), b'/');
+            let len = find(value, b'/');
             if len == 0 {
                 return false;
             }
-            // `value` is cut at a '/', a character boundary.
-            params.push(param.name, value.split_at(len).0);
             at += len;
+            *end = at;
             if !starts_with(&bytes[at..], param.literal) {
                 return false;
             }
             at += param.literal.len();
         }
-        at == bytes.len()
+        if at != bytes.len() {
+            return false;
+        }
+        params.capture(path, captured);
+        true
     }
 }
 
 /// One `{name}` or `{*name}` of a pattern, cut out when the route is
 /// built so that matching never re-parses the pattern.
 #[derive(Clone, Copy, Debug)]
-struct Param {
+pub(crate) struct Param {
     /// The name, without braces or `*`.
     name: &'static str,
     /// A `{*name}`: takes the rest of the path.
     rest: bool,
+    /// Bytes of literal text between the previous parameter's value (or
+    /// the start of the path) and this one's: where the value starts.
+    lead: usize,
     /// The literal text after the closing brace, up to the next parameter
     /// or the end of the pattern.
     literal: &'static [u8],
 }
 
-/// Whether `hay` begins with `needle`, eight bytes at a time: patterns'
+impl Param {
+    /// The parameter's name.
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Literal bytes between the previous value (or the path's start)
+    /// and this parameter's value.
+    pub(crate) fn lead(&self) -> usize {
+        self.lead
+    }
+}
+
+/// Whether `hay` begins with `needle`, a word at a time: patterns'
 /// literal runs are short, and a call to `memcmp` costs more than this.
 fn starts_with(hay: &[u8], needle: &[u8]) -> bool {
-    let Some(mut hay) = hay.get(..needle.len()) else {
-        return false;
-    };
-    let mut needle = needle;
-    while let (Some((h, hay_rest)), Some((n, needle_rest))) = (
-        hay.split_first_chunk::<8>(),
-        needle.split_first_chunk::<8>(),
-    ) {
-        if h != n {
-            return false;
-        }
-        (hay, needle) = (hay_rest, needle_rest);
+    hay.get(..needle.len())
+        .is_some_and(|hay| same_bytes(hay, needle))
+}
+
+/// Whether `a` and `b`, of equal length, hold the same bytes: eight bytes
+/// at a time with the last word overlapping, or two overlapping four-byte
+/// words, or bytewise below four.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    fn word<const N: usize>(s: &[u8], at: usize) -> Option<&[u8; N]> {
+        s.get(at..).and_then(|s| s.first_chunk::<N>())
     }
-    hay.iter().zip(needle).all(|(h, n)| h == n)
+    let n = a.len();
+    if n >= 8 {
+        let mut at = 0;
+        while at + 8 < n {
+            if word::<8>(a, at) != word::<8>(b, at) {
+                return false;
+            }
+            at += 8;
+        }
+        return word::<8>(a, n - 8) == word::<8>(b, n - 8);
+    }
+    if n >= 4 {
+        return word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4);
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// Index of the first `byte` in `hay`, or `hay.len()`.
@@ -168,11 +204,13 @@ const fn params_of(pattern: &'static str) -> ([Param; MAX_PARAMS], usize) {
     const UNUSED: Param = Param {
         name: "",
         rest: false,
+        lead: 0,
         literal: &[],
     };
     let p = pattern.as_bytes();
     let mut spans = [UNUSED; MAX_PARAMS];
     let mut count = 0;
+    let mut literal_start = 0;
     let mut i = 0;
     while i < p.len() {
         if p[i] == b'{' {
@@ -189,8 +227,10 @@ const fn params_of(pattern: &'static str) -> ([Param; MAX_PARAMS], usize) {
             spans[count] = Param {
                 name: pattern.split_at(close).0.split_at(start).1,
                 rest,
+                lead: i - literal_start,
                 literal: p.split_at(literal_end).0.split_at(close + 1).1,
             };
+            literal_start = close + 1;
             count += 1;
             i = close;
         }
@@ -378,7 +418,12 @@ mod tests {
     }
 
     fn matched<'p>(pattern: &'static str, path: &'p str) -> Option<Params<'p>> {
-        let route = Route::new(Method::Get, pattern, nothing);
+        // Captures borrow their names from the route.
+        let route: &'static Route<()> = std::boxed::Box::leak(std::boxed::Box::new(Route::new(
+            Method::Get,
+            pattern,
+            nothing,
+        )));
         let mut params = Params::new();
         route.matches(path, &mut params).then_some(params)
     }

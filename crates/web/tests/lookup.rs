@@ -108,7 +108,7 @@ fn answer<'p>(found: Lookup, params: &Params<'p>) -> (Lookup, Vec<Option<&'p str
 }
 
 fn both<'p>(
-    routes: &[Route<()>],
+    routes: &'p [Route<()>],
     method: Method,
     path: &'p str,
 ) -> [(Lookup, Vec<Option<&'p str>>); 2] {
