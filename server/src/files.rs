@@ -649,12 +649,28 @@ fn file_reply(
     }
 }
 
+/// A body built by `build` in a new memfd named `name` (NUL-terminated):
+/// `build` writes it and returns its size. The memfd is closed if `build`
+/// fails.
+fn in_memfd(
+    name: &[u8],
+    build: impl FnOnce(i32) -> Result<u64, Errno>,
+) -> Result<(i32, u64), Errno> {
+    let mfd = sys::memfd_create(name)?;
+    match build(mfd) {
+        Ok(total) => Ok((mfd, total)),
+        Err(e) => {
+            sys::close(mfd);
+            Err(e)
+        }
+    }
+}
+
 /// Builds a multipart/byteranges body in a memfd; returns it and its size.
 fn multipart(fd: i32, ranges: &[ByteRange], size: u64, mime: &str) -> Result<(i32, u64), Errno> {
-    let mfd = sys::memfd_create(b"bedrock-ranges\0")?;
-    let mut total = 0u64;
-    let mut chunk = [0u8; 8192];
-    let r = (|| {
+    in_memfd(b"bedrock-ranges\0", |mfd| {
+        let mut total = 0u64;
+        let mut chunk = [0u8; 8192];
         for r in ranges {
             let mut part = [0u8; 256];
             let mut c = Cursor::new(&mut part);
@@ -687,15 +703,8 @@ fn multipart(fd: i32, ranges: &[ByteRange], size: u64, mime: &str) -> Result<(i3
         let n = c.len();
         sys::write_all(mfd, &tail[..n])?;
         total += n as u64;
-        Ok(())
-    })();
-    match r {
-        Ok(()) => Ok((mfd, total)),
-        Err(e) => {
-            sys::close(mfd);
-            Err(e)
-        }
-    }
+        Ok(total)
+    })
 }
 
 fn html_escape(c: &mut Cursor<'_>, s: &[u8]) {
@@ -727,12 +736,11 @@ fn url_escape(c: &mut Cursor<'_>, s: &[u8]) {
 /// An HTML listing of directory `dir` in a memfd, sorted by name
 /// (bytewise); temp files left out.
 fn listing(dir_fd: i32, path: &str) -> Result<(i32, u64), Errno> {
-    let mfd = sys::memfd_create(b"bedrock-listing\0")?;
-    let mut page = [0u8; 8192];
-    let mut total = 0u64;
-    let mut dents = [0u8; 8192];
-    let mut batch = dir::Batch::new();
-    let r = (|| {
+    in_memfd(b"bedrock-listing\0", |mfd| {
+        let mut page = [0u8; 8192];
+        let mut total = 0u64;
+        let mut dents = [0u8; 8192];
+        let mut batch = dir::Batch::new();
         let mut c = Cursor::new(&mut page);
         c.s("<!doctype html>\n<meta charset=\"utf-8\">\n<title>Index of ");
         html_escape(&mut c, path.as_bytes());
@@ -761,15 +769,8 @@ fn listing(dir_fd: i32, path: &str) -> Result<(i32, u64), Errno> {
         len += c.len();
         sys::write_all(mfd, &page[..len])?;
         total += len as u64;
-        Ok(())
-    })();
-    match r {
-        Ok(()) => Ok((mfd, total)),
-        Err(e) => {
-            sys::close(mfd);
-            Err(e)
-        }
-    }
+        Ok(total)
+    })
 }
 
 // ---- writes ----
