@@ -172,7 +172,12 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
             return self.release(i);
         }
         let until = conn.tcb.time_wait_until;
-        self.time_wait_due = Some(self.time_wait_due.map_or(until, |d| d.min(until)));
+        self.time_wait_due_by(until);
+    }
+
+    /// Notes that a TIME-WAIT slot needs a dispatch by `at`.
+    fn time_wait_due_by(&mut self, at: Instant) {
+        self.time_wait_due = Some(self.time_wait_due.map_or(at, |d| d.min(at)));
     }
 
     /// Accepts connections to `port`, at most `backlog` of them waiting
@@ -613,7 +618,7 @@ impl<const N: usize, const RX: usize, const TX: usize> IpHandler for TcpStack<N,
                 }
                 if conn.tcb.state == State::TimeWait {
                     let until = conn.tcb.time_wait_until;
-                    self.time_wait_due = Some(self.time_wait_due.map_or(until, |d| d.min(until)));
+                    self.time_wait_due_by(until);
                 } else {
                     self.time_wait.remove(i);
                 }
