@@ -27,7 +27,7 @@ pub mod query;
 pub mod range;
 pub mod request;
 pub mod response;
-mod swar;
+mod scan;
 
 pub use chunked::{ChunkProgress, ChunkedDecoder};
 pub use date::{format_imf_fixdate, parse_http_date};

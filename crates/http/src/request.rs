@@ -5,10 +5,10 @@
 //! CRLF ends a line (bare LF and bare CR are rejected), one leading empty
 //! line is skipped, obsolete line folding is rejected.
 
-use crate::chars::{TOKEN, URI};
+use crate::chars::TOKEN;
 use crate::error::Error;
 use crate::limits::Limits;
-use crate::swar::{find, Ctl, Lf, NameEnd, NotVisible};
+use crate::scan::{find, is_uri, Lf, NameEnd, NotVisible, ValueEnd};
 
 /// Result of an incremental parse: done, or more bytes are needed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -250,7 +250,7 @@ fn parse_head<'b>(
     if t_end - t_start > max_target_len {
         return Err(Error::UriTooLong);
     }
-    let target_ok = all_in(&buf[t_start..t_end], &URI);
+    let target_ok = is_uri(buf, t_start, t_end);
     match buf.get(t_end) {
         None if target_ok => return Ok(None),
         Some(b' ') if target_ok && t_end > t_start => {}
@@ -334,7 +334,7 @@ fn parse_head<'b>(
         while let Some(b' ' | b'\t') = buf.get(v_start) {
             v_start += 1;
         }
-        let v_end = scan_value(buf, v_start);
+        let v_end = find::<ValueEnd>(buf, v_start);
         match buf.get(v_end) {
             None => return Ok(None),
             Some(b'\r') => {}
@@ -573,20 +573,6 @@ fn all_in(s: &[u8], table: &[bool; 256]) -> bool {
         ok &= table[b as usize];
     }
     ok
-}
-
-/// Index of the first byte at or after `i` not allowed in a field value
-/// (anything but VCHAR, obs-text, SP, HTAB), or `buf.len()`.
-#[inline(always)]
-fn scan_value(buf: &[u8], mut i: usize) -> usize {
-    loop {
-        i = find::<Ctl>(buf, i);
-        match buf.get(i) {
-            Some(b'\t') => i += 1,
-            Some(&b) if b >= 0x80 => i += 1,
-            _ => return i,
-        }
-    }
 }
 
 /// Find the end of a request head: the offset just past the first CRLFCRLF,
