@@ -229,16 +229,23 @@ fn parse_head<'b>(
         _ => 0,
     };
 
-    // method SP
-    let m_end = find::<NotVisible>(buf, start);
-    let method_bytes = &buf[start..m_end];
-    let method = Method::from_bytes(method_bytes);
-    let valid = method != Method::Other || all_in(method_bytes, &TOKEN);
-    match buf.get(m_end) {
-        None if valid => return Ok(None),
-        Some(b' ') if valid && m_end > start => {}
-        _ => return Err(Error::BadMethod),
-    }
+    // method SP: GET and POST by their first bytes, the rest by a search.
+    let (method, m_end) = match buf.get(start..).and_then(|b| b.first_chunk::<5>()) {
+        Some([b'G', b'E', b'T', b' ', _]) => (Method::Get, start + 3),
+        Some(b"POST ") => (Method::Post, start + 4),
+        _ => {
+            let m_end = find::<NotVisible>(buf, start);
+            let method_bytes = &buf[start..m_end];
+            let method = Method::from_bytes(method_bytes);
+            let valid = method != Method::Other || all_in(method_bytes, &TOKEN);
+            match buf.get(m_end) {
+                None if valid => return Ok(None),
+                Some(b' ') if valid && m_end > start => {}
+                _ => return Err(Error::BadMethod),
+            }
+            (method, m_end)
+        }
+    };
 
     // request-target SP
     let t_start = m_end + 1;
@@ -713,11 +720,22 @@ mod tests {
         }
         let r = complete(b"CONNECT example.com:443 HTTP/1.1\r\n\r\n");
         assert_eq!((r.0, r.2.as_str()), (Method::Connect, "example.com:443"));
-        for other in ["get", "PROPFIND", "M-SEARCH", "X!#$%&'*+-.^_`|~"] {
+        // GETS and POSTS share a prefix with the methods read by their
+        // first bytes.
+        for other in [
+            "get",
+            "PROPFIND",
+            "M-SEARCH",
+            "X!#$%&'*+-.^_`|~",
+            "GETS",
+            "POSTS",
+        ] {
             let r = complete(format!("{other} / HTTP/1.1\r\n\r\n").as_bytes());
             assert_eq!((r.0, r.1.as_str()), (Method::Other, other));
         }
         assert_eq!(Method::Other.as_str(), "");
+        let r = complete(b"\r\nPOST /x HTTP/1.1\r\n\r\n");
+        assert_eq!((r.0, r.2.as_str(), r.5), (Method::Post, "/x", 22));
     }
 
     #[test]
