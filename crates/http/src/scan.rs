@@ -65,19 +65,6 @@ impl Stop for NotVisible {
     }
 }
 
-/// Like [`NotVisible`], and also `:`: the end of a field name.
-pub(crate) struct NameEnd;
-impl Stop for NameEnd {
-    #[inline(always)]
-    fn stops(b: u8) -> bool {
-        NotVisible::stops(b) | (b == b':')
-    }
-    #[inline(always)]
-    fn mask(w: u64) -> u64 {
-        NotVisible::mask(w) | eq(w, b':')
-    }
-}
-
 /// Line feed.
 pub(crate) struct Lf;
 impl Stop for Lf {
@@ -216,7 +203,6 @@ mod tests {
             let visible = (0x21..=0x7e).contains(&b);
             assert_eq!(ValueEnd::stops(b), !VALUE[usize::from(b)], "{b:#04x}");
             assert_eq!(NotVisible::stops(b), !visible, "{b:#04x}");
-            assert_eq!(NameEnd::stops(b), !visible || b == b':', "{b:#04x}");
             assert_eq!(Lf::stops(b), b == b'\n', "{b:#04x}");
             assert_eq!(not_uri(b), !URI[usize::from(b)], "{b:#04x}");
         }
@@ -245,7 +231,6 @@ mod tests {
                         buf[pos] = b;
                         check::<ValueEnd>(&buf, start);
                         check::<NotVisible>(&buf, start);
-                        check::<NameEnd>(&buf, start);
                         check::<Lf>(&buf, start);
                         buf[(pos * 7 + 3) % len] = b'\n';
                         check::<Lf>(&buf, start);
@@ -261,7 +246,6 @@ mod tests {
                 buf[pos] = b;
                 check::<ValueEnd>(&buf, 0);
                 check::<NotVisible>(&buf, 0);
-                check::<NameEnd>(&buf, 0);
                 check::<Lf>(&buf, 0);
             }
         }
