@@ -5,7 +5,7 @@
 //! CRLF ends a line (bare LF and bare CR are rejected), one leading empty
 //! line is skipped, obsolete line folding is rejected.
 
-use crate::chars::TOKEN;
+use crate::chars::{is_token, TOKEN};
 use crate::error::Error;
 use crate::limits::Limits;
 use crate::scan::{find, is_uri, Lf, NotVisible, ValueEnd};
@@ -324,7 +324,7 @@ fn parse_head<'b>(
         let n_start = i;
         let mut n_end = n_start;
         while let Some(&b) = buf.get(n_end) {
-            if !TOKEN[usize::from(b)] {
+            if !is_token(b) {
                 break;
             }
             n_end += 1;

@@ -1,11 +1,16 @@
 //! Byte searches over a request head, in safe code and without intrinsics.
 //!
-//! A search looks at 16 bytes at a time: a branch-free loop turns each byte
-//! into 0x00 or 0xFF (stop), which the compiler emits as a few vector
-//! compares (SSE2 on x86_64, NEON on aarch64); the flags, read as a `u128`,
-//! say whether the block holds a stopping byte and, by their trailing zeros,
-//! where the first one is. Predicates use `&` and `|` rather than `&&` and
-//! `||` so that they stay branch-free and vectorise.
+//! A search looks at 16 bytes at a time. First a branch-free "does any byte
+//! stop here" reduction, which the compiler emits as a few vector compares
+//! and one mask test (SSE2 on x86_64, NEON on aarch64); then, only in the
+//! block that stops, word-at-a-time arithmetic on two `u64`s ("SIMD within a
+//! register") finds the first stopping byte. So every stop set is written
+//! twice, as a byte predicate ([`Stop::stops`]) and as a word mask
+//! ([`Stop::mask`]), and the tests check the two agree. Where no word mask
+//! exists (the request-target's character set) or a block overlaps bytes
+//! already searched, [`flags`] gives one 0x00/0xFF byte per input byte
+//! instead. Predicates use `&` and `|` rather than `&&` and `||` so that
+//! they stay branch-free and vectorise.
 
 use crate::chars::URI;
 
@@ -247,6 +252,30 @@ mod tests {
                 check::<ValueEnd>(&buf, 0);
                 check::<NotVisible>(&buf, 0);
                 check::<Lf>(&buf, 0);
+            }
+        }
+    }
+
+    #[test]
+    fn word_masks_agree_with_bytewise_search() {
+        // The masks work on each byte's low seven bits so that no sum
+        // carries into its neighbour: every byte value at every position,
+        // beside neighbours just above and below the thresholds.
+        fn first<S: Stop>(buf: &[u8; 8]) -> usize {
+            match S::mask(u64::from_le_bytes(*buf)) {
+                0 => 8,
+                m => (m.trailing_zeros() / 8) as usize,
+            }
+        }
+        for pos in 0..8 {
+            for b in 0..=255u8 {
+                for fill in [b'a', 0x21, 0x20, 0x09, 0x0b, 0x7e, 0x80, 0xff] {
+                    let mut buf = [fill; 8];
+                    buf[pos] = b;
+                    assert_eq!(first::<ValueEnd>(&buf), naive(&buf, 0, ValueEnd::stops));
+                    assert_eq!(first::<NotVisible>(&buf), naive(&buf, 0, NotVisible::stops));
+                    assert_eq!(first::<Lf>(&buf), naive(&buf, 0, Lf::stops));
+                }
             }
         }
     }
