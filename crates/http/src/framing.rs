@@ -48,7 +48,7 @@ pub fn framing(req: &Request<'_, '_>) -> Result<Framing, Error> {
     let mut close = false;
     let mut keep_alive = false;
     for h in req.headers {
-        let name = h.name.as_bytes();
+        let name = h.name;
         if name.eq_ignore_ascii_case(b"host") {
             hosts += 1;
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {

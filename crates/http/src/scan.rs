@@ -7,10 +7,12 @@
 //! register") finds the first stopping byte. So every stop set is written
 //! twice, as a byte predicate ([`Stop::stops`]) and as a word mask
 //! ([`Stop::mask`]), and the tests check the two agree. Where no word mask
-//! exists (the request-target's character set) or a block overlaps bytes
-//! already searched, [`flags`] gives one 0x00/0xFF byte per input byte
-//! instead. Predicates use `&` and `|` rather than `&&` and `||` so that
-//! they stay branch-free and vectorise.
+//! exists (the request-target's character set), [`flags`] gives one
+//! 0x00/0xFF byte per input byte instead. The last few bytes of a buffer
+//! are searched as one block that ends where the buffer ends, with the
+//! bytes already searched cleared from its word masks. Predicates use `&`
+//! and `|` rather than `&&` and `||` so that they stay branch-free and
+//! vectorise.
 
 use crate::chars::URI;
 
@@ -120,16 +122,23 @@ fn any(block: &[u8; BLOCK], pred: impl Fn(u8) -> bool) -> bool {
     block.iter().fold(false, |any, &b| any | pred(b))
 }
 
+/// The block's two halves as little-endian words.
+#[inline(always)]
+fn words(block: &[u8; BLOCK]) -> (u64, u64) {
+    let (lo, hi) = block.split_at(BLOCK / 2);
+    let word = |half: &[u8]| match half.first_chunk::<8>() {
+        Some(w) => u64::from_le_bytes(*w),
+        None => 0,
+    };
+    (word(lo), word(hi))
+}
+
 /// Offset of the first stopping byte in a block known to hold one.
 #[inline(always)]
 fn first_in_block<S: Stop>(block: &[u8; BLOCK]) -> usize {
-    let (lo, hi) = block.split_at(BLOCK / 2);
-    let word = |half: &[u8]| match half.first_chunk::<8>() {
-        Some(w) => S::mask(u64::from_le_bytes(*w)),
-        None => 0,
-    };
-    match word(lo) {
-        0 => BLOCK / 2 + (word(hi).trailing_zeros() / 8) as usize,
+    let (lo, hi) = words(block);
+    match S::mask(lo) {
+        0 => BLOCK / 2 + (S::mask(hi).trailing_zeros() / 8) as usize,
         m => (m.trailing_zeros() / 8) as usize,
     }
 }
@@ -177,10 +186,19 @@ pub(crate) fn find<S: Stop>(buf: &[u8], mut i: usize) -> usize {
     // overlapping bytes already searched, whose flags are cleared.
     let last = buf.len().saturating_sub(BLOCK);
     if let Some(block) = buf.get(last..).and_then(|b| b.first_chunk::<BLOCK>()) {
-        let searched = (i - last) * 8;
-        return match flags(block, S::stops) >> searched << searched {
-            0 => buf.len(),
-            stops => last + (stops.trailing_zeros() / 8) as usize,
+        let (lo, hi) = words(block);
+        let (lo, hi) = (S::mask(lo), S::mask(hi));
+        // Clear the bytes already searched (1 to 15 of them).
+        let searched = i - last;
+        let (lo, hi) = if searched < 8 {
+            (lo >> (searched * 8) << (searched * 8), hi)
+        } else {
+            (0, hi >> ((searched - 8) * 8) << ((searched - 8) * 8))
+        };
+        return match (lo, hi) {
+            (0, 0) => buf.len(),
+            (0, hi) => last + 8 + (hi.trailing_zeros() / 8) as usize,
+            (lo, _) => last + (lo.trailing_zeros() / 8) as usize,
         };
     }
     // A buffer shorter than one block.
