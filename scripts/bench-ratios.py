@@ -21,9 +21,11 @@ if not root.is_dir():
     sys.exit(f"bench-ratios: no {root} directory; did the benchmarks run?")
 
 
-def mean_ns(path):
+def median_ns(path):
+    """Criterion's median, not its mean: on a shared VM a burst of noise
+    drags the mean of a few-second run by 10-30%, the median much less."""
     with open(path / "new" / "estimates.json") as f:
-        return json.load(f)["mean"]["point_estimate"]
+        return json.load(f)["median"]["point_estimate"]
 
 
 def cases(function_dir):
@@ -45,12 +47,12 @@ for group in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "repor
         for case, ref_dir in cases(ref):
             if case not in ours_cases:
                 continue
-            b = mean_ns(ours_cases[case])
-            r = mean_ns(ref_dir)
+            b = median_ns(ours_cases[case])
+            r = median_ns(ref_dir)
             rows.append((group.name, case, ref.name, b, r, r / b))
 
 print()
 print(f"{'group':<14} {'case':<24} {'reference':<12} {'bedrock ns':>11} {'ref ns':>11} {'ratio':>7}")
 for g, c, ref, b, r, ratio in rows:
     print(f"{g:<14} {c:<24} {ref:<12} {b:>11.1f} {r:>11.1f} {ratio:>6.2f}x")
-print("ratio = reference time / bedrock time; above 1.0x bedrock is faster.")
+print("ratio = reference time / bedrock time (criterion medians); above 1.0x bedrock is faster.")
