@@ -2,10 +2,13 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bedrock_http::{parse_request, Header, Limits, Status};
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
+
+#[path = "../../../benches/alternate.rs"]
+mod alternate;
 
 const SMALL_GET: &[u8] = b"GET /index.html HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n";
 
@@ -86,37 +89,22 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-/// Batches of the two parsers taken in turn, keeping each one's fastest
-/// batch: a noisy neighbour on a shared machine slows some batches of
-/// both, and alternating keeps it from landing on one parser only.
-fn interleaved() {
-    const BATCHES: usize = 400;
-    const PER_BATCH: u32 = 1000;
+/// The same cases in alternating batches (see `benches/alternate.rs`).
+fn alternating() {
     let limits = Limits::default();
     let mut ours_headers = [Header::EMPTY; 64];
     let mut their_headers = [httparse::EMPTY_HEADER; 64];
-    println!("parse_request, fastest of {BATCHES} alternating batches of {PER_BATCH}:");
+    alternate::heading("parse_request");
     for (case, input) in CASES {
-        let (mut best_ours, mut best_theirs) = (Duration::MAX, Duration::MAX);
-        for _ in 0..BATCHES {
-            let t = Instant::now();
-            for _ in 0..PER_BATCH {
+        let times = alternate::fastest(
+            || {
                 ours(input, &mut ours_headers, &limits);
-            }
-            best_ours = best_ours.min(t.elapsed());
-            let t = Instant::now();
-            for _ in 0..PER_BATCH {
+            },
+            || {
                 theirs(input, &mut their_headers);
-            }
-            best_theirs = best_theirs.min(t.elapsed());
-        }
-        let ns = |d: Duration| d.as_secs_f64() * 1e9 / f64::from(PER_BATCH);
-        println!(
-            "  {case:<12} bedrock {:7.1} ns  httparse {:7.1} ns  ratio {:.2}x",
-            ns(best_ours),
-            ns(best_theirs),
-            best_theirs.as_secs_f64() / best_ours.as_secs_f64()
+            },
         );
+        alternate::report(case, "httparse", times);
     }
 }
 
@@ -124,9 +112,8 @@ criterion_group!(benches, bench);
 
 fn main() {
     benches();
-    // Only under `cargo bench`, not when `cargo test --benches` smoke-runs it.
-    if std::env::args().any(|a| a == "--bench") {
-        interleaved();
+    if alternate::wanted() {
+        alternating();
     }
     Criterion::default().configure_from_args().final_summary();
 }

@@ -9,7 +9,10 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use bedrock_web::{Ctx, Lookup, Method, Outcome, Params, Reply, Route, Routes};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, BenchmarkId, Criterion};
+
+#[path = "../../../benches/alternate.rs"]
+mod alternate;
 
 fn handler(_: &mut (), _: &mut Ctx<'_>) -> Outcome {
     Ok(Reply::no_content())
@@ -57,7 +60,31 @@ const CASES: &[(&str, Method, &str)] = &[
     ("not_found", Method::Get, "/api/nothing/here"),
 ];
 
-fn bench(c: &mut Criterion) {
+type Tree = matchit::Router<Vec<(Method, usize)>>;
+
+// Neither side is inlined into its caller, so both are timed as the same
+// kind of call, whatever the loop around them.
+#[inline(never)]
+fn ours(method: Method, path: &str) {
+    let mut params = Params::new();
+    let found = INDEXED.lookup(method, black_box(path), &mut params);
+    black_box((found, params.get("id")));
+}
+
+#[inline(never)]
+fn theirs(tree: &Tree, method: Method, path: &str) {
+    let found = tree.at(black_box(path)).ok().map(|m| {
+        let at = m
+            .value
+            .iter()
+            .find(|(me, _)| *me == method)
+            .map(|(_, at)| *at);
+        (at, m.params.get("id"))
+    });
+    black_box(found);
+}
+
+fn matchit_tree() -> Tree {
     let mut tree = matchit::Router::new();
     let mut by_path: Vec<(&str, Vec<(Method, usize)>)> = Vec::new();
     for (at, (method, pattern)) in TABLE.iter().enumerate() {
@@ -69,6 +96,11 @@ fn bench(c: &mut Criterion) {
     for (pattern, methods) in &by_path {
         tree.insert(*pattern, methods.clone()).unwrap();
     }
+    tree
+}
+
+fn bench(c: &mut Criterion) {
+    let tree = matchit_tree();
 
     let mut group = c.benchmark_group("route");
     group.warm_up_time(Duration::from_secs(1));
@@ -76,41 +108,44 @@ fn bench(c: &mut Criterion) {
     for (name, method, path) in CASES {
         // Both must agree before either is timed.
         let mut params = Params::new();
-        let ours = match INDEXED.lookup(*method, path, &mut params) {
+        let our_route = match INDEXED.lookup(*method, path, &mut params) {
             Lookup::Found(at) => Some(at),
             _ => None,
         };
-        let theirs = tree.at(path).ok().and_then(|m| {
+        let their_route = tree.at(path).ok().and_then(|m| {
             m.value
                 .iter()
                 .find(|(me, _)| me == method)
                 .map(|(_, at)| *at)
         });
-        assert_eq!(ours, theirs, "{name}");
+        assert_eq!(our_route, their_route, "{name}");
 
         group.bench_with_input(BenchmarkId::new("bedrock", name), path, |b, path| {
-            b.iter(|| {
-                let mut params = Params::new();
-                let found = INDEXED.lookup(*method, black_box(path), &mut params);
-                black_box((found, params.get("id")));
-            })
+            b.iter(|| ours(*method, path))
         });
         group.bench_with_input(BenchmarkId::new("matchit", name), path, |b, path| {
-            b.iter(|| {
-                let found = tree.at(black_box(path)).ok().map(|m| {
-                    let at = m
-                        .value
-                        .iter()
-                        .find(|(me, _)| me == method)
-                        .map(|(_, at)| *at);
-                    (at, m.params.get("id"))
-                });
-                black_box(found);
-            })
+            b.iter(|| theirs(&tree, *method, path))
         });
     }
     group.finish();
 }
 
+/// The same cases in alternating batches (see `benches/alternate.rs`).
+fn alternating() {
+    let tree = matchit_tree();
+    alternate::heading("route");
+    for (name, method, path) in CASES {
+        let times = alternate::fastest(|| ours(*method, path), || theirs(&tree, *method, path));
+        alternate::report(name, "matchit", times);
+    }
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    if alternate::wanted() {
+        alternating();
+    }
+    Criterion::default().configure_from_args().final_summary();
+}
