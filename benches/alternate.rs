@@ -49,7 +49,7 @@ pub fn fastest(mut ours: impl FnMut(), mut theirs: impl FnMut()) -> (f64, f64) {
 /// bedrock is faster).
 pub fn report(case: &str, reference: &str, (ours, theirs): (f64, f64)) {
     println!(
-        "  {case:<12} bedrock {ours:7.1} ns  {reference} {theirs:7.1} ns  ratio {:.2}x",
+        "  {case:<16} bedrock {ours:7.1} ns  {reference} {theirs:7.1} ns  ratio {:.2}x",
         theirs / ours
     );
 }

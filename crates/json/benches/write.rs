@@ -5,7 +5,10 @@
 #![allow(missing_docs)]
 
 use bedrock_json::{JsonError, JsonWriter, SliceSink};
-use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{black_box, criterion_group, BenchmarkId, Criterion};
+
+#[path = "../../../benches/alternate.rs"]
+mod alternate;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -88,53 +91,64 @@ fn bench(c: &mut Criterion) {
         check(w.sink().as_bytes(), &serde_json::to_vec(&escapey).unwrap());
     }
 
-    group.bench_function(BenchmarkId::new("bedrock", "hotel"), |b| {
-        b.iter(|| {
-            let mut w = JsonWriter::new(SliceSink::new(&mut buf));
-            write_hotel(&mut w, black_box(one)).unwrap();
-            black_box(w.sink().as_bytes().len())
-        })
-    });
-    group.bench_function(BenchmarkId::new("serde_json", "hotel"), |b| {
-        b.iter(|| {
-            vec.clear();
-            serde_json::to_writer(&mut vec, black_box(one)).unwrap();
-            black_box(vec.len())
-        })
-    });
-
-    group.bench_function(BenchmarkId::new("bedrock", "hotel_list_100"), |b| {
-        b.iter(|| {
-            let mut w = JsonWriter::new(SliceSink::new(&mut buf));
-            write_list(&mut w, black_box(&hotels)).unwrap();
-            black_box(w.sink().as_bytes().len())
-        })
-    });
-    group.bench_function(BenchmarkId::new("serde_json", "hotel_list_100"), |b| {
-        b.iter(|| {
-            vec.clear();
-            serde_json::to_writer(&mut vec, black_box(&hotels)).unwrap();
-            black_box(vec.len())
-        })
-    });
-
-    group.bench_function(BenchmarkId::new("bedrock", "escape_heavy"), |b| {
-        b.iter(|| {
-            let mut w = JsonWriter::new(SliceSink::new(&mut buf));
-            write_strings(&mut w, black_box(&escapey)).unwrap();
-            black_box(w.sink().as_bytes().len())
-        })
-    });
-    group.bench_function(BenchmarkId::new("serde_json", "escape_heavy"), |b| {
-        b.iter(|| {
-            vec.clear();
-            serde_json::to_writer(&mut vec, black_box(&escapey)).unwrap();
-            black_box(vec.len())
-        })
-    });
-
+    let mut rows = Vec::new();
+    macro_rules! case {
+        ($name:literal, $value:expr, $write:expr) => {
+            group.bench_function(BenchmarkId::new("bedrock", $name), |b| {
+                b.iter(|| ours(&mut buf, $value, $write))
+            });
+            group.bench_function(BenchmarkId::new("serde_json", $name), |b| {
+                b.iter(|| theirs(&mut vec, $value))
+            });
+            if alternate::wanted() {
+                let times = alternate::fastest(
+                    || {
+                        ours(&mut buf, $value, $write);
+                    },
+                    || {
+                        theirs(&mut vec, $value);
+                    },
+                );
+                rows.push(($name, times));
+            }
+        };
+    }
+    case!("hotel", one, write_hotel);
+    case!("hotel_list_100", &hotels[..], write_list);
+    case!("escape_heavy", &escapey[..], write_strings);
     group.finish();
+    if alternate::wanted() {
+        alternate::heading("json_write");
+        for (name, times) in rows {
+            alternate::report(name, "serde_json", times);
+        }
+    }
+}
+
+/// bedrock's side of a case: `write` into the reused `buf`. Generic over
+/// the writer so that it is a direct call, as serde_json's side is.
+#[inline(never)]
+fn ours<T: ?Sized>(
+    buf: &mut [u8],
+    value: &T,
+    write: impl Fn(&mut JsonWriter<SliceSink<'_>>, &T) -> Result<(), JsonError>,
+) -> usize {
+    let mut w = JsonWriter::new(SliceSink::new(buf));
+    write(&mut w, black_box(value)).unwrap();
+    black_box(w.sink().as_bytes().len())
+}
+
+/// serde_json's side: `to_writer` into the reused, cleared `vec`.
+#[inline(never)]
+fn theirs<T: Serialize + ?Sized>(vec: &mut Vec<u8>, value: &T) -> usize {
+    vec.clear();
+    serde_json::to_writer(&mut *vec, black_box(value)).unwrap();
+    black_box(vec.len())
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
