@@ -192,7 +192,7 @@ pub(crate) fn find<S: Stop>(buf: &[u8], mut i: usize) -> usize {
         return i;
     }
     // The last few bytes: one more block that ends where `buf` ends,
-    // overlapping bytes already searched, whose flags are cleared.
+    // overlapping bytes already searched, whose masks are cleared.
     let last = buf.len().saturating_sub(BLOCK);
     if let Some(block) = buf.get(last..).and_then(|b| b.first_chunk::<BLOCK>()) {
         let (lo, hi) = words(block);

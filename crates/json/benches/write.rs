@@ -6,11 +6,11 @@
 
 use bedrock_json::{JsonError, JsonWriter, SliceSink};
 use criterion::{black_box, criterion_group, BenchmarkId, Criterion};
+use serde::Serialize;
+use std::time::Duration;
 
 #[path = "../../../benches/alternate.rs"]
 mod alternate;
-use serde::Serialize;
-use std::time::Duration;
 
 #[derive(Serialize)]
 struct Hotel<'a> {
