@@ -9,7 +9,7 @@
 #![no_std]
 #![no_main]
 
-use bedrock_conn::{Config as HttpConfig, Conn, LogRecord};
+use bedrock_conn::{Activity, Config as HttpConfig, Conn, LogRecord};
 use bedrock_hotel::{Hotels, MAX_BODY_BYTES, MIN_STREAM_BUFFER};
 use bedrock_kernel::device::Device;
 use bedrock_kernel::echo::Echo;
@@ -20,7 +20,7 @@ use bedrock_kernel::{arch, config, console, info, irq, println, time, uart, warn
 use bedrock_net::iface::{Config, Interface};
 use bedrock_net::limits::TCP_DEFAULT_BACKLOG;
 use bedrock_net::tcp::siphash::siphash24;
-use bedrock_net::tcp::{Handle, State, TcpStack};
+use bedrock_net::tcp::{AppPhase, Handle, State, TcpStack};
 use bedrock_net::wire::{EthernetAddress, Icmpv4Packet, Icmpv4Repr, Ipv4Address, Protocol};
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -109,10 +109,9 @@ impl Server {
         any
     }
 
-    /// Moves bytes both ways on slot `i` until neither moves; returns
-    /// whether any did. `now` (taken after the poll that brought the
-    /// bytes) stamps their arrival; `process` reads the clock afresh, so
-    /// the logged microseconds cover parsing and the app.
+    /// Moves bytes both ways on slot `i` (see [`pump`]), then tells the
+    /// stack what the connection is doing, which ranks it for eviction
+    /// when the table is full.
     fn serve<const N: usize>(&mut self, tcp: &mut TcpStack<N>, i: usize, now: u64) -> bool {
         let Some(h) = self.bound[i] else {
             return false;
@@ -129,59 +128,9 @@ impl Server {
         }
         // SAFETY: built[i] is set only after conns[i] was written.
         let conn = unsafe { self.conns[i].assume_init_mut() };
-        let hotels = &mut *self.hotels;
-        let mut any = false;
-        loop {
-            let mut progress = false;
-            if conn.wants_close() {
-                // Closed on our side: drain what still arrives so the
-                // window stays open until the FIN exchange ends.
-                loop {
-                    let n = tcp.peek(h).len();
-                    if n == 0 || tcp.consume(h, n) == 0 {
-                        break;
-                    }
-                }
-                tcp.close(h);
-                return any;
-            }
-            loop {
-                let data = tcp.peek(h);
-                if data.is_empty() {
-                    break;
-                }
-                let n = conn.receive(now, data);
-                if n == 0 {
-                    break;
-                }
-                tcp.consume(h, n);
-                progress = true;
-            }
-            if !tcp.may_recv(h) {
-                conn.peer_closed();
-            }
-            conn.process(time::now().micros(), None, hotels, &mut log_request);
-            loop {
-                let out = conn.output();
-                if out.is_empty() {
-                    break;
-                }
-                let n = tcp.send(h, out);
-                if n == 0 {
-                    break;
-                }
-                conn.sent(now, n);
-                progress = true;
-                conn.process(time::now().micros(), None, hotels, &mut log_request);
-            }
-            if conn.wants_close() {
-                progress = true;
-            }
-            if !progress {
-                return any;
-            }
-            any = true;
-        }
+        let any = pump(tcp, h, conn, &mut *self.hotels, now);
+        tcp.set_phase(h, app_phase(conn.activity()));
+        any
     }
 
     /// Runs the deadlines due by `now`; returns the earliest one left.
@@ -205,6 +154,83 @@ impl Server {
     }
 }
 
+/// How much dropping a connection would lose, for the stack's eviction:
+/// idle and finished ones nothing, one whose request is still arriving
+/// little (the oldest is the slowest), one being answered a reply.
+fn app_phase(activity: Activity) -> AppPhase {
+    match activity {
+        Activity::Idle | Activity::Closed => AppPhase::Idle,
+        Activity::Arriving => AppPhase::Head,
+        Activity::Answering => AppPhase::Busy,
+    }
+}
+
+/// Moves bytes both ways on `h` until neither moves; returns whether any
+/// did. `now` (taken after the poll that brought the bytes) stamps their
+/// arrival; `process` reads the clock afresh, so the logged microseconds
+/// cover parsing and the app.
+fn pump<const N: usize>(
+    tcp: &mut TcpStack<N>,
+    h: Handle,
+    conn: &mut HttpConn,
+    hotels: &mut Hotels,
+    now: u64,
+) -> bool {
+    let mut any = false;
+    loop {
+        let mut progress = false;
+        if conn.wants_close() {
+            // Closed on our side: drain what still arrives so the
+            // window stays open until the FIN exchange ends (the stack
+            // bounds this lingering close: TCP_LINGER_SILENCE/_TOTAL,
+            // TCP_FIN_WAIT_2_TIMEOUT).
+            loop {
+                let n = tcp.peek(h).len();
+                if n == 0 || tcp.consume(h, n) == 0 {
+                    break;
+                }
+            }
+            tcp.close(h);
+            return any;
+        }
+        loop {
+            let data = tcp.peek(h);
+            if data.is_empty() {
+                break;
+            }
+            let n = conn.receive(now, data);
+            if n == 0 {
+                break;
+            }
+            tcp.consume(h, n);
+            progress = true;
+        }
+        if !tcp.may_recv(h) {
+            conn.peer_closed();
+        }
+        conn.process(time::now().micros(), None, hotels, &mut log_request);
+        loop {
+            let out = conn.output();
+            if out.is_empty() {
+                break;
+            }
+            let n = tcp.send(h, out);
+            if n == 0 {
+                break;
+            }
+            conn.sent(now, n);
+            progress = true;
+            conn.process(time::now().micros(), None, hotels, &mut log_request);
+        }
+        if conn.wants_close() {
+            progress = true;
+        }
+        if !progress {
+            return any;
+        }
+        any = true;
+    }
+}
 /// An ISN key for RFC 6528: there is no entropy source, so the counter
 /// at a few boot events (their jitter under QEMU) and the MAC, hashed.
 fn isn_key(mac: [u8; 6], t: u64) -> [u8; 16] {

@@ -48,6 +48,21 @@ pub struct LogRecord<'a> {
     pub micros: u64,
 }
 
+/// What a connection is doing, for a server that must choose which
+/// connection to drop when it has no room for a new one (idle ones cost
+/// nothing to drop, requests still arriving little, replies a lot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activity {
+    /// Between requests (kept alive), nothing received of the next one.
+    Idle,
+    /// A request (head or body) is arriving and is not complete.
+    Arriving,
+    /// A request is being answered.
+    Answering,
+    /// Done (see [`Conn::wants_close`]).
+    Closed,
+}
+
 /// What one call from the server brings along: the time, a `Date`
 /// value, the app and the access logger.
 struct Turn<'t, S, L> {
@@ -143,6 +158,16 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
     /// [`Conn::output`] is empty.
     pub fn wants_close(&self) -> bool {
         matches!(self.phase, Phase::Closed) && self.output.pending_is_empty()
+    }
+
+    /// What the connection is doing now.
+    pub fn activity(&self) -> Activity {
+        match self.phase {
+            Phase::Head if self.in_len == 0 && self.output.pending_is_empty() => Activity::Idle,
+            Phase::Head | Phase::Body { .. } => Activity::Arriving,
+            Phase::Write => Activity::Answering,
+            Phase::Closed => Activity::Closed,
+        }
     }
 
     /// Free input space to read into (empty when the input is full: stop

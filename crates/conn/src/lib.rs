@@ -17,4 +17,4 @@ mod output;
 pub use config::{
     Config, BODY_TIMEOUT_US, HEAD_BUFFER, HEAD_TIMEOUT_US, IDLE_TIMEOUT_US, SEND_TIMEOUT_US,
 };
-pub use conn::{Conn, LogRecord};
+pub use conn::{Activity, Conn, LogRecord};

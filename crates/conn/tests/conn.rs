@@ -1,7 +1,9 @@
 //! The connection machine driven like a server drives it, with the Hotel
 //! app behind it: byte splits, pipelining, bodies, deadlines, closes.
 
-use bedrock_conn::{Config, Conn, LogRecord, HEAD_TIMEOUT_US, IDLE_TIMEOUT_US, SEND_TIMEOUT_US};
+use bedrock_conn::{
+    Activity, Config, Conn, LogRecord, HEAD_TIMEOUT_US, IDLE_TIMEOUT_US, SEND_TIMEOUT_US,
+};
 use bedrock_hotel::Hotels;
 use serde_json::Value;
 
@@ -334,6 +336,26 @@ fn idle_keep_alive_connection_closes_silently() {
     h.timer(IDLE_TIMEOUT_US);
     assert!(h.conn.wants_close());
     assert!(h.take_wire().is_empty());
+}
+
+#[test]
+fn activity_follows_the_request_cycle() {
+    let mut h = Harness::new();
+    assert_eq!(h.conn.activity(), Activity::Idle, "nothing received yet");
+    h.send(b"POST /api/hotels HTTP/1.1\r\nHo");
+    assert_eq!(h.conn.activity(), Activity::Arriving, "half a head");
+    h.send(b"st: x\r\nContent-Length: 9\r\n\r\nRitz,");
+    assert_eq!(h.conn.activity(), Activity::Arriving, "half a body");
+    // The last byte in, processed, nothing sent yet: the reply waits.
+    h.conn.receive(h.now, b"Rome");
+    let mut ignore = |_: &LogRecord<'_>| {};
+    h.conn.process(h.now, None, &mut *h.app, &mut ignore);
+    assert_eq!(h.conn.activity(), Activity::Answering);
+    h.pump();
+    assert_eq!(responses(&h.take_wire())[0].status, 201);
+    assert_eq!(h.conn.activity(), Activity::Idle, "kept alive");
+    h.send(b"GET / HTTP/1.0\r\n\r\n");
+    assert_eq!(h.conn.activity(), Activity::Closed);
 }
 
 #[test]

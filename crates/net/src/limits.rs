@@ -45,8 +45,11 @@ pub const DEFAULT_TTL: u8 = 64;
 // 16 KiB + 16 KiB) take 8.1 MiB: keep the stack in a `static`.
 
 /// Connection slots of the kernel's server (`TcpStack<TCP_MAX_CONNECTIONS>`).
-/// A SYN that finds every slot busy (TIME-WAIT slots are recycled first)
-/// is answered with RST and counted (`refused_full`).
+/// A SYN that finds every slot busy is answered with a SYN cookie; when
+/// its ACK comes back, a slot is made by eviction (`tcp::evict`: TIME-WAIT,
+/// half-open, lingering, idle, stalled, slow-head connections, in that
+/// order), or, when every connection is being served, refused with RST
+/// (`refused_full`).
 pub const TCP_MAX_CONNECTIONS: usize = 256;
 
 /// Most connection slots a `TcpStack` can have: the set of live slots is
@@ -65,7 +68,8 @@ pub const TCP_MAX_LISTENERS: usize = 4;
 
 /// Backlog of `listen` when the caller has no better number: connections
 /// not yet accepted (SYN-RECEIVED or established) per listener. A SYN past
-/// it is answered with RST and counted (`refused_backlog`).
+/// it is answered with a SYN cookie (`syn_cookies_sent`), or with RST when
+/// cookies are off (`refused_backlog`).
 pub const TCP_DEFAULT_BACKLOG: usize = 128;
 
 /// Our MSS, advertised in every SYN-ACK: the MTU less the IPv4 and TCP
@@ -112,6 +116,50 @@ pub const TCP_TIME_WAIT: Duration = Duration::from_secs(1);
 /// aborted with RST (`reaped_idle`). The HTTP layer has shorter timeouts
 /// of its own; this is the stack's backstop against vanished peers.
 pub const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Longest a connection may stay in FIN-WAIT-2 (`fin_wait_2_timeouts`):
+/// our FIN is acknowledged, so the reply reached the peer's TCP, and only
+/// the peer's FIN is missing. A peer that never closes would otherwise
+/// hold the slot for ever (RFC 9293 sets no bound; Linux's
+/// `tcp_fin_timeout` is 60 s). Past it the slot is freed with RST.
+pub const TCP_FIN_WAIT_2_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Lingering close, silence: after the application closed, data the peer
+/// still sends is taken (and drained by the application) so the window
+/// stays open and the peer reads our reply in peace. Once our FIN is
+/// acknowledged, a peer silent for this long has had the reply; data it
+/// sends after that is answered with RST and the slot freed
+/// (`linger_resets`), as RFC 1122 §4.2.2.13 allows for data arriving after
+/// a close. Not sooner: a RST can make the peer's stack drop the reply
+/// before its application read it, so we reset only once the reply and
+/// FIN are acknowledged and the peer had this long to read them.
+pub const TCP_LINGER_SILENCE: Duration = Duration::from_secs(2);
+
+/// Lingering close, total: how long after the application closed a peer
+/// that keeps sending (a byte every second, say) is still drained. Past
+/// it, once our FIN is acknowledged, its next data gets RST
+/// (`linger_resets`). Must not exceed [`TCP_FIN_WAIT_2_TIMEOUT`].
+pub const TCP_LINGER_TOTAL: Duration = Duration::from_secs(5);
+const _: () = assert!(TCP_LINGER_SILENCE.0 <= TCP_LINGER_TOTAL.0);
+const _: () = assert!(TCP_LINGER_TOTAL.0 <= TCP_FIN_WAIT_2_TIMEOUT.0);
+
+/// Send-stall limit: a connection with data (or a FIN) waiting to be
+/// acknowledged whose SND.UNA has not moved for this long is aborted with
+/// RST (`send_stall_aborts`). A reader that takes nothing (a zero window
+/// it keeps answering probes for, or no ACK at all) is cut off. The same
+/// 30 s as the HTTP layer's send timeout and the hosted server's.
+pub const TCP_SEND_STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A connection with data waiting whose SND.UNA has not moved for this
+/// long counts as stalled for eviction (`evicted_stalled`, see
+/// `tcp::evict`): a slow reader, ranked below idle and lingering ones.
+pub const TCP_EVICT_STALLED_AFTER: Duration = Duration::from_secs(2);
+
+/// SYN cookies (RFC 4987 §3.6): when a listener's backlog or the slot
+/// table is full, a SYN is answered with a SYN-ACK whose ISN encodes the
+/// connection (see `tcp::cookie`) and nothing is stored. A cookie is
+/// valid for between one and two of these periods.
+pub const TCP_SYN_COOKIE_PERIOD: Duration = Duration::from_secs(16);
 
 /// Longest an ACK is delayed (RFC 1122 says at most 500 ms; Linux uses
 /// 40 ms). A second full-sized segment is always acknowledged at once.

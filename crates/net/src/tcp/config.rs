@@ -1,8 +1,9 @@
 //! The run-time knobs of the stack, defaulting to the named limits.
 
 use crate::limits::{
-    TCP_DELAYED_ACK, TCP_IDLE_TIMEOUT, TCP_MAX_RETRIES, TCP_SYNACK_RETRIES,
-    TCP_SYN_RECEIVED_TIMEOUT, TCP_TIME_WAIT,
+    TCP_DELAYED_ACK, TCP_EVICT_STALLED_AFTER, TCP_FIN_WAIT_2_TIMEOUT, TCP_IDLE_TIMEOUT,
+    TCP_LINGER_SILENCE, TCP_LINGER_TOTAL, TCP_MAX_RETRIES, TCP_SEND_STALL_TIMEOUT,
+    TCP_SYNACK_RETRIES, TCP_SYN_RECEIVED_TIMEOUT, TCP_TIME_WAIT,
 };
 use crate::time::Duration;
 
@@ -23,6 +24,23 @@ pub struct TcpConfig {
     pub synack_retries: u8,
     /// Longest ACK delay ([`TCP_DELAYED_ACK`]).
     pub delayed_ack: Duration,
+    /// Longest stay in FIN-WAIT-2 ([`TCP_FIN_WAIT_2_TIMEOUT`]).
+    pub fin_wait_2_timeout: Duration,
+    /// Lingering close: silence after which the peer's data gets RST
+    /// ([`TCP_LINGER_SILENCE`]).
+    pub linger_silence: Duration,
+    /// Lingering close: longest drain after the application closed
+    /// ([`TCP_LINGER_TOTAL`]).
+    pub linger_total: Duration,
+    /// Abort when nothing we sent is acknowledged for this long
+    /// ([`TCP_SEND_STALL_TIMEOUT`]).
+    pub send_stall_timeout: Duration,
+    /// A sender stalled this long may be evicted ([`TCP_EVICT_STALLED_AFTER`]).
+    pub evict_stalled_after: Duration,
+    /// Answer SYNs with SYN cookies (RFC 4987) when the backlog or the
+    /// slot table is full, and make room for the connections they
+    /// complete by eviction. On by default; off, such SYNs get RST.
+    pub syn_cookies: bool,
     /// Offer and accept selective acknowledgements (RFC 2018) and use
     /// them for loss recovery (RFC 6675). On by default; off, the stack
     /// neither offers nor answers SACK-permitted and recovers with
@@ -40,6 +58,12 @@ impl TcpConfig {
         max_retries: 0,
         synack_retries: 0,
         delayed_ack: Duration(0),
+        fin_wait_2_timeout: Duration(0),
+        linger_silence: Duration(0),
+        linger_total: Duration(0),
+        send_stall_timeout: Duration(0),
+        evict_stalled_after: Duration(0),
+        syn_cookies: false,
         sack: false,
     };
 
@@ -52,6 +76,12 @@ impl TcpConfig {
             max_retries: TCP_MAX_RETRIES,
             synack_retries: TCP_SYNACK_RETRIES,
             delayed_ack: TCP_DELAYED_ACK,
+            fin_wait_2_timeout: TCP_FIN_WAIT_2_TIMEOUT,
+            linger_silence: TCP_LINGER_SILENCE,
+            linger_total: TCP_LINGER_TOTAL,
+            send_stall_timeout: TCP_SEND_STALL_TIMEOUT,
+            evict_stalled_after: TCP_EVICT_STALLED_AFTER,
+            syn_cookies: true,
             sack: true,
         }
     }

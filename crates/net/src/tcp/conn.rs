@@ -26,6 +26,7 @@ use core::fmt;
 use super::assembler::Assembler;
 use super::config::TcpConfig;
 use super::counters::{bump, TcpCounters};
+use super::evict::AppPhase;
 use super::ring::RingBuffer;
 use super::rtt::RttEstimator;
 use super::scoreboard::Scoreboard;
@@ -104,6 +105,9 @@ pub(crate) enum Verdict {
     Reset(SeqNumber),
     /// The connection is over: free its slot.
     Close,
+    /// Data came after the lingering close ended (RFC 1122 §4.2.2.13):
+    /// reset the connection and free its slot (`linger_resets`).
+    LingerReset,
 }
 
 /// The transmission control block: everything but the buffers.
@@ -173,6 +177,18 @@ pub(crate) struct Tcb {
     /// SND.MAX when the segment at SND.UNA was last resent in SACK
     /// recovery: SACKs for data above it show that resend was lost.
     pub rexmit_una_mark: SeqNumber,
+    /// When the application closed (the lingering close starts).
+    pub closed_at: Instant,
+    /// When FIN-WAIT-2 began.
+    pub fin_wait_2_since: Instant,
+    /// When the peer's data last arrived.
+    pub last_data_rx: Instant,
+    /// When SND.UNA last moved, or nothing waited for an ACK (the
+    /// send-stall clock).
+    pub progress_at: Instant,
+    /// What the application said it is doing, and since when.
+    pub phase: AppPhase,
+    pub phase_since: Instant,
 }
 
 /// Largest congestion window kept (far above any window we can use).
@@ -223,6 +239,12 @@ impl Tcb {
             high_rxt: SeqNumber(0),
             rto_recover: None,
             rexmit_una_mark: SeqNumber(0),
+            closed_at: Instant(0),
+            fin_wait_2_since: Instant(0),
+            last_data_rx: Instant(0),
+            progress_at: Instant(0),
+            phase: AppPhase::Busy,
+            phase_since: Instant(0),
         }
     }
 
@@ -248,19 +270,39 @@ impl Tcb {
         t.snd_max = iss;
         t.last_rx = now;
         t.opened = now;
+        t.progress_at = now;
+        t.phase_since = now;
         t
     }
 
     /// Takes the peer's SYN: its ISN, MSS, window, and whether SACK is
     /// used (`offer`: we offer it).
     pub fn take_syn(&mut self, syn: &TcpRepr, offer: bool) {
-        self.sack_ok = offer && syn.sack_permitted;
-        self.rcv_nxt = syn.seq_number + 1u32;
         let mss = syn.max_seg_size.unwrap_or(TCP_DEFAULT_PEER_MSS);
+        self.take_peer(
+            syn.seq_number,
+            mss,
+            syn.window_len,
+            offer && syn.sack_permitted,
+        );
+    }
+
+    /// Takes what a SYN cookie remembered of the peer's SYN (its ISN is
+    /// `seq - 1` of the ACK that brought the cookie back; the window
+    /// comes with that ACK). Our SYN-ACK counts as sent.
+    pub fn take_cookie(&mut self, peer_isn: SeqNumber, mss: u16, sack: bool) {
+        self.take_peer(peer_isn, mss, 0, sack);
+        self.snd_nxt = self.iss + 1u32;
+        self.snd_max = self.snd_nxt;
+    }
+
+    fn take_peer(&mut self, isn: SeqNumber, mss: u16, window: u16, sack: bool) {
+        self.sack_ok = sack;
+        self.rcv_nxt = isn + 1u32;
         self.snd_mss = usize::from(mss.clamp(TCP_MIN_PEER_MSS, TCP_MSS));
-        self.snd_wnd = u32::from(syn.window_len);
+        self.snd_wnd = u32::from(window);
         self.max_snd_wnd = self.snd_wnd;
-        self.snd_wl1 = syn.seq_number;
+        self.snd_wl1 = isn;
         // RFC 5681 §3.1 initial window.
         self.cwnd = match self.snd_mss {
             m if m > 2190 => 2 * m,
@@ -277,6 +319,17 @@ impl Tcb {
     /// Whether our FIN has been acknowledged.
     fn fin_acked(&self) -> bool {
         self.fin_sent && self.snd_una == self.snd_max
+    }
+
+    /// Whether the lingering close is over (see
+    /// [`crate::limits::TCP_LINGER_SILENCE`]): the application closed, our
+    /// reply and FIN are acknowledged, and the peer has been silent for
+    /// the linger silence, or the linger total has passed.
+    fn linger_over(&self, now: Instant, cfg: &TcpConfig) -> bool {
+        self.fin_queued
+            && self.fin_acked()
+            && (now >= self.closed_at.max(self.last_data_rx) + cfg.linger_silence
+                || now >= self.closed_at + cfg.linger_total)
     }
 
     /// Where our FIN goes, until it is acknowledged: after every queued
@@ -433,9 +486,15 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
             )
     }
 
-    /// Starts an orderly close: FIN after the queued data.
-    pub fn close(&mut self) -> bool {
+    /// Whether data or our FIN waits to be sent or acknowledged.
+    pub fn pending(&self) -> bool {
+        !self.tx.is_empty() || (self.tcb.fin_queued && !self.tcb.fin_acked())
+    }
+
+    /// Starts an orderly close at `now`: FIN after the queued data.
+    pub fn close(&mut self, now: Instant) -> bool {
         let t = &mut self.tcb;
+        t.closed_at = now;
         match t.state {
             State::Established | State::SynReceived => t.state = State::FinWait1,
             State::CloseWait => t.state = State::LastAck,
@@ -667,7 +726,10 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         let t = &mut self.tcb;
         let fin_acked = t.fin_acked();
         match t.state {
-            State::FinWait1 if fin_acked => t.state = State::FinWait2,
+            State::FinWait1 if fin_acked => {
+                t.state = State::FinWait2;
+                t.fin_wait_2_since = now;
+            }
             State::Closing if fin_acked => {
                 t.state = State::TimeWait;
                 t.time_wait_until = now + cfg.time_wait;
@@ -681,6 +743,10 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
 
         // Seventh: the text.
         if !seg.payload.is_empty() {
+            if self.tcb.linger_over(now, cfg) {
+                return Verdict::LingerReset;
+            }
+            self.tcb.last_data_rx = now;
             if text_refused {
                 self.tcb.ack_now = true;
             } else if matches!(
@@ -756,6 +822,7 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
             acked -= 1;
         }
         tx.discard(acked);
+        t.progress_at = now;
         t.rtt.reset_backoff();
         t.snd_una = ack;
         t.snd_nxt = t.snd_nxt.max(ack);
@@ -903,7 +970,11 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         } else {
             t.last_rx + cfg.idle_timeout
         };
-        [t.retx_at, t.ack_due, Some(deadline)]
+        let fin_wait_2 =
+            (t.state == State::FinWait2).then(|| t.fin_wait_2_since + cfg.fin_wait_2_timeout);
+        let stall = (t.state.is_synchronized() && self.pending())
+            .then(|| t.progress_at + cfg.send_stall_timeout);
+        [t.retx_at, t.ack_due, Some(deadline), fin_wait_2, stall]
             .into_iter()
             .flatten()
             .min()
@@ -970,6 +1041,21 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
             self.send_reset(tx, c);
             return true;
         }
+        if t.state == State::FinWait2 && now >= t.fin_wait_2_since + cfg.fin_wait_2_timeout {
+            bump(&mut c.fin_wait_2_timeouts);
+            self.send_reset(tx, c);
+            return true;
+        }
+        if t.state.is_synchronized() {
+            if !self.pending() {
+                self.tcb.progress_at = now;
+            } else if now >= self.tcb.progress_at + cfg.send_stall_timeout {
+                bump(&mut c.send_stall_aborts);
+                self.send_reset(tx, c);
+                return true;
+            }
+        }
+        let t = &mut self.tcb;
         let mut probe = false;
         if t.retx_at.is_some_and(|at| now >= at) {
             let limit = if t.state.is_synchronized() {
@@ -1249,7 +1335,7 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
     }
 
     /// Aborts: `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>`.
-    fn send_reset<D: Device>(&mut self, tx: &mut Sender<'_, D>, c: &mut TcpCounters) {
+    pub(crate) fn send_reset<D: Device>(&mut self, tx: &mut Sender<'_, D>, c: &mut TcpCounters) {
         let t = &self.tcb;
         let (seq, ack) = (t.snd_nxt, t.rcv_nxt);
         if self.emit(tx, c, TcpControl::Rst, seq, Some(ack), None, 0, 0, false) {
@@ -1328,19 +1414,16 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
     }
 }
 
-/// Sends a bare segment with no connection behind it (RSTs to strays and
-/// refusals).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn send_bare<D: Device>(
-    tx: &mut Sender<'_, D>,
-    c: &mut TcpCounters,
+/// A bare segment with no connection behind it (RSTs to strays and
+/// refusals, SYN-ACKs with a cookie): no options, window 0.
+pub(crate) fn bare_repr(
     local: Endpoint,
     remote: Endpoint,
     control: TcpControl,
     seq: SeqNumber,
     ack: Option<SeqNumber>,
-) {
-    let repr = TcpRepr {
+) -> TcpRepr<'static> {
+    TcpRepr {
         src_port: local.1,
         dst_port: remote.1,
         control,
@@ -1353,16 +1436,28 @@ pub(crate) fn send_bare<D: Device>(
         sack_permitted: false,
         sack_blocks: [None; MAX_SACK_BLOCKS],
         payload: &[],
-    };
-    let sent = tx.send_ipv4(remote.0, Protocol::Tcp, repr.buffer_len(), |buf| {
-        repr.emit(&mut TcpPacket::new_unchecked(buf), local.0, remote.0);
+    }
+}
+
+/// Sends a segment made by [`bare_repr`] to `dst`; returns whether the
+/// interface took it.
+pub(crate) fn send_bare<D: Device>(
+    tx: &mut Sender<'_, D>,
+    c: &mut TcpCounters,
+    dst: Ipv4Address,
+    repr: &TcpRepr<'_>,
+) -> bool {
+    let src = tx.config().ip;
+    let sent = tx.send_ipv4(dst, Protocol::Tcp, repr.buffer_len(), |buf| {
+        repr.emit(&mut TcpPacket::new_unchecked(buf), src, dst);
     });
     if sent.is_ok() {
         bump(&mut c.segs_out);
-        if control == TcpControl::Rst {
+        if repr.control == TcpControl::Rst {
             bump(&mut c.resets_sent);
         }
     } else {
         bump(&mut c.tx_failed);
     }
+    sent.is_ok()
 }

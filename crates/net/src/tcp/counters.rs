@@ -88,9 +88,11 @@ tcp_counters! {
     out_of_order,
     /// Passive connections that reached ESTABLISHED.
     accepted,
-    /// SYNs refused because every connection slot was busy.
+    /// Connections refused with RST because every slot was busy and none
+    /// could be evicted (SYNs, when cookies are off; else cookie ACKs).
     refused_full,
-    /// SYNs refused because the listener's backlog was full.
+    /// SYNs refused because the listener's backlog was full (cookies
+    /// off), or cookie ACKs because its accept queue was.
     refused_backlog,
     /// Connections aborted after `TCP_MAX_RETRIES` (or the SYN-ACK retries).
     aborted_retries,
@@ -102,6 +104,29 @@ tcp_counters! {
     syn_received_timeouts,
     /// TIME-WAIT slots taken early for a new connection.
     time_wait_recycled,
+    /// Half-open (SYN-RECEIVED) connections evicted for a completed one.
+    evicted_syn_received,
+    /// Connections closed by the application and lingering, evicted.
+    evicted_lingering,
+    /// Idle connections (between requests, as the application said) evicted.
+    evicted_idle,
+    /// Connections whose peer stopped acknowledging our data, evicted.
+    evicted_stalled,
+    /// Connections whose request was arriving slowest, evicted.
+    evicted_slow_head,
+    /// SYN-ACKs sent with a SYN cookie (backlog or table full).
+    syn_cookies_sent,
+    /// ACKs that carried a valid SYN cookie and opened a connection.
+    syn_cookies_accepted,
+    /// ACKs for a listener with no connection and no valid cookie
+    /// (expired, forged, or stray) while cookies were in use.
+    syn_cookies_rejected,
+    /// Lingering connections reset: data came after the linger ended.
+    linger_resets,
+    /// Connections reset after `TCP_FIN_WAIT_2_TIMEOUT` in FIN-WAIT-2.
+    fin_wait_2_timeouts,
+    /// Connections reset after `TCP_SEND_STALL_TIMEOUT` without progress.
+    send_stall_aborts,
     /// Connections that ended normally (TIME-WAIT or LAST-ACK done).
     closed,
     /// Segments the interface refused (device busy, no route); resent later.

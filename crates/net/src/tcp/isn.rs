@@ -26,6 +26,11 @@ impl IsnGenerator {
         IsnGenerator { key }
     }
 
+    /// SipHash-2-4 of `data` under the key (for SYN cookies).
+    pub fn hash(&self, data: &[u8]) -> u64 {
+        siphash24(&self.key, data)
+    }
+
     /// The ISN for a connection from `local` to `remote` opened at `now`.
     pub fn isn(
         &self,

@@ -2,19 +2,27 @@
 //! connections in fixed slots, no heap, no clock, no callbacks.
 //!
 //! One file per concern: [`seq`] (modular sequence numbers), [`isn`] and
-//! [`siphash`] (RFC 6528 initial sequence numbers), [`ring`] (send and
-//! receive buffers), [`assembler`] (out-of-order ranges), [`scoreboard`]
-//! (what the peer SACKed, RFC 6675's questions), [`rtt`] (the RFC 6298
-//! timer), `conn` (the per-connection state machine), `stack` (the
-//! socket set: slots, listeners, demultiplexing, the
-//! [`IpHandler`](crate::IpHandler) implementation), [`counters`] and
-//! [`config`].
+//! [`siphash`] (RFC 6528 initial sequence numbers), [`cookie`] (SYN
+//! cookies, RFC 4987), [`ring`] (send and receive buffers), [`assembler`]
+//! (out-of-order ranges), [`scoreboard`] (what the peer SACKed, RFC
+//! 6675's questions), [`rtt`] (the RFC 6298 timer), `conn` (the
+//! per-connection state machine), `evict` (which connection makes room
+//! when the table is full), `stack` (the socket set: slots, listeners,
+//! demultiplexing, the [`IpHandler`](crate::IpHandler) implementation),
+//! [`counters`] and [`config`].
 //!
 //! # What it does
 //!
-//! * Passive open with a backlog per listener; a SYN past the backlog or
+//! * Passive open with a backlog per listener. A SYN past the backlog or
 //!   finding every slot busy (after recycling the oldest TIME-WAIT) gets
-//!   RST. Active open ([`TcpStack::connect`]) exists, minimal, for tests.
+//!   a SYN cookie (RFC 4987) and nothing is stored; when its ACK comes
+//!   back valid, the connection is made, by evicting the least valuable
+//!   one if the table is full (half-open, lingering, idle, stalled, slow
+//!   head: the application ranks its connections with
+//!   [`TcpStack::set_phase`]), or refused with RST when every connection
+//!   is being served. So neither spoofed SYNs nor any number of held
+//!   connections keep a real client out. Active open
+//!   ([`TcpStack::connect`]) exists, minimal, for tests.
 //! * ISNs per RFC 6528; MSS option both ways (we advertise 1460, honour
 //!   the peer's, 536 without one); window = free receive space; RFC 9293
 //!   acceptability checks; RST accepted only at exactly RCV.NXT, challenge
@@ -44,7 +52,14 @@
 //!   forgets the scoreboard). No D-SACK use, no RACK, no tail loss probe.
 //! * FIN in every order, TIME-WAIT of `time_wait` (1 s by default), idle
 //!   connections reaped after `idle_timeout`, SYN-RECEIVED dropped after
-//!   `syn_received_timeout`.
+//!   `syn_received_timeout`. Bounds against peers that hold a slot: FIN-WAIT-2
+//!   at most `fin_wait_2_timeout`; a lingering close (data after the
+//!   application closed is still taken, so the peer reads our reply in
+//!   peace) that ends once our FIN is acknowledged and the peer was silent
+//!   for `linger_silence` or `linger_total` passed, after which its data
+//!   gets RST (RFC 1122 §4.2.2.13); and a send-stall limit: nothing
+//!   acknowledged for `send_stall_timeout` while data waits, RST. Each is
+//!   counted (`counters`) and named in [`crate::limits`].
 //! * Not done: window scaling, timestamps, urgent data (read as
 //!   ordinary data), ICMP errors to TCP, IP options, active-open polish
 //!   (simultaneous open works but is barely tested).
@@ -93,7 +108,9 @@
 pub mod assembler;
 pub mod config;
 mod conn;
+pub mod cookie;
 pub mod counters;
+mod evict;
 pub mod isn;
 mod live;
 pub mod ring;
@@ -109,5 +126,6 @@ mod tests;
 pub use config::TcpConfig;
 pub use conn::{Endpoint, State};
 pub use counters::TcpCounters;
+pub use evict::AppPhase;
 pub use seq::SeqNumber;
 pub use stack::{Handle, TcpError, TcpStack};

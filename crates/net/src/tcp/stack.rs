@@ -2,13 +2,18 @@
 //! [`IpHandler`] that feeds them from [`crate::Interface::poll_with`].
 
 use super::config::TcpConfig;
-use super::conn::{send_bare, Conn, Endpoint, State, Tcb, Verdict};
+use super::conn::{bare_repr, send_bare, Conn, Endpoint, State, Tcb, Verdict};
+use super::cookie::{self, CookieSyn};
 use super::counters::{bump, TcpCounters};
+use super::evict::{self, AppPhase, Victim};
 use super::isn::IsnGenerator;
 use super::live::{Cursor, SlotSet};
 use crate::device::Device;
 use crate::iface::{IpHandler, Sender};
-use crate::limits::{TCP_MAX_LISTENERS, TCP_RX_BUFFER_LEN, TCP_SLOT_LIMIT, TCP_TX_BUFFER_LEN};
+use crate::limits::{
+    TCP_DEFAULT_PEER_MSS, TCP_MAX_LISTENERS, TCP_RX_BUFFER_LEN, TCP_SLOT_LIMIT,
+    TCP_SYN_COOKIE_PERIOD, TCP_TX_BUFFER_LEN,
+};
 use crate::time::Instant;
 use crate::wire::{self, Ipv4Repr, Protocol, TcpControl, TcpPacket, TcpRepr};
 
@@ -80,6 +85,11 @@ pub struct TcpStack<
     config: TcpConfig,
     config_set: bool,
     counters: TcpCounters,
+    /// The latest time a poll brought (for calls that take none).
+    clock: Instant,
+    /// Cookie ACKs are checked until then (two cookie periods after the
+    /// last cookie sent); other stray ACKs just get RST.
+    cookies_until: Instant,
 }
 
 impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
@@ -97,6 +107,8 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
             config: TcpConfig::ZEROED,
             config_set: false,
             counters: TcpCounters::ZERO,
+            clock: Instant(0),
+            cookies_until: Instant(0),
         }
     }
 
@@ -402,8 +414,24 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
     /// FIN-WAIT-1, CLOSE-WAIT to LAST-ACK). The peer may still send until
     /// its own FIN; the slot frees itself when the connection ends.
     pub fn close(&mut self, h: Handle) {
-        if self.conn_mut(h).is_some_and(|c| c.close()) {
+        let now = self.clock;
+        if self.conn_mut(h).is_some_and(|c| c.close(now)) {
             self.release(h.index());
+        }
+    }
+
+    /// Tells the stack what the application is doing with `h`, which
+    /// decides whether (and how soon) it may be evicted when the table is
+    /// full (see [`AppPhase`] and `tcp::evict`). Connections start
+    /// [`AppPhase::Busy`]; a server marks them `Head` while a request
+    /// arrives and `Idle` between requests.
+    pub fn set_phase(&mut self, h: Handle, phase: AppPhase) {
+        let now = self.clock;
+        if let Some(c) = self.conn_mut(h) {
+            if c.tcb.phase != phase {
+                c.tcb.phase = phase;
+                c.tcb.phase_since = now;
+            }
         }
     }
 
@@ -469,6 +497,7 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
         tx: &mut Sender<'_, D>,
     ) {
         let now = tx.now();
+        self.clock = now;
         bump(&mut self.counters.segs_in);
         if ip.dst_addr != tx.config().ip {
             // Broadcast: TCP is unicast only.
@@ -498,15 +527,7 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
                 } else {
                     TcpConfig::new()
                 };
-                match conn.process(now, &seg, &config, &mut self.counters) {
-                    Verdict::Keep => self.track_time_wait(i, tx),
-                    Verdict::Reset(seq) => {
-                        let c = &mut self.counters;
-                        send_bare(tx, c, local, remote, TcpControl::Rst, seq, None);
-                    }
-                    Verdict::Close => self.release(i),
-                }
-                return;
+                return self.verdict(i, &seg, &config, tx);
             }
             self.release(i);
             bump(&mut self.counters.time_wait_recycled);
@@ -517,6 +538,9 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
         };
         match (seg.control, seg.ack_number) {
             (TcpControl::Rst, _) => bump(&mut self.counters.drop_no_socket),
+            (TcpControl::None | TcpControl::Fin, Some(_)) if now < self.cookies_until => {
+                self.open_from_cookie(now, listener, local, remote, &seg, tx)
+            }
             (_, Some(_)) => {
                 // LISTEN: any ACK is answered with RST.
                 bump(&mut self.counters.drop_no_socket);
@@ -545,11 +569,18 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
                 c.tcb.state != State::Closed && !c.tcb.accepted && c.tcb.local.1 == listener.port
             })
             .count();
+        let cookies = self.config().syn_cookies;
         if waiting >= listener.backlog {
+            if cookies {
+                return self.send_cookie(now, local, remote, seg, tx);
+            }
             bump(&mut self.counters.refused_backlog);
             return self.reset_stray(tx, local, remote, seg);
         }
         let Some(i) = self.free_slot() else {
+            if cookies {
+                return self.send_cookie(now, local, remote, seg, tx);
+            }
             bump(&mut self.counters.refused_full);
             return self.reset_stray(tx, local, remote, seg);
         };
@@ -560,6 +591,122 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
         conn.tcb.take_syn(seg, accept_sack);
     }
 
+    /// Acts on what [`Conn::process`] said of a segment for slot `i`.
+    fn verdict<D: Device>(
+        &mut self,
+        i: usize,
+        seg: &TcpRepr,
+        config: &TcpConfig,
+        tx: &mut Sender<'_, D>,
+    ) {
+        let conn = &mut self.conns[i];
+        match conn.process(tx.now(), seg, config, &mut self.counters) {
+            Verdict::Keep => self.track_time_wait(i, tx),
+            Verdict::Reset(seq) => {
+                let (local, remote) = (conn.tcb.local, conn.tcb.remote);
+                let repr = bare_repr(local, remote, TcpControl::Rst, seq, None);
+                send_bare(tx, &mut self.counters, remote.0, &repr);
+            }
+            Verdict::Close => self.release(i),
+            Verdict::LingerReset => {
+                bump(&mut self.counters.linger_resets);
+                conn.send_reset(tx, &mut self.counters);
+                self.release(i);
+            }
+        }
+    }
+
+    /// Answers a SYN that found the backlog or the table full with a SYN
+    /// cookie (`tcp::cookie`): a SYN-ACK, and nothing stored.
+    fn send_cookie<D: Device>(
+        &mut self,
+        now: Instant,
+        local: Endpoint,
+        remote: Endpoint,
+        seg: &TcpRepr,
+        tx: &mut Sender<'_, D>,
+    ) {
+        let syn = CookieSyn {
+            mss: seg.max_seg_size.unwrap_or(TCP_DEFAULT_PEER_MSS),
+            sack: seg.sack_permitted && self.config().sack,
+        };
+        let iss = cookie::make(&self.isn, now, local, remote, seg.seq_number, syn);
+        let ack = seg.seq_number + 1u32;
+        let mut repr = bare_repr(local, remote, TcpControl::Syn, iss, Some(ack));
+        repr.max_seg_size = Some(crate::limits::TCP_MSS);
+        repr.sack_permitted = syn.sack;
+        repr.window_len = RX.min(usize::from(u16::MAX)) as u16;
+        if send_bare(tx, &mut self.counters, remote.0, &repr) {
+            bump(&mut self.counters.syn_cookies_sent);
+            self.cookies_until = now + crate::time::Duration(2 * TCP_SYN_COOKIE_PERIOD.0);
+        }
+    }
+
+    /// An ACK for a listener with no connection while cookies are in use:
+    /// if it brings a valid cookie back, the connection it completes is
+    /// made (taking a slot by eviction if need be) and the segment is
+    /// processed on it; otherwise RST.
+    fn open_from_cookie<D: Device>(
+        &mut self,
+        now: Instant,
+        listener: Listener,
+        local: Endpoint,
+        remote: Endpoint,
+        seg: &TcpRepr,
+        tx: &mut Sender<'_, D>,
+    ) {
+        let Some(ack) = seg.ack_number else { return };
+        let peer_isn = seg.seq_number - 1u32;
+        let Some(syn) = cookie::check(&self.isn, now, local, remote, peer_isn, ack - 1u32) else {
+            bump(&mut self.counters.syn_cookies_rejected);
+            return self.reset_stray(tx, local, remote, seg);
+        };
+        // The accept queue (established, not taken) still has its bound.
+        let queued = self
+            .live_conns()
+            .filter(|(_, c)| {
+                c.tcb.state.is_synchronized() && !c.tcb.accepted && c.tcb.local.1 == listener.port
+            })
+            .count();
+        if queued >= listener.backlog {
+            bump(&mut self.counters.refused_backlog);
+            return self.reset_stray(tx, local, remote, seg);
+        }
+        let Some(i) = self.free_slot().or_else(|| self.evict(tx)) else {
+            bump(&mut self.counters.refused_full);
+            return self.reset_stray(tx, local, remote, seg);
+        };
+        bump(&mut self.counters.syn_cookies_accepted);
+        let conn = &mut self.conns[i];
+        conn.tcb = Tcb::open(now, State::SynReceived, local, remote, ack - 1u32);
+        conn.tcb.take_cookie(peer_isn, syn.mss, syn.sack);
+        let config = self.config();
+        self.verdict(i, seg, &config, tx);
+    }
+
+    /// Frees the slot of the least valuable connection (see `tcp::evict`)
+    /// with RST, counted by reason, and hands it out; `None` when every
+    /// connection is worth keeping.
+    fn evict<D: Device>(&mut self, tx: &mut Sender<'_, D>) -> Option<usize> {
+        let (now, config) = (tx.now(), self.config());
+        let (i, victim) = self
+            .live_conns()
+            .filter_map(|(i, c)| evict::rank(&c.tcb, c.pending(), now, &config).map(|r| (i, r)))
+            .min_by_key(|&(_, r)| r)
+            .map(|(i, (victim, _))| (i, victim))?;
+        let c = &mut self.counters;
+        bump(match victim {
+            Victim::SynReceived => &mut c.evicted_syn_received,
+            Victim::Lingering => &mut c.evicted_lingering,
+            Victim::Idle => &mut c.evicted_idle,
+            Victim::Stalled => &mut c.evicted_stalled,
+            Victim::SlowHead => &mut c.evicted_slow_head,
+        });
+        self.conns[i].send_reset(tx, c);
+        self.release(i);
+        self.free_slot()
+    }
+
     /// RST for a segment that has no connection (RFC 9293 §3.10.7.1).
     fn reset_stray<D: Device>(
         &mut self,
@@ -568,16 +715,16 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
         remote: Endpoint,
         seg: &TcpRepr,
     ) {
-        let c = &mut self.counters;
-        match (seg.control, seg.ack_number) {
-            (TcpControl::Rst, _) => {}
-            (_, Some(ack)) => send_bare(tx, c, local, remote, TcpControl::Rst, ack, None),
+        let repr = match (seg.control, seg.ack_number) {
+            (TcpControl::Rst, _) => return,
+            (_, Some(ack)) => bare_repr(local, remote, TcpControl::Rst, ack, None),
             (_, None) => {
                 let ack = seg.seq_number + seg.segment_len();
                 let zero = crate::tcp::SeqNumber(0);
-                send_bare(tx, c, local, remote, TcpControl::Rst, zero, Some(ack));
+                bare_repr(local, remote, TcpControl::Rst, zero, Some(ack))
             }
-        }
+        };
+        send_bare(tx, &mut self.counters, remote.0, &repr);
     }
 }
 
@@ -596,6 +743,7 @@ impl<const N: usize, const RX: usize, const TX: usize> IpHandler for TcpStack<N,
     }
 
     fn dispatch<D: Device>(&mut self, tx: &mut Sender<'_, D>) -> bool {
+        self.clock = tx.now();
         let before = self.counters.segs_out;
         let config = self.config();
         let mut slots = Cursor::new(N);

@@ -1,5 +1,8 @@
 //! Every TCP limit at and just past it: backlog, connection slots (also
-//! at the kernel's 256), TIME-WAIT recycling when full.
+//! at the kernel's 256), TIME-WAIT recycling when full. With SYN cookies
+//! off the refusals are RSTs to the SYN; with them on (the default), the
+//! SYN gets a cookie and the refusal comes when its ACK finds no slot
+//! (eviction and cookies themselves are tested in `hostile.rs`).
 
 use std::vec;
 
@@ -13,9 +16,38 @@ fn syn_from(port: u16) -> Seg {
     }
 }
 
+/// Turns SYN cookies off: SYNs past a limit get RST.
+pub(super) fn no_cookies<const N: usize, const RX: usize, const TX: usize>(h: &mut H<N, RX, TX>) {
+    let mut cfg = h.stack.config();
+    cfg.syn_cookies = false;
+    h.stack.set_config(cfg);
+}
+
+/// A SYN from `port` at a full table: a cookie SYN-ACK, then its ACK is
+/// refused with RST when nothing may be evicted.
+fn cookie_refused<const N: usize, const RX: usize, const TX: usize>(
+    h: &mut H<N, RX, TX>,
+    port: u16,
+) {
+    let out = h.send(&syn_from(port));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].control, TcpControl::Syn, "a cookie SYN-ACK");
+    let ack = out[0].seq.wrapping_add(1);
+    let refused = h.send(&Seg {
+        src_port: port,
+        ack: Some(ack),
+        ..send_templ()
+    });
+    assert_eq!(refused.len(), 1);
+    assert_eq!((refused[0].control, refused[0].seq), (TcpControl::Rst, ack));
+    assert_eq!(h.stack.counters().syn_cookies_sent, 1);
+    assert_eq!(h.stack.counters().refused_full, 1);
+}
+
 #[test]
 fn backlog_at_and_past() {
     let mut h = H::<8>::new();
+    no_cookies(&mut h);
     h.stack.unlisten(PORT);
     h.stack.listen(PORT, 2).unwrap();
     assert_eq!(h.send(&syn_from(1000))[0].control, TcpControl::Syn);
@@ -69,6 +101,7 @@ fn fill<const N: usize, const RX: usize, const TX: usize>(h: &mut H<N, RX, TX>, 
 #[test]
 fn connection_slots_at_and_past() {
     let mut h = H::<4>::new();
+    no_cookies(&mut h);
     fill(&mut h, 4);
     assert_eq!(h.stack.active(), 4);
     let out = h.send(&syn_from(3000));
@@ -89,8 +122,7 @@ fn kernel_sized_table_at_and_past() {
     fill(&mut h, TCP_MAX_CONNECTIONS);
     assert_eq!(h.stack.active(), TCP_MAX_CONNECTIONS);
     assert_eq!(h.stack.handles().count(), TCP_MAX_CONNECTIONS);
-    assert_eq!(h.send(&syn_from(9000))[0].control, TcpControl::Rst);
-    assert_eq!(h.stack.counters().refused_full, 1);
+    cookie_refused(&mut h, 9000);
 }
 
 #[test]
@@ -160,6 +192,5 @@ fn slot_limit_sized_table_fills_to_its_last_slot() {
     assert_eq!(h.stack.active(), TCP_SLOT_LIMIT);
     let last = h.stack.handles().last().unwrap();
     assert_eq!(last.index(), TCP_SLOT_LIMIT - 1);
-    assert_eq!(h.send(&syn_from(1))[0].control, TcpControl::Rst);
-    assert_eq!(h.stack.counters().refused_full, 1);
+    cookie_refused(&mut h, 1);
 }

@@ -2,7 +2,8 @@
 //! segment in through a real [`Interface`] and simulated link, and
 //! asserts the exact segments that come out. Grouped by state in
 //! `states.rs`, timers in `timers.rs`, limits in `limits.rs`, SACK in
-//! `sack.rs`; the
+//! `sack.rs`, bounds against hostile peers (timeouts, eviction, SYN
+//! cookies) in `hostile.rs`; the
 //! two-stack simulated link with faults in `sim.rs`.
 
 use std::boxed::Box;
@@ -17,6 +18,7 @@ use crate::wire::{ethernet, ArpOperation, ArpPacket, ArpRepr, EtherType, Etherne
 use crate::wire::{EthernetFrame, EthernetRepr, Ipv4Address, Ipv4Packet, Ipv4Repr, Protocol};
 use crate::wire::{TcpControl, TcpPacket, TcpRepr};
 
+mod hostile;
 mod limits;
 mod sack;
 mod sim;
