@@ -14,6 +14,7 @@ mod args;
 mod dir;
 mod files;
 mod journal;
+mod listing;
 mod log;
 mod out;
 mod supervisor;
