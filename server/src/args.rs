@@ -3,7 +3,9 @@
 
 use crate::sys::SockAddr;
 
-/// Connections one worker keeps open; past it, 503 with Retry-After.
+/// Connections one worker keeps open; past it a newcomer takes the place
+/// of a lingering, idle or slow-head one (`evict`), else gets 503 with
+/// Retry-After.
 pub const MAX_CONNS: usize = 1024;
 /// A request head must arrive whole within this long (slowloris): 408.
 pub const HEAD_TIMEOUT_MS: u64 = 10_000;
@@ -33,7 +35,9 @@ Usage: bedrock-serve --root DIR [options]
   --data DIR             keep the hotels in DIR/hotels.journal (default: memory only)
   --quiet                no access log on stdout
   --no-listing           403 for directories without index.html
-  --max-conns N          open connections per worker before 503 (default 1024)
+  --max-conns N          open connections per worker (default 1024); past it a
+                         newcomer replaces a lingering, idle or slow-head one,
+                         else gets 503
   --head-timeout SECS    whole request head must arrive within SECS (default 10)
   --read-timeout SECS    longest silence inside a request (default 10)
   --keepalive-timeout SECS  idle keep-alive connections close after SECS (default 5)

@@ -12,6 +12,7 @@
 
 mod args;
 mod dir;
+mod evict;
 mod files;
 mod journal;
 mod listing;

@@ -21,6 +21,7 @@ use bedrock_http::{
     Version, MAX_HEADERS, MAX_HEAD_LEN,
 };
 
+use crate::evict::{self, Class};
 use crate::files::{self, FileBody, FileCfg, HeadCtx, Plan, Upload};
 use crate::journal;
 use crate::listing::{self, Job, Lister, Progress};
@@ -199,6 +200,7 @@ struct Env<'s> {
     /// Connections with a listing queued, and where to look next.
     list_waiting: usize,
     list_next: usize,
+    evictions: evict::Counters,
 }
 
 impl Env<'_> {
@@ -301,6 +303,7 @@ fn run_inner(common: &Common, listener: i32) -> Result<(), Errno> {
         list_owner: 0,
         list_waiting: 0,
         list_next: 0,
+        evictions: evict::Counters::default(),
     };
     env.tick_clock();
     let mut events = [sys::EMPTY_EVENT; EVENTS];
@@ -364,23 +367,27 @@ fn run_inner(common: &Common, listener: i32) -> Result<(), Errno> {
             while s.high > 0 && s.clients.get(s.high - 1, Client::new).fd < 0 {
                 s.high -= 1;
             }
+            report_evictions(&mut env, max, false);
         }
         env.log.flush();
         if env.stopping && (s.active == 0 || env.now > stop_deadline) {
+            report_evictions(&mut env, max, true);
             return Ok(());
         }
     }
 }
 
-/// Accepts every waiting connection into a free slot, else answers 503.
+/// Accepts every waiting connection: into a free slot, else into the
+/// slot of a connection evicted for it (`evict`), else 503.
 fn accept_all(env: &mut Env<'_>, s: &mut Slots, listener: i32, ep: i32) {
     while let Ok((fd, peer)) = sys::accept(listener) {
         let slot = if s.active < s.max {
             (0..s.max).find(|&i| i >= s.high || s.clients.get(i, Client::new).fd < 0)
         } else {
-            None
+            make_room(env, s)
         };
         let Some(slot) = slot else {
+            env.evictions.refused += 1;
             let _ = sys::write(fd, BUSY);
             sys::shutdown_write(fd);
             sys::close(fd);
@@ -413,6 +420,41 @@ fn accept_all(env: &mut Env<'_>, s: &mut Slots, listener: i32, ep: i32) {
         }
         s.active += 1;
         s.high = s.high.max(slot + 1);
+    }
+}
+
+/// What a connection is worth keeping at the cap (see `evict`).
+fn class_of(c: &Client) -> (Class, u64) {
+    match c.phase {
+        Phase::Linger => (Class::Lingering, c.phase_since),
+        Phase::Head if c.output_pending() => (Class::Busy, 0),
+        Phase::Head if c.in_len == 0 => (Class::Idle, c.last_in.max(c.last_out)),
+        Phase::Head => (Class::SlowHead, c.started),
+        _ => (Class::Busy, 0),
+    }
+}
+
+/// Closes the least valuable connection for a newcomer; its slot, or
+/// None when every connection is being answered.
+fn make_room(env: &mut Env<'_>, s: &mut Slots) -> Option<usize> {
+    let clients = &mut s.clients;
+    let open = (0..s.high).filter_map(|i| {
+        let c = clients.get(i, Client::new);
+        (c.fd >= 0).then(|| {
+            let (class, since) = class_of(c);
+            (i, class, since)
+        })
+    });
+    let (slot, class) = evict::victim(open, env.now)?;
+    env.evictions.evicted(class);
+    s.close(env, slot);
+    Some(slot)
+}
+
+fn report_evictions(env: &mut Env<'_>, cap: usize, exiting: bool) {
+    if env.evictions.due(env.now, exiting) {
+        let line = env.evictions.report(env.now, sys::getpid(), cap);
+        crate::out::say(&[line.as_bytes()]);
     }
 }
 

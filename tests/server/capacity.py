@@ -2,7 +2,7 @@
 """End-to-end tests of bedrock-serve at its capacity limits: listings of
 100,000 entries (complete, sorted, fast, and the worker keeps serving its
 other clients meanwhile; the entry and name-byte caps at and past the
-limit).
+limit) and eviction at the per-worker connection cap (--max-conns).
 
 Usage: capacity.py [--qemu qemu-aarch64] BINARY
 
@@ -24,11 +24,13 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e import FAILED, PASSED, Server, check  # noqa: E402
+from e2e import FAILED, PASSED, Server, check, raw, status_of  # noqa: E402
 
-# The server's caps (server/src/listing.rs).
+# The server's caps (server/src/listing.rs, server/src/evict.rs).
 MAX_LISTING_ENTRIES = 131_072
 MAX_LISTING_NAME_BYTES = 8 << 20
+MIN_EVICT_AGE = 1.0
+LINGER = 2.0
 BIG_LISTING = 100_000
 LIST_LIMIT = 0.5        # seconds for the 100,000-entry listing
 SECOND_CLIENT_LIMIT = 0.3
@@ -160,6 +162,131 @@ def test_big_listing(binary, root, qemu, slow):
         shutil.rmtree(os.path.join(root, "long"), ignore_errors=True)
 
 
+def hold(port, data=b"", rcvbuf=None):
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.connect(("127.0.0.1", port))
+    if data:
+        s.sendall(data)
+    return s
+
+
+def closed_by_server(s):
+    """Whether the server has closed `s` (EOF or reset waiting)."""
+    s.setblocking(False)
+    try:
+        return s.recv(1 << 16) == b""
+    except BlockingIOError:
+        return False
+    except ConnectionResetError:
+        return True
+    finally:
+        s.setblocking(True)
+
+
+def keepalive_idle(port):
+    """A connection that finished one request and now sits idle."""
+    s = hold(port, b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = b""
+    while not got.endswith(b"hello\n"):
+        got += s.recv(4096)
+    return s
+
+
+def lingering(port):
+    """A connection we answered with Connection: close that never closes."""
+    s = hold(port, b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    while s.recv(4096):
+        pass
+    return s
+
+
+def newcomer(port):
+    return raw(port, b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeout=5)
+
+
+HEAD_PART = b"GET /hello.txt HTTP/1.1\r\n"
+
+
+def test_eviction(binary, root, qemu):
+    cap = 8
+    srv = Server(binary, root, ["--quiet", "--max-conns", str(cap)], qemu=qemu, workers=1).start()
+    held = []
+    try:
+        port = srv.port
+        # Idle connections (fresh and kept alive) make room at once.
+        held = [hold(port) for _ in range(cap // 2)] + [keepalive_idle(port) for _ in range(cap // 2)]
+        time.sleep(0.1)
+        r = newcomer(port)
+        check("cap full of idle connections: a newcomer is served", status_of(r) == 200, r[:80])
+        time.sleep(0.1)
+        gone = [closed_by_server(s) for s in held]
+        check("the longest idle connection made room", gone == [True] + [False] * (cap - 1), gone)
+        for s in held:
+            s.close()
+        time.sleep(0.3)
+
+        # Heads in progress: kept while younger than the minimum age.
+        held = [hold(port, HEAD_PART) for _ in range(cap)]
+        time.sleep(0.1)
+        r = newcomer(port)
+        check("young slow heads are not evicted: 503 Retry-After",
+              status_of(r) == 503 and b"Retry-After:" in r, r[:80])
+        time.sleep(MIN_EVICT_AGE + 0.2)
+        r = newcomer(port)
+        check("slow heads past the minimum age make room", status_of(r) == 200, r[:80])
+        time.sleep(0.1)
+        gone = [closed_by_server(s) for s in held]
+        check("the oldest slow head made room", gone == [True] + [False] * (cap - 1), gone)
+        for s in held:
+            s.close()
+        time.sleep(0.3)
+
+        # The order: lingering, then idle, then slow heads; never a reply
+        # being sent. Each newcomer asks for a big file it does not read,
+        # so it stays, busy, and the next one must evict someone else.
+        heads = [hold(port, HEAD_PART) for _ in range(2)]
+        idle = [hold(port), keepalive_idle(port), keepalive_idle(port)]
+        time.sleep(MIN_EVICT_AGE + 0.1)
+        linger = [lingering(port) for _ in range(3)]  # within LINGER of the newcomers
+        held = heads + idle + linger
+        seen = []
+        busy = []
+        for i in range(cap + 1):
+            s = hold(port, b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n", rcvbuf=4096)
+            busy.append(s)
+            s.settimeout(5)
+            try:
+                first = s.recv(4096)
+            except OSError:
+                first = b""
+            time.sleep(0.05)
+            seen.append((status_of(first), sum(map(closed_by_server, idle)), sum(map(closed_by_server, heads))))
+        held += busy
+        want = [(200, 0, 0)] * 3 + [(200, 1, 0), (200, 2, 0), (200, 3, 0), (200, 3, 1), (200, 3, 2), (503, 3, 2)]
+        check("eviction order: lingering, idle, slow heads; 503 once all are being answered", seen == want, seen)
+        gone = [closed_by_server(s) for s in busy[:cap]]
+        check("replies being sent were not evicted", not any(gone), gone)
+        for s in held:
+            s.close()
+        held = []
+        time.sleep(0.3)
+        r = newcomer(port)
+        check("served again once the replies are gone", status_of(r) == 200, r[:80])
+    finally:
+        for s in held:
+            s.close()
+        srv.stop()
+    # Counters: one line at exit with the totals (at most one a 10 s
+    # before that), not one line per eviction.
+    log = srv.output()
+    lines = re.findall(r"worker \d+ at its cap of 8 connections evicted .*", log)
+    want = "evicted 3 lingering, 4 idle, 3 slow-head connections and refused 2 newcomers (503)"
+    check("eviction counters reported at exit", lines and want in lines[-1], lines)
+    check("eviction reports are not one per eviction (12 here)", 1 <= len(lines) <= 3, lines)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("binary")
@@ -179,6 +306,7 @@ def main():
         with open(os.path.join(root, "big.bin"), "wb") as f:
             f.truncate(64 << 20)
         test_big_listing(binary, root, a.qemu, slow)
+        test_eviction(binary, root, a.qemu)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"server capacity: {len(PASSED)} passed, {len(FAILED)} failed ({time.time() - t0:.1f} s)")
