@@ -103,12 +103,16 @@ server-lint: setup-server
 	@cd server && RUSTFLAGS= $(CARGO) clippy --quiet --tests --target-dir $(SERVER_HOST_TARGET) -- -D warnings
 
 server-test: server server-aarch64 server-lint
-	@echo "== server: unit tests (host build with std: args, paths, journal, directories)"
+	@echo "== server: unit tests (host build with std: args, paths, journal, directories, listings, eviction)"
 	@cd server && RUSTFLAGS= $(CARGO) test --quiet --target-dir $(SERVER_HOST_TARGET)
 	@echo "== server: end to end against the x86_64 binary"
 	@python3 tests/server/e2e.py $(SERVER_BIN)
+	@echo "== server: listings of 100,000 entries and eviction at the connection cap (x86_64)"
+	@python3 tests/server/capacity.py $(SERVER_BIN)
 	@echo "== server: end to end against the aarch64 binary under qemu-user"
 	@python3 tests/server/e2e.py --qemu qemu-aarch64 $(SERVER_BIN_A64)
+	@echo "== server: listings and eviction against the aarch64 binary under qemu-user"
+	@python3 tests/server/capacity.py --qemu qemu-aarch64 $(SERVER_BIN_A64)
 
 browser-test: server kernel
 	@scripts/setup.sh browser

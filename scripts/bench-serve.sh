@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # wrk against bedrock-serve and nginx side by side, in one run: same files,
-# same number of workers, keep-alive, access logs off on both. Prints a
-# table of requests/s and the resident memory (sum over all processes).
+# same number of workers, access logs off on both. Prints a table of
+# requests/s (keep-alive, and a new connection per request), the resident
+# memory (sum over all processes), and the time to list a directory of
+# LISTING (default 100,000) empty files against nginx's autoindex (median
+# of LIST_RUNS runs, alternating; LISTING=0 skips it).
 # Usage: scripts/bench-serve.sh BINARY [SECONDS] [CONNECTIONS]
 set -euo pipefail
 BIN=$(readlink -f "$1"); SECS=${2:-5}; CONNS=${3:-50}
-WORKERS=${WORKERS:-2}
+WORKERS=${WORKERS:-2}; LISTING=${LISTING:-100000}; LIST_RUNS=${LIST_RUNS:-7}
 TMP=$(mktemp -d /tmp/bedrock-bench-XXXXXX); chmod 755 "$TMP"
 cleanup() { [ -n "${BPID:-}" ] && kill "$BPID" 2>/dev/null; [ -n "${NPID:-}" ] && kill "$NPID" 2>/dev/null; sleep 0.3; rm -rf "$TMP"; }
 trap cleanup EXIT
 mkdir -p "$TMP/www" "$TMP/nginx"
 printf '<!doctype html>\n<title>small</title>\n<p>%s</p>\n' "$(head -c 300 /dev/zero | tr '\0' x)" > "$TMP/www/small.html"
 head -c $((1 << 20)) /dev/urandom > "$TMP/www/1m.bin"
+mkdir "$TMP/www/big"
+python3 -c 'import os, sys
+for i in range(int(sys.argv[2])): os.close(os.open(os.path.join(sys.argv[1], f"file-{i:06d}.txt"), os.O_CREAT | os.O_WRONLY, 0o644))' "$TMP/www/big" "$LISTING"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 BPORT=$(free_port); NPORT=$(free_port)
 cat > "$TMP/nginx/nginx.conf" <<CONF
@@ -31,7 +37,7 @@ http {
     uwsgi_temp_path $TMP/nginx/uwsgi;
     scgi_temp_path $TMP/nginx/scgi;
     types { text/html html; application/octet-stream bin; }
-    server { listen 127.0.0.1:$NPORT reuseport; root $TMP/www; }
+    server { listen 127.0.0.1:$NPORT reuseport; root $TMP/www; location /big/ { autoindex on; } }
 }
 CONF
 "$BIN" --root "$TMP/www" --listen "127.0.0.1:$BPORT" --workers "$WORKERS" --quiet 2>/dev/null & BPID=$!
@@ -43,7 +49,7 @@ for port in $BPORT $NPORT; do
     check "http://127.0.0.1:$port/small.html" "$(stat -c %s "$TMP/www/small.html")"
     check "http://127.0.0.1:$port/1m.bin" $((1 << 20))
 done
-rps() { wrk -t2 -c"$CONNS" -d"${SECS}s" "$1" | awk '/Requests\/sec/ {print $2}'; }
+rps() { wrk -t2 -c"$CONNS" -d"${SECS}s" "$@" | awk '/Requests\/sec/ {print $2}'; }
 rss_kb() { # parent and children: RSS, and PSS (shared pages split)
     local total=0 pss=0
     for p in "$1" $(pgrep -P "$1"); do
@@ -59,9 +65,28 @@ for case in small.html 1m.bin; do
     b=$(rps "http://127.0.0.1:$BPORT/$case"); n=$(rps "http://127.0.0.1:$NPORT/$case")
     printf '| %-18s | %14s | %14s | %6s |\n' "$case" "$b" "$n" "$(python3 -c "print(f'{$b/$n:.2f}x')")"
 done
+b=$(rps -H 'Connection: close' "http://127.0.0.1:$BPORT/small.html")
+n=$(rps -H 'Connection: close' "http://127.0.0.1:$NPORT/small.html")
+printf '| %-18s | %14s | %14s | %6s |\n' "small.html (close)" "$b" "$n" "$(python3 -c "print(f'{$b/$n:.2f}x')")"
 h=$(rps "http://127.0.0.1:$BPORT/api/hotels/1")
 printf '| %-18s | %14s | %14s | %6s |\n' "GET /api/hotels/1" "$h" "-" "-"
 read -r br bp <<<"$(rss_kb "$BPID")"; read -r nr np <<<"$(rss_kb "$NPID")"
 printf '| %-18s | %11s KiB | %11s KiB | %6s |\n' "RSS (all procs)" "$br" "$nr" "$(python3 -c "print(f'{$br/$nr:.2f}x')")"
 printf '| %-18s | %11s KiB | %11s KiB | %6s |\n' "PSS (all procs)" "$bp" "$np" "$(python3 -c "print(f'{$bp/$np:.2f}x')")"
 ls -l "$BIN" | awk '{print "binary size: " $5 " bytes"}'
+if [ "$LISTING" -gt 0 ]; then
+    # Both list every entry (plus ../); nginx also stats each one for its
+    # size and date, bedrock shows names only.
+    for port in $BPORT $NPORT; do
+        got=$(curl -sf "http://127.0.0.1:$port/big/" | grep -c '<a href=') || true
+        [ "$got" = $((LISTING + 1)) ] || { echo "bench: listing on port $port shows $got links, not $((LISTING + 1))" >&2; exit 1; }
+    done
+    bt=(); nt=()
+    for _ in $(seq "$LIST_RUNS"); do
+        bt+=("$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$BPORT/big/")")
+        nt+=("$(curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$NPORT/big/")")
+    done
+    median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+    b=$(median "${bt[@]}"); n=$(median "${nt[@]}")
+    echo "listing of $LISTING files (median of $LIST_RUNS, curl time_total): bedrock $(python3 -c "print(f'{$b * 1000:.1f}')") ms, nginx autoindex $(python3 -c "print(f'{$n * 1000:.1f}')") ms: $(python3 -c "print(f'{$n/$b:.2f}x')") (nginx time / bedrock time)"
+fi

@@ -3,14 +3,18 @@
 
 use crate::sys::SockAddr;
 
-/// Connections one worker keeps open; past it, 503 with Retry-After.
+/// Connections one worker keeps open; past it a newcomer takes the place
+/// of a lingering, idle or slow-head one (`evict`), else gets 503 with
+/// Retry-After.
 pub const MAX_CONNS: usize = 1024;
 /// A request head must arrive whole within this long (slowloris): 408.
 pub const HEAD_TIMEOUT_MS: u64 = 10_000;
 /// Longest silence while a request (head or body) is being received: 408.
 pub const READ_TIMEOUT_MS: u64 = 10_000;
-/// A kept-alive connection idle this long is closed.
-pub const KEEPALIVE_TIMEOUT_MS: u64 = 5_000;
+/// A kept-alive connection idle this long is closed: the unikernel's
+/// (`bedrock_conn`'s) idle timeout, so both servers behave alike.
+pub const KEEPALIVE_TIMEOUT_MS: u64 = bedrock_conn::IDLE_TIMEOUT_US / 1000;
+const _: () = assert!(KEEPALIVE_TIMEOUT_MS * 1000 == bedrock_conn::IDLE_TIMEOUT_US);
 /// A reply the client stops reading for this long is abandoned.
 pub const SEND_TIMEOUT_MS: u64 = 30_000;
 /// Uploads slower than this on average (after the first read timeout) get 408.
@@ -33,7 +37,9 @@ Usage: bedrock-serve --root DIR [options]
   --data DIR             keep the hotels in DIR/hotels.journal (default: memory only)
   --quiet                no access log on stdout
   --no-listing           403 for directories without index.html
-  --max-conns N          open connections per worker before 503 (default 1024)
+  --max-conns N          open connections per worker (default 1024); past it a
+                         newcomer replaces a lingering, idle or slow-head one,
+                         else gets 503
   --head-timeout SECS    whole request head must arrive within SECS (default 10)
   --read-timeout SECS    longest silence inside a request (default 10)
   --keepalive-timeout SECS  idle keep-alive connections close after SECS (default 5)
@@ -253,7 +259,21 @@ mod tests {
         assert_eq!(o.read_timeout_ms, READ_TIMEOUT_MS);
         assert_eq!(o.keepalive_timeout_ms, KEEPALIVE_TIMEOUT_MS);
         assert_eq!(o.min_body_rate, MIN_BODY_RATE);
+        assert_eq!(o.send_timeout_ms, SEND_TIMEOUT_MS);
         assert_eq!(o.max_put, MAX_PUT_BYTES);
+    }
+
+    #[test]
+    fn keepalive_default_is_the_unikernels() {
+        let o = run(&["--root", "/srv"]).unwrap();
+        assert_eq!(o.keepalive_timeout_ms * 1000, bedrock_conn::IDLE_TIMEOUT_US);
+        // --help states the same default.
+        let secs = format!("(default {})", KEEPALIVE_TIMEOUT_MS / 1000);
+        let line = HELP
+            .lines()
+            .find(|l| l.contains("--keepalive-timeout"))
+            .unwrap();
+        assert!(line.contains(&secs), "{line}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use bedrock_http::{
 };
 
 use crate::dir;
+use crate::listing::{self, Outcome, MAX_LISTING_ENTRIES, MAX_LISTING_NAME_BYTES};
 use crate::out::Cursor;
 use crate::sys::{self, Errno, FileStat};
 
@@ -40,13 +41,15 @@ pub struct FileBody {
     pub end: u64,
 }
 
-/// A reply ready to send: `out[..len]`, then the file range if any.
+/// A reply ready to send: `out[..len]`, then the file range if any; or,
+/// with `list`, a listing to build first (`listed` makes its reply).
 pub struct Plan {
     pub len: usize,
     pub status: u16,
     pub body: Option<FileBody>,
     pub body_bytes: u64,
     pub close: bool,
+    pub list: Option<listing::Job>,
 }
 
 /// Server-wide file settings.
@@ -103,6 +106,7 @@ fn fallback(out: &mut [u8]) -> Plan {
         body: None,
         body_bytes: 0,
         close: true,
+        list: None,
     }
 }
 
@@ -140,6 +144,7 @@ pub fn small(
         body: None,
         body_bytes: if send_body { body.len() as u64 } else { 0 },
         close: !h.keep,
+        list: None,
     }
 }
 
@@ -206,6 +211,7 @@ fn with_file(len: usize, status: u16, h: &HeadCtx<'_>, fd: i32, offset: u64, end
             body: None,
             body_bytes: 0,
             close: !h.keep,
+            list: None,
         };
     }
     Plan {
@@ -214,6 +220,7 @@ fn with_file(len: usize, status: u16, h: &HeadCtx<'_>, fd: i32, offset: u64, end
         body: Some(FileBody { fd, offset, end }),
         body_bytes: end - offset,
         close: !h.keep,
+        list: None,
     }
 }
 
@@ -509,24 +516,16 @@ pub fn get(
             sys::close(fd);
             return error(cfg, out, h, 403, &[]);
         }
-        let listed = listing(fd, path);
-        sys::close(fd);
-        return match listed {
-            Ok((mfd, size)) => {
-                let r = (|| {
-                    let mut w = begin(out, h, 200)?;
-                    w.header("Content-Type", TEXT_HTML.as_bytes())?;
-                    w.header("Cache-Control", b"no-cache")?;
-                    end(w, h, 200, Some(size))
-                })();
-                match r {
-                    Ok(len) => with_file(len, 200, h, mfd, 0, size),
-                    Err(_) => {
-                        sys::close(mfd);
-                        fallback(out)
-                    }
-                }
-            }
+        let head_only = req.method == Method::Head;
+        return match listing::begin(fd, path, h.version, h.keep, head_only) {
+            Ok(job) => Plan {
+                len: 0,
+                status: 200,
+                body: None,
+                body_bytes: 0,
+                close: !h.keep,
+                list: Some(job),
+            },
             Err(_) => error(cfg, out, h, 500, &[]),
         };
     }
@@ -707,70 +706,45 @@ fn multipart(fd: i32, ranges: &[ByteRange], size: u64, mime: &str) -> Result<(i3
     })
 }
 
-fn html_escape(c: &mut Cursor<'_>, s: &[u8]) {
-    for &b in s {
-        match b {
-            b'&' => c.s("&amp;"),
-            b'<' => c.s("&lt;"),
-            b'>' => c.s("&gt;"),
-            b'"' => c.s("&quot;"),
-            b'\'' => c.s("&#39;"),
-            _ => c.b(&[b]),
-        };
-    }
-}
-
-fn url_escape(c: &mut Cursor<'_>, s: &[u8]) {
-    for &b in s {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            c.b(&[b]);
-        } else {
-            c.s("%").b(&[
-                b"0123456789ABCDEF"[usize::from(b >> 4)],
-                b"0123456789ABCDEF"[usize::from(b & 15)],
-            ]);
+/// The reply to a listing once it is built (`listing::Lister`): the page
+/// as a memfd body; 403 with a page saying why past the caps; 500 when
+/// the directory could not be read.
+pub fn listed(cfg: &FileCfg<'_>, outcome: Outcome, out: &mut [u8], h: &HeadCtx<'_>) -> Plan {
+    match outcome {
+        Outcome::Listed(job) => {
+            let r = (|| {
+                let mut w = begin(out, h, 200)?;
+                w.header("Content-Type", TEXT_HTML.as_bytes())?;
+                w.header("Cache-Control", b"no-cache")?;
+                end(w, h, 200, Some(job.size))
+            })();
+            match r {
+                Ok(len) => with_file(len, 200, h, job.mfd, 0, job.size),
+                Err(_) => {
+                    sys::close(job.mfd);
+                    fallback(out)
+                }
+            }
+        }
+        Outcome::TooBig(job) => {
+            sys::close(job.mfd);
+            let mut page = [0u8; 256];
+            let mut c = Cursor::new(&mut page);
+            c.s("<!doctype html>\n<title>403 Forbidden</title>\n<h1>403 Forbidden</h1>\n");
+            c.s("<p>This directory is too large to list: more than ")
+                .n(MAX_LISTING_ENTRIES as u64)
+                .s(" entries or ")
+                .n(MAX_LISTING_NAME_BYTES as u64 >> 20)
+                .s(" MiB of names.</p>\n");
+            let n = c.len();
+            small(out, h, 403, Some(TEXT_HTML), &[], &page[..n])
+        }
+        Outcome::Failed(job, e) => {
+            sys::close(job.mfd);
+            crate::out::say(&[b"listing failed: ", crate::out::errno_text(e)]);
+            error(cfg, out, h, 500, &[])
         }
     }
-}
-
-/// An HTML listing of directory `dir` in a memfd, sorted by name
-/// (bytewise); temp files left out.
-fn listing(dir_fd: i32, path: &str) -> Result<(i32, u64), Errno> {
-    in_memfd(b"bedrock-listing\0", |mfd| {
-        let mut page = [0u8; 8192];
-        let mut total = 0u64;
-        let mut dents = [0u8; 8192];
-        let mut batch = dir::Batch::new();
-        let mut c = Cursor::new(&mut page);
-        c.s("<!doctype html>\n<meta charset=\"utf-8\">\n<title>Index of ");
-        html_escape(&mut c, path.as_bytes());
-        c.s("</title>\n<h1>Index of ");
-        html_escape(&mut c, path.as_bytes());
-        c.s("</h1>\n<ul>\n<li><a href=\"../\">../</a></li>\n");
-        let mut len = c.len();
-        dir::sorted(dir_fd, &mut batch, &mut dents, &mut |name, kind| {
-            if len > page.len() - 2048 {
-                sys::write_all(mfd, &page[..len])?;
-                total += len as u64;
-                len = 0;
-            }
-            let slash: &str = if kind == dir::DT_DIR { "/" } else { "" };
-            let mut c = Cursor::new(&mut page[len..]);
-            c.s("<li><a href=\"");
-            url_escape(&mut c, name);
-            c.s(slash).s("\">");
-            html_escape(&mut c, name);
-            c.s(slash).s("</a></li>\n");
-            len += c.len();
-            Ok(())
-        })?;
-        let mut c = Cursor::new(&mut page[len..]);
-        c.s("</ul>\n");
-        len += c.len();
-        sys::write_all(mfd, &page[..len])?;
-        total += len as u64;
-        Ok(total)
-    })
 }
 
 // ---- writes ----
@@ -1091,18 +1065,5 @@ mod tests {
         assert_eq!(ok(&at).0.len(), MAX_TARGET_LEN - 1);
         let past = format!("/{}", "a".repeat(MAX_TARGET_LEN));
         assert_eq!(err(&past), 414);
-    }
-
-    #[test]
-    fn listing_escapes() {
-        let mut buf = [0u8; 128];
-        let mut c = Cursor::new(&mut buf);
-        html_escape(&mut c, b"<a href='x'>&\"");
-        let n = c.len();
-        assert_eq!(&buf[..n], b"&lt;a href=&#39;x&#39;&gt;&amp;&quot;");
-        let mut c = Cursor::new(&mut buf);
-        url_escape(&mut c, "a b/%\u{e9}~".as_bytes());
-        let n = c.len();
-        assert_eq!(&buf[..n], b"a%20b%2F%25%C3%A9~");
     }
 }

@@ -12,8 +12,10 @@
 
 mod args;
 mod dir;
+mod evict;
 mod files;
 mod journal;
+mod listing;
 mod log;
 mod out;
 mod supervisor;

@@ -21,8 +21,10 @@ use bedrock_http::{
     Version, MAX_HEADERS, MAX_HEAD_LEN,
 };
 
+use crate::evict::{self, Class};
 use crate::files::{self, FileBody, FileCfg, HeadCtx, Plan, Upload};
 use crate::journal;
+use crate::listing::{self, Job, Lister, Progress};
 use crate::log::{AccessLog, Entry};
 use crate::supervisor::{Common, SHUTDOWN_GRACE_MS};
 use crate::sys::mem::{Bytes, Pool};
@@ -75,6 +77,9 @@ enum Phase {
     Upload(Upload),
     /// Sending `out[out_at..out_len]`, then `file`.
     Send,
+    /// A directory listing: queued (Some) or being built by the
+    /// worker's lister (None); then `Send`.
+    Listing(Option<Job>),
     /// Closing: write side shut, input drained until EOF or a timeout.
     Linger,
 }
@@ -189,6 +194,13 @@ struct Env<'s> {
     stopping: bool,
     apis: Pool<ApiConn>,
     api_used: [bool; MAX_API_CONNS],
+    lister: Lister,
+    /// The slot whose listing the lister builds (while it is busy).
+    list_owner: usize,
+    /// Connections with a listing queued, and where to look next.
+    list_waiting: usize,
+    list_next: usize,
+    evictions: evict::Counters,
 }
 
 impl Env<'_> {
@@ -227,6 +239,32 @@ pub fn run(common: &Common, listener: i32) -> ! {
     }
 }
 
+/// The connection slots and their buffers.
+struct Slots {
+    clients: Pool<Client>,
+    inputs: Bytes,
+    outputs: Bytes,
+    max: usize,
+    active: usize,
+    /// Slots below this may be in use.
+    high: usize,
+}
+
+impl Slots {
+    /// Makes progress on the connection in `slot`; closes it when done.
+    fn drive(&mut self, env: &mut Env<'_>, slot: usize) {
+        let c = self.clients.get(slot, Client::new);
+        if c.fd >= 0 && !drive(env, c, self.inputs.slice(slot), self.outputs.slice(slot)) {
+            self.close(env, slot);
+        }
+    }
+
+    fn close(&mut self, env: &mut Env<'_>, slot: usize) {
+        close_client(env, self.clients.get(slot, Client::new));
+        self.active -= 1;
+    }
+}
+
 fn run_inner(common: &Common, listener: i32) -> Result<(), Errno> {
     let o = &common.opts;
     let max = o.max_conns;
@@ -234,9 +272,14 @@ fn run_inner(common: &Common, listener: i32) -> Result<(), Errno> {
     sys::epoll_add(ep, listener, sys::EPOLLIN, LISTENER)?;
     let sigfd = sys::signalfd(&[sys::SIGTERM, sys::SIGINT])?;
     sys::epoll_add(ep, sigfd, sys::EPOLLIN, SIGNALS)?;
-    let mut clients: Pool<Client> = Pool::new(max)?;
-    let mut inputs = Bytes::new(max, INPUT)?;
-    let mut outputs = Bytes::new(max, OUTPUT)?;
+    let mut s = Slots {
+        clients: Pool::new(max)?,
+        inputs: Bytes::new(max, INPUT)?,
+        outputs: Bytes::new(max, OUTPUT)?,
+        max,
+        active: 0,
+        high: 0,
+    };
     let mut env = Env {
         common,
         cfg: FileCfg {
@@ -253,15 +296,23 @@ fn run_inner(common: &Common, listener: i32) -> Result<(), Errno> {
         stopping: false,
         apis: Pool::new(MAX_API_CONNS)?,
         api_used: [false; MAX_API_CONNS],
+        lister: Lister::new(
+            listing::MAX_LISTING_ENTRIES,
+            listing::MAX_LISTING_NAME_BYTES,
+        )?,
+        list_owner: 0,
+        list_waiting: 0,
+        list_next: 0,
+        evictions: evict::Counters::default(),
     };
     env.tick_clock();
     let mut events = [sys::EMPTY_EVENT; EVENTS];
-    let mut active = 0usize;
-    let mut high = 0usize; // slots below this may be in use
     let mut last_sweep = env.now;
     let mut stop_deadline = 0;
     loop {
-        let n = match sys::epoll_wait(ep, &mut events, TICK_MS as i32) {
+        // A listing in the works: look at the sockets and come back.
+        let listing = env.lister.busy() || env.list_waiting > 0;
+        let n = match sys::epoll_wait(ep, &mut events, if listing { 0 } else { TICK_MS as i32 }) {
             Ok(n) => n,
             Err(Errno::EINTR) => 0,
             Err(e) => return Err(e),
@@ -270,52 +321,8 @@ fn run_inner(common: &Common, listener: i32) -> Result<(), Errno> {
         for ev in &events[..n] {
             let (flags, data) = sys::event_parts(ev);
             match data {
-                LISTENER => {
-                    if env.stopping {
-                        continue;
-                    }
-                    while let Ok((fd, peer)) = sys::accept(listener) {
-                        if active >= max {
-                            let _ = sys::write(fd, BUSY);
-                            sys::shutdown_write(fd);
-                            sys::close(fd);
-                            env.log.write(
-                                &env.date,
-                                &Entry {
-                                    peer,
-                                    method: b"-",
-                                    target: b"-",
-                                    status: 503,
-                                    bytes: 20,
-                                    micros: 0,
-                                },
-                            );
-                            continue;
-                        }
-                        let Some(slot) =
-                            (0..max).find(|&s| s >= high || clients.get(s, Client::new).fd < 0)
-                        else {
-                            sys::close(fd);
-                            continue;
-                        };
-                        let c = clients.get(slot, Client::new);
-                        *c = Client::new();
-                        c.fd = fd;
-                        c.peer = peer;
-                        c.last_in = env.now;
-                        c.last_out = env.now;
-                        c.started = env.now;
-                        sys::set_nodelay(fd);
-                        let mask = sys::EPOLLIN | sys::EPOLLOUT | sys::EPOLLRDHUP | sys::EPOLLET;
-                        if sys::epoll_add(ep, fd, mask, slot as u64).is_err() {
-                            sys::close(fd);
-                            c.fd = -1;
-                            continue;
-                        }
-                        active += 1;
-                        high = high.max(slot + 1);
-                    }
-                }
+                LISTENER if !env.stopping => accept_all(&mut env, &mut s, listener, ep),
+                LISTENER => {}
                 SIGNALS => {
                     while sys::read_signal(sigfd).is_ok() {}
                     if !env.stopping {
@@ -326,13 +333,10 @@ fn run_inner(common: &Common, listener: i32) -> Result<(), Errno> {
                 }
                 slot => {
                     let slot = slot as usize;
-                    if slot >= high {
+                    if slot >= s.high {
                         continue;
                     }
-                    let c = clients.get(slot, Client::new);
-                    if c.fd < 0 {
-                        continue;
-                    }
+                    let c = s.clients.get(slot, Client::new);
                     if flags & (sys::EPOLLIN | sys::EPOLLHUP | sys::EPOLLERR | sys::EPOLLRDHUP) != 0
                     {
                         c.readable = true;
@@ -340,36 +344,170 @@ fn run_inner(common: &Common, listener: i32) -> Result<(), Errno> {
                     if flags & (sys::EPOLLOUT | sys::EPOLLHUP | sys::EPOLLERR) != 0 {
                         c.writable = true;
                     }
-                    if !drive(&mut env, c, inputs.slice(slot), outputs.slice(slot)) {
-                        close_client(&mut env, c);
-                        active -= 1;
-                    }
+                    s.drive(&mut env, slot);
                 }
             }
+        }
+        if listing {
+            listing_turn(&mut env, &mut s);
         }
         if env.now.saturating_sub(last_sweep) >= TICK_MS * 1000 || env.stopping {
             last_sweep = env.now;
-            for slot in 0..high {
-                let c = clients.get(slot, Client::new);
+            for slot in 0..s.high {
+                let c = s.clients.get(slot, Client::new);
                 if c.fd < 0 {
                     continue;
                 }
-                let keep = sweep(&mut env, c, outputs.slice(slot))
-                    && drive(&mut env, c, inputs.slice(slot), outputs.slice(slot));
-                if !keep {
-                    close_client(&mut env, c);
-                    active -= 1;
+                if !sweep(&mut env, c, s.outputs.slice(slot)) {
+                    s.close(&mut env, slot);
+                } else {
+                    s.drive(&mut env, slot);
                 }
             }
-            while high > 0 && clients.get(high - 1, Client::new).fd < 0 {
-                high -= 1;
+            while s.high > 0 && s.clients.get(s.high - 1, Client::new).fd < 0 {
+                s.high -= 1;
             }
+            report_evictions(&mut env, max, false);
         }
         env.log.flush();
-        if env.stopping && (active == 0 || env.now > stop_deadline) {
+        if env.stopping && (s.active == 0 || env.now > stop_deadline) {
+            report_evictions(&mut env, max, true);
             return Ok(());
         }
     }
+}
+
+/// Accepts every waiting connection: into a free slot, else into the
+/// slot of a connection evicted for it (`evict`), else 503.
+fn accept_all(env: &mut Env<'_>, s: &mut Slots, listener: i32, ep: i32) {
+    while let Ok((fd, peer)) = sys::accept(listener) {
+        let slot = if s.active < s.max {
+            (0..s.max).find(|&i| i >= s.high || s.clients.get(i, Client::new).fd < 0)
+        } else {
+            make_room(env, s)
+        };
+        let Some(slot) = slot else {
+            env.evictions.refused += 1;
+            let _ = sys::write(fd, BUSY);
+            sys::shutdown_write(fd);
+            sys::close(fd);
+            env.log.write(
+                &env.date,
+                &Entry {
+                    peer,
+                    method: b"-",
+                    target: b"-",
+                    status: 503,
+                    bytes: 20,
+                    micros: 0,
+                },
+            );
+            continue;
+        };
+        let c = s.clients.get(slot, Client::new);
+        *c = Client::new();
+        c.fd = fd;
+        c.peer = peer;
+        c.last_in = env.now;
+        c.last_out = env.now;
+        c.started = env.now;
+        sys::set_nodelay(fd);
+        let mask = sys::EPOLLIN | sys::EPOLLOUT | sys::EPOLLRDHUP | sys::EPOLLET;
+        if sys::epoll_add(ep, fd, mask, slot as u64).is_err() {
+            sys::close(fd);
+            c.fd = -1;
+            continue;
+        }
+        s.active += 1;
+        s.high = s.high.max(slot + 1);
+    }
+}
+
+/// What a connection is worth keeping at the cap (see `evict`).
+fn class_of(c: &Client) -> (Class, u64) {
+    match c.phase {
+        Phase::Linger => (Class::Lingering, c.phase_since),
+        Phase::Head if c.output_pending() => (Class::Busy, 0),
+        Phase::Head if c.in_len == 0 => (Class::Idle, c.last_in.max(c.last_out)),
+        Phase::Head => (Class::SlowHead, c.started),
+        _ => (Class::Busy, 0),
+    }
+}
+
+/// Closes the least valuable connection for a newcomer; its slot, or
+/// None when every connection is being answered.
+fn make_room(env: &mut Env<'_>, s: &mut Slots) -> Option<usize> {
+    let clients = &mut s.clients;
+    let open = (0..s.high).filter_map(|i| {
+        let c = clients.get(i, Client::new);
+        (c.fd >= 0).then(|| {
+            let (class, since) = class_of(c);
+            (i, class, since)
+        })
+    });
+    let (slot, class) = evict::victim(open, env.now)?;
+    env.evictions.evicted(class);
+    s.close(env, slot);
+    Some(slot)
+}
+
+fn report_evictions(env: &mut Env<'_>, cap: usize, exiting: bool) {
+    if env.evictions.due(env.now, exiting) {
+        let line = env.evictions.report(env.now, sys::getpid(), cap);
+        crate::out::say(&[line.as_bytes()]);
+    }
+}
+
+/// Takes the next queued listing when the lister is free, and works on
+/// the current one for one step (`listing::STEP_US`); a finished listing
+/// is answered.
+fn listing_turn(env: &mut Env<'_>, s: &mut Slots) {
+    if !env.lister.busy() {
+        let high = s.high.max(1);
+        let queued = (0..high).map(|k| (env.list_next + k) % high).find(|&i| {
+            let c = s.clients.get(i, Client::new);
+            c.fd >= 0 && matches!(c.phase, Phase::Listing(Some(_)))
+        });
+        let Some(slot) = queued else {
+            env.list_waiting = 0; // not reached: every queued one is found
+            return;
+        };
+        let c = s.clients.get(slot, Client::new);
+        let Phase::Listing(job) = &mut c.phase else {
+            return;
+        };
+        if let Some(job) = job.take() {
+            env.lister.start(job);
+        }
+        env.list_waiting -= 1;
+        env.list_owner = slot;
+        env.list_next = slot + 1;
+    }
+    let deadline = sys::clock_us(sys::CLOCK_MONOTONIC) + listing::STEP_US;
+    let Progress::Finished(outcome) = env.lister.step(usize::MAX, deadline) else {
+        return;
+    };
+    let slot = env.list_owner;
+    let c = s.clients.get(slot, Client::new);
+    let out = s.outputs.slice(slot);
+    let job = outcome.job();
+    let h = env.head(job.version, job.keep, job.head_only);
+    let plan = files::listed(&env.cfg, outcome, out, &h);
+    let (m, t) = (c.pending.method, c.pending.target);
+    let (ml, tl) = (c.pending.method_len, c.pending.target_len);
+    env.log.write(
+        &env.date,
+        &Entry {
+            peer: c.peer,
+            method: &m[..ml],
+            target: &t[..tl],
+            status: plan.status,
+            bytes: plan.body_bytes,
+            micros: env.micros_since(c.started),
+        },
+    );
+    start_send(c, out, plan);
+    s.drive(env, slot);
 }
 
 fn close_client(env: &mut Env<'_>, c: &mut Client) {
@@ -381,6 +519,11 @@ fn close_client(env: &mut Env<'_>, c: &mut Client) {
     match core::mem::replace(&mut c.phase, Phase::Head) {
         Phase::Upload(up) => up.abort(),
         Phase::Api { slot } => env.api_used[slot] = false,
+        Phase::Listing(Some(job)) => {
+            job.drop_fds();
+            env.list_waiting -= 1;
+        }
+        Phase::Listing(None) => env.lister.abort(),
         _ => {}
     }
 }
@@ -414,6 +557,8 @@ fn sweep(env: &mut Env<'_>, c: &mut Client, out: &mut [u8]) -> bool {
             true
         }
         Phase::Send | Phase::Api { .. } => ms(c.last_out) <= o.send_timeout_ms,
+        // Waiting for us, not for the client.
+        Phase::Listing(_) => true,
         Phase::Linger => ms(c.phase_since) <= LINGER_MS,
     }
 }
@@ -637,7 +782,7 @@ fn step(env: &mut Env<'_>, c: &mut Client, input: &mut [u8], out: &mut [u8]) -> 
                 }
                 Ok(Status::Complete((req, head_len))) => {
                     on_request(env, c, &req, head_len, out);
-                    if matches!(c.phase, Phase::Send | Phase::Upload(_)) {
+                    if matches!(c.phase, Phase::Send | Phase::Upload(_) | Phase::Listing(_)) {
                         c.consume(input, head_len);
                     }
                     Some(true)
@@ -692,7 +837,7 @@ fn step(env: &mut Env<'_>, c: &mut Client, input: &mut [u8], out: &mut [u8]) -> 
             }
         }
         Phase::Upload(_) => upload_step(env, c, input, out),
-        Phase::Api { .. } | Phase::Send => Some(false),
+        Phase::Api { .. } | Phase::Send | Phase::Listing(_) => Some(false),
         Phase::Linger => {
             c.in_len = 0; // discard
             if c.eof {
@@ -816,6 +961,12 @@ fn on_request(
             files::error(&env.cfg, out, &h, 405, &[("Allow", files::allow(&env.cfg))])
         }
     };
+    if let Some(job) = plan.list {
+        // Built in steps by the worker's lister; logged when answered.
+        c.phase = Phase::Listing(Some(job));
+        env.list_waiting += 1;
+        return;
+    }
     env.log.write(
         &env.date,
         &Entry {

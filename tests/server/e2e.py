@@ -541,11 +541,13 @@ def test_limits(binary, root, qemu):
         slow.close()
         check("slowloris cut off with 408", status_of(got) == 408 and elapsed < 5, (got[:60], elapsed))
         check("others served promptly during slowloris", lat and max(lat) < 0.5, max(lat) if lat else None)
-        # Connection cap: 4 open connections, the fifth gets 503.
+        # Connection cap: 4 idle connections, the fifth takes the place of
+        # the longest idle (tests/server/capacity.py: the order, and 503
+        # when every connection is being answered).
         held = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
         time.sleep(0.2)
         r = raw(port, b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n", timeout=3)
-        check("connection cap 503 Retry-After", status_of(r) == 503 and b"Retry-After:" in r, r[:100])
+        check("connection cap: an idle connection makes room", status_of(r) == 200, r[:100])
         for h in held:
             h.close()
         time.sleep(0.4)

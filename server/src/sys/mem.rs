@@ -6,7 +6,7 @@ use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
-use super::{getpid, kill, mmap_anon, sched_yield, Errno};
+use super::{getpid, kill, mmap_anon, release_pages, sched_yield, Errno};
 
 // ---- the functions the compiler emits calls to ----
 //
@@ -257,6 +257,51 @@ impl Bytes {
         // SAFETY: slice i lies inside the mapping (zero-filled by the
         // kernel, so initialised) and is only reachable through &mut self.
         unsafe { core::slice::from_raw_parts_mut(self.base.add(i * self.size), self.size) }
+    }
+}
+
+/// Integer types for which every bit pattern, all zeros included, is a
+/// value: a fresh or released page holds valid ones.
+pub trait Plain: Copy + sealed::Sealed {}
+mod sealed {
+    pub trait Sealed {}
+}
+macro_rules! plain {
+    ($($t:ty),*) => {$(impl sealed::Sealed for $t {} impl Plain for $t {})*};
+}
+plain!(u8, u16, u32, u64, u128);
+
+/// `cap` zero-initialised values of a plain integer type in a private
+/// anonymous mapping, as one slice; pages cost memory once touched and
+/// can be given back (`release`).
+pub struct Zeroed<T: Plain> {
+    base: *mut T,
+    cap: usize,
+}
+
+impl<T: Plain> Zeroed<T> {
+    /// Reserves address space for `cap` values (no memory is used yet).
+    pub fn new(cap: usize) -> Result<Self, Errno> {
+        let bytes = cap
+            .checked_mul(core::mem::size_of::<T>())
+            .ok_or(Errno::EINVAL)?;
+        let base = mmap_anon(bytes.max(1), false)? as *mut T;
+        Ok(Zeroed { base, cap })
+    }
+
+    /// All `cap` values.
+    pub fn slice(&mut self) -> &mut [T] {
+        // SAFETY: the mapping holds cap values, is page-aligned (so
+        // aligned for T), zero-filled by the kernel and every bit pattern
+        // is a T (`Plain`); it is only reachable through &mut self.
+        unsafe { core::slice::from_raw_parts_mut(self.base, self.cap) }
+    }
+
+    /// Gives back the pages under the first `n` values (they read as
+    /// zero afterwards).
+    pub fn release(&mut self, n: usize) {
+        let n = n.min(self.cap);
+        release_pages(self.base as usize, n * core::mem::size_of::<T>());
     }
 }
 

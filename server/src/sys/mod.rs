@@ -789,6 +789,18 @@ pub fn trim_stack() {
     let _ = sc3(arch::MADVISE, bottom, top - bottom, MADV_DONTNEED);
 }
 
+/// Gives back the pages of `len` bytes at `addr` in a private anonymous
+/// mapping: they read as zero again and cost nothing until touched.
+pub(crate) fn release_pages(addr: usize, len: usize) {
+    const PAGE: usize = 4096;
+    const MADV_DONTNEED: usize = 4;
+    let start = addr & !(PAGE - 1);
+    let end = (addr + len).next_multiple_of(PAGE);
+    if end > start {
+        let _ = sc3(arch::MADVISE, start, end - start, MADV_DONTNEED);
+    }
+}
+
 pub(crate) fn mmap_anon(len: usize, shared: bool) -> Res<usize> {
     const PROT_RW: usize = 3;
     const MAP_SHARED: usize = 1;
