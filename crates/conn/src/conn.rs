@@ -53,9 +53,11 @@ pub struct LogRecord<'a> {
 /// nothing to drop, requests still arriving little, replies a lot).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Activity {
-    /// Between requests (kept alive), nothing received of the next one.
+    /// Between requests (kept alive after a reply), nothing received of
+    /// the next one.
     Idle,
-    /// A request (head or body) is arriving and is not complete.
+    /// A request (head or body) is arriving and is not complete, or a new
+    /// connection's first request is still to come.
     Arriving,
     /// A request is being answered.
     Answering,
@@ -114,6 +116,9 @@ pub struct Conn<const IN: usize, const BODY: usize, const OUT: usize> {
     peer_eof: bool,
     /// Close once the current reply is out.
     close_after: bool,
+    /// A reply has gone out whole: waiting for the next request is idling
+    /// (before the first one it is a request yet to arrive).
+    kept_alive: bool,
 }
 
 impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
@@ -139,6 +144,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             last_progress: 0,
             peer_eof: false,
             close_after: false,
+            kept_alive: false,
         }
     }
 
@@ -152,6 +158,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         self.last_progress = now;
         self.peer_eof = false;
         self.close_after = false;
+        self.kept_alive = false;
     }
 
     /// Whether the connection is finished: close the transport once
@@ -163,7 +170,11 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
     /// What the connection is doing now.
     pub fn activity(&self) -> Activity {
         match self.phase {
-            Phase::Head if self.in_len == 0 && self.output.pending_is_empty() => Activity::Idle,
+            Phase::Head
+                if self.in_len == 0 && self.output.pending_is_empty() && self.kept_alive =>
+            {
+                Activity::Idle
+            }
             Phase::Head | Phase::Body { .. } => Activity::Arriving,
             Phase::Write => Activity::Answering,
             Phase::Closed => Activity::Closed,
@@ -322,6 +333,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             self.phase = Phase::Head;
             self.request_start = now;
             self.last_progress = now;
+            self.kept_alive = true;
         }
         true
     }

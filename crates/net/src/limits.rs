@@ -153,7 +153,7 @@ pub const TCP_SEND_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// A connection with data waiting whose SND.UNA has not moved for this
 /// long counts as stalled for eviction (`evicted_stalled`, see
 /// `tcp::evict`): a slow reader, ranked below idle and lingering ones.
-pub const TCP_EVICT_STALLED_AFTER: Duration = Duration::from_secs(2);
+pub const TCP_EVICT_STALLED_AFTER: Duration = Duration::from_secs(1);
 
 /// SYN cookies (RFC 4987 §3.6): when a listener's backlog or the slot
 /// table is full, a SYN is answered with a SYN-ACK whose ISN encodes the

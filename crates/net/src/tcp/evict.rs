@@ -6,8 +6,11 @@
 //! The order, cheapest loss first (after TIME-WAIT slots, which are
 //! recycled before any eviction):
 //!
-//! 1. **Half-open** (SYN-RECEIVED): nothing was exchanged; the peer's
-//!    SYN retransmission comes back as a cookie. Oldest first.
+//! 1. **Half-open** (SYN-RECEIVED) whose SYN-ACK went unanswered for a
+//!    retransmission timeout (a spoofed SYN, or a lost ACK: the peer's
+//!    retransmission gets a cookie). Oldest first. A younger one is left
+//!    alone: its ACK is likely on the way, and evicting it would make
+//!    that ACK meet a RST.
 //! 2. **Lingering**: the application closed it; at most the tail of a
 //!    reply is lost. Oldest close first.
 //! 3. **Idle**: the application said it is between requests (keep-alive);
@@ -62,8 +65,8 @@ pub(crate) fn rank(
     cfg: &TcpConfig,
 ) -> Option<(Victim, Instant)> {
     match t.state {
-        State::SynReceived => return Some((Victim::SynReceived, t.opened)),
-        State::Closed | State::SynSent | State::TimeWait => return None,
+        State::SynReceived if t.retries > 0 => return Some((Victim::SynReceived, t.opened)),
+        State::Closed | State::SynSent | State::SynReceived | State::TimeWait => return None,
         _ => {}
     }
     if !t.accepted {

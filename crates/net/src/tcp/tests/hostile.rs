@@ -8,8 +8,8 @@ use std::vec::Vec;
 
 use super::*;
 use crate::limits::{
-    TCP_EVICT_STALLED_AFTER, TCP_FIN_WAIT_2_TIMEOUT, TCP_LINGER_SILENCE, TCP_LINGER_TOTAL,
-    TCP_SEND_STALL_TIMEOUT, TCP_SYN_COOKIE_PERIOD,
+    INITIAL_RTO, TCP_EVICT_STALLED_AFTER, TCP_FIN_WAIT_2_TIMEOUT, TCP_LINGER_SILENCE,
+    TCP_LINGER_TOTAL, TCP_SEND_STALL_TIMEOUT, TCP_SYN_COOKIE_PERIOD,
 };
 use crate::tcp::AppPhase;
 
@@ -506,4 +506,24 @@ fn within_a_class_the_oldest_goes_first_and_stalls_need_time() {
     h.at_ms(stalled_at);
     assert!(rst_to(&newcomer(&mut h, 2003), 1002), "now stalled");
     assert_eq!(h.stack.counters().evicted_stalled, 1);
+}
+
+#[test]
+fn a_half_open_connection_is_evicted_only_once_its_syn_ack_went_unanswered() {
+    let mut h = H::<2>::new();
+    open(&mut h, 1000);
+    let synack = h.send(&syn_from(1001));
+    let newcomer = |h: &mut H<2>, port: u16| {
+        let synack = cookie_for(h, &syn_from(port));
+        h.send(&cookie_ack(port, &synack, b""))
+    };
+    // Young: its ACK may be on the way. The newcomer is refused.
+    h.at_ms(ms(INITIAL_RTO) - 1);
+    assert!(rst_to(&newcomer(&mut h, 2000), 2000));
+    assert_eq!(h.stack.counters().evicted_syn_received, 0);
+    // One RTO on, the SYN-ACK was resent unanswered: now it goes.
+    assert_eq!(h.at_ms(ms(INITIAL_RTO)), synack);
+    assert!(rst_to(&newcomer(&mut h, 2001), 1001));
+    assert_eq!(h.stack.counters().evicted_syn_received, 1);
+    assert!(h.stack.accept().is_some());
 }
