@@ -47,6 +47,10 @@ const INPUT: usize = MAX_HEAD_LEN + API_IN;
 /// copied in after the head so they go out in one write).
 const OUTPUT: usize = 16 * 1024;
 const EVENTS: usize = 256;
+/// Connections accepted per turn of the event loop at most (the listener
+/// is level-triggered: the rest wait for the next turn), so that a flood
+/// of newcomers cannot starve the connections already open.
+const ACCEPT_BATCH: usize = 64;
 /// How often deadlines are checked.
 const TICK_MS: u64 = 250;
 /// After answering with `Connection: close`, unread input is drained this
@@ -129,7 +133,16 @@ struct Client {
     /// When the current request's first byte arrived (µs).
     started: u64,
     last_in: u64,
+    /// The last byte the socket took, or the start of the reply.
     last_out: u64,
+    /// The last time the client was seen to take reply bytes (the send
+    /// queue shrank), and the queue's length then (`u32::MAX`: unknown,
+    /// after a write).
+    acked_at: u64,
+    send_queue: u32,
+    /// Whether a reply went out on this connection: only then is it idle
+    /// between requests (a new one is a head arriving).
+    answered: bool,
     phase_since: u64,
     received: u64,
     pending: Pending,
@@ -155,6 +168,9 @@ impl Client {
             started: 0,
             last_in: 0,
             last_out: 0,
+            acked_at: 0,
+            send_queue: u32::MAX,
+            answered: false,
             phase_since: 0,
             received: 0,
             api_status: 0,
@@ -173,6 +189,27 @@ impl Client {
 
     fn output_pending(&self) -> bool {
         self.out_at < self.out_len || self.file.is_some()
+    }
+
+    /// The socket took reply bytes at `now`.
+    fn wrote(&mut self, now: u64) {
+        self.last_out = now;
+        self.send_queue = u32::MAX;
+    }
+
+    /// The last sign of progress of the reply being sent: a byte taken by
+    /// the socket, or one taken by the client (seen as a shorter send
+    /// queue since the last look, which is now).
+    fn send_progress(&mut self, now: u64) -> u64 {
+        if let Ok(queued) = sys::send_queue(self.fd) {
+            // The first look after a write only takes the measure (the
+            // write itself is the progress until then).
+            if self.send_queue != u32::MAX && queued < self.send_queue {
+                self.acked_at = now;
+            }
+            self.send_queue = queued;
+        }
+        self.last_out.max(self.acked_at)
     }
 
     /// Drops the first `n` bytes of input.
@@ -377,10 +414,15 @@ fn run_inner(common: &Common, listener: i32) -> Result<(), Errno> {
     }
 }
 
-/// Accepts every waiting connection: into a free slot, else into the
-/// slot of a connection evicted for it (`evict`), else 503.
+/// Accepts waiting connections, at most `ACCEPT_BATCH` a turn: each into
+/// a free slot, else into the slot of a connection evicted for it
+/// (`evict`), else 503. What a new connection already sent is read (and
+/// answered, if it is a whole request) before the next one is accepted.
 fn accept_all(env: &mut Env<'_>, s: &mut Slots, listener: i32, ep: i32) {
-    while let Ok((fd, peer)) = sys::accept(listener) {
+    for _ in 0..ACCEPT_BATCH {
+        let Ok((fd, peer)) = sys::accept(listener) else {
+            return;
+        };
         let slot = if s.active < s.max {
             (0..s.max).find(|&i| i >= s.high || s.clients.get(i, Client::new).fd < 0)
         } else {
@@ -420,16 +462,23 @@ fn accept_all(env: &mut Env<'_>, s: &mut Slots, listener: i32, ep: i32) {
         }
         s.active += 1;
         s.high = s.high.max(slot + 1);
+        c.readable = true;
+        c.writable = true;
+        s.drive(env, slot);
     }
 }
 
-/// What a connection is worth keeping at the cap (see `evict`).
+/// What a connection is worth keeping at the cap (see `evict`). A reply
+/// being sent is ranked by its last progress as of the last sweep (or
+/// look); `make_room` looks again before evicting it.
 fn class_of(c: &Client) -> (Class, u64) {
     match c.phase {
         Phase::Linger => (Class::Lingering, c.phase_since),
         Phase::Head if c.output_pending() => (Class::Busy, 0),
-        Phase::Head if c.in_len == 0 => (Class::Idle, c.last_in.max(c.last_out)),
+        Phase::Head if c.in_len == 0 && c.answered => (Class::Idle, c.last_in.max(c.last_out)),
+        // A new connection with nothing read yet, or part of a head.
         Phase::Head => (Class::SlowHead, c.started),
+        Phase::Send | Phase::Api { .. } => (Class::Stalled, c.last_out.max(c.acked_at)),
         _ => (Class::Busy, 0),
     }
 }
@@ -437,18 +486,35 @@ fn class_of(c: &Client) -> (Class, u64) {
 /// Closes the least valuable connection for a newcomer; its slot, or
 /// None when every connection is being answered.
 fn make_room(env: &mut Env<'_>, s: &mut Slots) -> Option<usize> {
-    let clients = &mut s.clients;
-    let open = (0..s.high).filter_map(|i| {
-        let c = clients.get(i, Client::new);
-        (c.fd >= 0).then(|| {
-            let (class, since) = class_of(c);
-            (i, class, since)
-        })
-    });
-    let (slot, class) = evict::victim(open, env.now)?;
-    env.evictions.evicted(class);
-    s.close(env, slot);
-    Some(slot)
+    loop {
+        let clients = &mut s.clients;
+        let open = (0..s.high).filter_map(|i| {
+            let c = clients.get(i, Client::new);
+            (c.fd >= 0).then(|| {
+                let (class, since) = class_of(c);
+                (i, class, since)
+            })
+        });
+        let (slot, class) = evict::victim(open, env.now)?;
+        if class == Class::Stalled {
+            // Look again: the client may have taken bytes since the last
+            // sweep. Then it is no longer a candidate; choose again.
+            let c = s.clients.get(slot, Client::new);
+            let since = c.send_progress(env.now);
+            if env.now.saturating_sub(since) < evict::STALLED_AFTER_US {
+                continue;
+            }
+        }
+        if class == Class::Stalled {
+            // The reply is abandoned: reset, so the kernel drops its
+            // unsent bytes rather than keep them for a reader that does
+            // not read.
+            sys::reset_on_close(s.clients.get(slot, Client::new).fd);
+        }
+        env.evictions.evicted(class);
+        s.close(env, slot);
+        return Some(slot);
+    }
 }
 
 fn report_evictions(env: &mut Env<'_>, cap: usize, exiting: bool) {
@@ -506,7 +572,7 @@ fn listing_turn(env: &mut Env<'_>, s: &mut Slots) {
             micros: env.micros_since(c.started),
         },
     );
-    start_send(c, out, plan);
+    start_send(c, out, plan, env.now);
     s.drive(env, slot);
 }
 
@@ -556,7 +622,13 @@ fn sweep(env: &mut Env<'_>, c: &mut Client, out: &mut [u8]) -> bool {
             }
             true
         }
-        Phase::Send | Phase::Api { .. } => ms(c.last_out) <= o.send_timeout_ms,
+        Phase::Send | Phase::Api { .. } => {
+            let keep = ms(c.send_progress(now)) <= o.send_timeout_ms;
+            if !keep {
+                sys::reset_on_close(c.fd); // abandoned, as when evicted
+            }
+            keep
+        }
         // Waiting for us, not for the client.
         Phase::Listing(_) => true,
         Phase::Linger => ms(c.phase_since) <= LINGER_MS,
@@ -614,7 +686,7 @@ fn send(env: &mut Env<'_>, c: &mut Client, out: &[u8]) -> Sent {
         match sent {
             Ok(n) => {
                 c.out_at += n;
-                c.last_out = env.now;
+                c.wrote(env.now);
             }
             Err(Errno::EAGAIN) => {
                 c.writable = false;
@@ -636,7 +708,7 @@ fn send(env: &mut Env<'_>, c: &mut Client, out: &[u8]) -> Sent {
         let want = (f.end - f.offset).min(1 << 30) as usize;
         match sys::sendfile(c.fd, f.fd, &mut f.offset, want) {
             Ok(0) => return Sent::Failed, // the file shrank under us
-            Ok(_) => c.last_out = env.now,
+            Ok(_) => c.wrote(env.now),
             Err(Errno::EAGAIN) => {
                 c.writable = false;
                 return Sent::Blocked;
@@ -672,6 +744,7 @@ fn drive(env: &mut Env<'_>, c: &mut Client, input: &mut [u8], out: &mut [u8]) ->
             // The reply is out.
             c.out_at = 0;
             c.out_len = 0;
+            c.answered = true;
             if c.close_after || (env.stopping && c.in_len == 0) {
                 if c.eof {
                     return false;
@@ -707,7 +780,8 @@ fn drive(env: &mut Env<'_>, c: &mut Client, input: &mut [u8], out: &mut [u8]) ->
     }
 }
 
-fn start_send(c: &mut Client, out: &mut [u8], plan: Plan) {
+fn start_send(c: &mut Client, out: &mut [u8], plan: Plan, now: u64) {
+    c.wrote(now); // the reply's progress is counted from its start
     c.out_at = 0;
     c.out_len = plan.len;
     c.close_after = plan.close;
@@ -875,7 +949,7 @@ fn reject(
         },
     );
     c.in_len = 0;
-    start_send(c, out, plan);
+    start_send(c, out, plan, env.now);
     c.close_after = true;
 }
 
@@ -978,7 +1052,7 @@ fn on_request(
             micros: env.micros_since(c.started),
         },
     );
-    start_send(c, out, plan);
+    start_send(c, out, plan, env.now);
 }
 
 fn upload_step(
@@ -1060,7 +1134,7 @@ fn upload_step(
             micros: env.micros_since(c.started),
         },
     );
-    start_send(c, out, plan);
+    start_send(c, out, plan, env.now);
     Some(true)
 }
 
@@ -1077,6 +1151,7 @@ fn api_dispatch(env: &mut Env<'_>, c: &mut Client, input: &mut [u8], out: &mut [
     conn.receive(env.now, &input[..end]);
     c.consume(input, end);
     c.phase = Phase::Api { slot };
+    c.wrote(env.now); // the reply's progress is counted from its start
     c.api_status = 0;
     c.api_bytes = 0;
     if let Err(status) = api_process(env, c, slot) {
@@ -1244,7 +1319,7 @@ fn api_send(env: &mut Env<'_>, c: &mut Client, slot: usize) -> Sent {
             Ok(n) => {
                 conn.sent(env.now, n);
                 c.api_bytes += n as u64;
-                c.last_out = env.now;
+                c.wrote(env.now);
             }
             Err(Errno::EAGAIN) => {
                 c.writable = false;

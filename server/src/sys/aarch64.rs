@@ -21,6 +21,7 @@ pub const SOCKET: usize = 198;
 pub const SHUTDOWN: usize = 210;
 pub const BIND: usize = 200;
 pub const LISTEN: usize = 201;
+pub const IOCTL: usize = 29;
 pub const SETSOCKOPT: usize = 208;
 pub const CLONE: usize = 220;
 pub const EXIT: usize = 93;

@@ -530,6 +530,39 @@ pub fn set_nodelay(fd: i32) {
     let _ = setsockopt_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
 }
 
+/// `SO_LINGER` of zero: the next `close` resets the connection and drops
+/// what the send queue still holds (a reply abandoned), instead of
+/// leaving the kernel to push it to a peer that does not read.
+pub fn reset_on_close(fd: i32) {
+    const SO_LINGER: usize = 13;
+    let linger: [i32; 2] = [1, 0]; // l_onoff, l_linger
+    let _ = sc(
+        arch::SETSOCKOPT,
+        [
+            fd as usize,
+            SOL_SOCKET,
+            SO_LINGER,
+            linger.as_ptr() as usize,
+            8,
+            0,
+        ],
+    );
+}
+
+/// Bytes in the socket's send queue not yet acknowledged by the peer
+/// (`ioctl(SIOCOUTQ)`): it shrinks when the peer takes data.
+pub fn send_queue(fd: i32) -> Res<u32> {
+    const SIOCOUTQ: usize = 0x5411; // TIOCOUTQ, the same on both ISAs
+    let mut n: i32 = 0;
+    sc3(
+        arch::IOCTL,
+        fd as usize,
+        SIOCOUTQ,
+        &mut n as *mut i32 as usize,
+    )?;
+    Ok(n.max(0) as u32)
+}
+
 /// `shutdown(fd, SHUT_WR)`.
 pub fn shutdown_write(fd: i32) {
     let _ = sc3(arch::SHUTDOWN, fd as usize, 1, 0);

@@ -21,6 +21,7 @@ pub const SOCKET: usize = 41;
 pub const SHUTDOWN: usize = 48;
 pub const BIND: usize = 49;
 pub const LISTEN: usize = 50;
+pub const IOCTL: usize = 16;
 pub const SETSOCKOPT: usize = 54;
 pub const CLONE: usize = 56;
 pub const EXIT: usize = 60;
