@@ -552,8 +552,8 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
     }
 
     /// A SYN for a listener: a new connection in SYN-RECEIVED (the
-    /// SYN-ACK goes at dispatch), or RST when the backlog or the table
-    /// is full.
+    /// SYN-ACK goes at dispatch), or, when the backlog or the table is
+    /// full, a SYN cookie (RST with cookies off).
     fn open_passive<D: Device>(
         &mut self,
         now: Instant,

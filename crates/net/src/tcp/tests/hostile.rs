@@ -279,6 +279,13 @@ fn cookie_ack(port: u16, synack: &Seg, payload: &[u8]) -> Seg {
     }
 }
 
+/// A newcomer at a full table: SYN, cookie SYN-ACK, its ACK; returns
+/// what answered the ACK.
+fn newcomer<const N: usize>(h: &mut H<N>, port: u16) -> Vec<Seg> {
+    let synack = cookie_for(h, &syn_from(port));
+    h.send(&cookie_ack(port, &synack, b""))
+}
+
 #[test]
 fn cookie_round_trip_makes_a_normal_connection() {
     let mut h = H::<4>::new();
@@ -442,10 +449,6 @@ fn eviction_order_when_the_table_is_full() {
         (stalled.handle, 1002),
         (head.handle, 1001),
     ];
-    let newcomer = |h: &mut H<6>, port: u16| {
-        let synack = cookie_for(h, &syn_from(port));
-        h.send(&cookie_ack(port, &synack, b""))
-    };
     // First the half-open one (it gets RST too).
     let out = newcomer(&mut h, 2000);
     assert!(rst_to(&out, 1005), "{out:?}");
@@ -492,10 +495,6 @@ fn within_a_class_the_oldest_goes_first_and_stalls_need_time() {
     h.poll();
     let stalled_at = ms(h.now - T0) + ms(TCP_EVICT_STALLED_AFTER);
     h.at_ms(stalled_at - 1);
-    let newcomer = |h: &mut H<3>, port: u16| {
-        let synack = cookie_for(h, &syn_from(port));
-        h.send(&cookie_ack(port, &synack, b""))
-    };
     assert!(rst_to(&newcomer(&mut h, 2000), 1001), "b idle longer");
     assert!(h.stack.accept().is_some());
     assert!(rst_to(&newcomer(&mut h, 2001), 1000));
@@ -513,10 +512,6 @@ fn a_half_open_connection_is_evicted_only_once_its_syn_ack_went_unanswered() {
     let mut h = H::<2>::new();
     open(&mut h, 1000);
     let synack = h.send(&syn_from(1001));
-    let newcomer = |h: &mut H<2>, port: u16| {
-        let synack = cookie_for(h, &syn_from(port));
-        h.send(&cookie_ack(port, &synack, b""))
-    };
     // Young: its ACK may be on the way. The newcomer is refused.
     h.at_ms(ms(INITIAL_RTO) - 1);
     assert!(rst_to(&newcomer(&mut h, 2000), 2000));
