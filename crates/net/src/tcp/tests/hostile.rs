@@ -8,8 +8,8 @@ use std::vec::Vec;
 
 use super::*;
 use crate::limits::{
-    INITIAL_RTO, TCP_EVICT_STALLED_AFTER, TCP_FIN_WAIT_2_TIMEOUT, TCP_LINGER_SILENCE,
-    TCP_LINGER_TOTAL, TCP_SEND_STALL_TIMEOUT, TCP_SYN_COOKIE_PERIOD,
+    INITIAL_RTO, TCP_EVICT_FAIR_SHARE_DIVISOR, TCP_EVICT_STALLED_AFTER, TCP_FIN_WAIT_2_TIMEOUT,
+    TCP_LINGER_SILENCE, TCP_LINGER_TOTAL, TCP_SEND_STALL_TIMEOUT, TCP_SYN_COOKIE_PERIOD,
 };
 use crate::tcp::AppPhase;
 
@@ -521,4 +521,61 @@ fn a_half_open_connection_is_evicted_only_once_its_syn_ack_went_unanswered() {
     assert!(rst_to(&newcomer(&mut h, 2001), 1001));
     assert_eq!(h.stack.counters().evicted_syn_received, 1);
     assert!(h.stack.accept().is_some());
+}
+
+/// A handshake from `src:port` (beyond the peer, routed), accepted.
+fn open_from<const N: usize>(h: &mut H<N>, src: Ipv4Address, port: u16) -> Handle {
+    let out = h.send_from(src, &syn_from(port));
+    assert_eq!(out.len(), 1, "{out:?}");
+    let (dst, synack) = &out[0];
+    assert_eq!((*dst, synack.control), (src, TcpControl::Syn));
+    let ack = cookie_ack(port, synack, b"");
+    assert!(h.send_from(src, &ack).is_empty());
+    h.stack.accept().expect("accepted")
+}
+
+#[test]
+fn an_address_holding_its_fair_share_only_evicts_its_own() {
+    const SLOTS: usize = 8;
+    let share = SLOTS / TCP_EVICT_FAIR_SHARE_DIVISOR;
+    let attacker = Ipv4Address::new(198, 18, 0, 1);
+    let mut h = H::<SLOTS>::new();
+    // A client of the peer's address, idle: the cheapest to evict...
+    let client = open(&mut h, 1000);
+    h.stack.set_phase(client.handle, AppPhase::Idle);
+    // ...and an attacker filling the rest with slow heads.
+    let mut held = Vec::new();
+    for k in 0..SLOTS - 1 {
+        h.at_ms(k as u64 + 1);
+        let c = open_from(&mut h, attacker, 3000 + k as u16);
+        h.stack.set_phase(c, AppPhase::Head);
+        held.push(c);
+    }
+    assert!(held.len() >= share);
+    // The attacker's next connection evicts its own oldest head, not the
+    // idle client.
+    let synack = h.send_from(attacker, &syn_from(4000));
+    let out = h.send_from(attacker, &cookie_ack(4000, &synack[0].1, b""));
+    assert!(
+        out.iter()
+            .any(|(dst, s)| *dst == attacker && s.dst_port == 3000 && s.control == TcpControl::Rst),
+        "{out:?}"
+    );
+    assert_eq!(h.stack.state(held[0]), State::Closed);
+    assert_eq!(h.stack.state(client.handle), State::Established);
+    assert_eq!(h.stack.counters().evicted_slow_head, 1);
+    assert!(h.stack.accept().is_some());
+    // A newcomer from an address below its share evicts by class: the
+    // idle client goes before the attacker's heads.
+    let other = Ipv4Address::new(198, 18, 0, 2);
+    let synack = h.send_from(other, &syn_from(5000));
+    let out = h.send_from(other, &cookie_ack(5000, &synack[0].1, b""));
+    assert!(
+        rst_to(
+            &out.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>(),
+            1000
+        ),
+        "{out:?}"
+    );
+    assert_eq!(h.stack.counters().evicted_idle, 1);
 }
