@@ -9,6 +9,13 @@ use crate::time::Duration;
 /// counted as `rx_oversized`.
 pub const MAX_FRAME_LEN: usize = 1514;
 
+/// Frames one [`crate::Interface::poll_with`] takes from the device at
+/// most. Under a flood the device never runs dry; without a bound the
+/// caller's loop would never get back to accepting and serving (the
+/// flood then starves every connection). The rest waits for the next
+/// poll, which the caller makes at once (`poll_with` says it was busy).
+pub const RX_FRAMES_PER_POLL: usize = 64;
+
 /// Largest IPv4 packet sent or queued (the Ethernet MTU).
 pub const MAX_IP_PACKET_LEN: usize = MAX_FRAME_LEN - crate::wire::ethernet::HEADER_LEN;
 
