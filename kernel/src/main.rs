@@ -205,7 +205,8 @@ fn pump<const N: usize>(
             tcp.consume(h, n);
             progress = true;
         }
-        let waiting = matches!(conn.activity(), Activity::Idle | Activity::Arriving);
+        let waiting = matches!(conn.activity(), Activity::Idle | Activity::Arriving)
+            && conn.output().is_empty();
         if !tcp.may_recv(h) {
             conn.peer_closed();
         } else if waiting && !progress {
