@@ -205,8 +205,15 @@ fn pump<const N: usize>(
             tcp.consume(h, n);
             progress = true;
         }
+        let waiting = matches!(conn.activity(), Activity::Idle | Activity::Arriving)
+            && conn.output().is_empty();
         if !tcp.may_recv(h) {
             conn.peer_closed();
+        } else if waiting && !progress {
+            // Nothing new for a connection waiting for input: parsing its
+            // partial head again would find the same (with 256 slow
+            // clients, that was most of each loop turn).
+            return any;
         }
         conn.process(time::now().micros(), None, hotels, &mut log_request);
         loop {
@@ -364,7 +371,9 @@ extern "C" fn kernel_start() -> ! {
     let mut up = false;
     loop {
         nic.suppress_interrupts();
-        while iface.poll_with(time::now(), &mut nic, tcp) {}
+        // One bounded poll (RX_FRAMES_PER_POLL frames) per turn: under a
+        // flood, accepting and serving must still come round.
+        let polled = iface.poll_with(time::now(), &mut nic, tcp);
         let now = time::now();
         let us = now.micros();
         while let Some(h) = tcp.accept() {
@@ -422,7 +431,7 @@ extern "C" fn kernel_start() -> ! {
         }
         uart::rearm();
         console::flush();
-        if busy {
+        if busy || polled {
             continue;
         }
         // Sleep until the next timer of the stack, the TCP connections,

@@ -9,6 +9,13 @@ use crate::time::Duration;
 /// counted as `rx_oversized`.
 pub const MAX_FRAME_LEN: usize = 1514;
 
+/// Frames one [`crate::Interface::poll_with`] takes from the device at
+/// most. Under a flood the device never runs dry; without a bound the
+/// caller's loop would never get back to accepting and serving (the
+/// flood then starves every connection). The rest waits for the next
+/// poll, which the caller makes at once (`poll_with` says it was busy).
+pub const RX_FRAMES_PER_POLL: usize = 64;
+
 /// Largest IPv4 packet sent or queued (the Ethernet MTU).
 pub const MAX_IP_PACKET_LEN: usize = MAX_FRAME_LEN - crate::wire::ethernet::HEADER_LEN;
 
@@ -154,6 +161,14 @@ pub const TCP_SEND_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// long counts as stalled for eviction (`evicted_stalled`, see
 /// `tcp::evict`): a slow reader, ranked below idle and lingering ones.
 pub const TCP_EVICT_STALLED_AFTER: Duration = Duration::from_secs(1);
+
+/// Eviction fairness: an address that holds at least `N /` this many of
+/// the `N` slots may only evict its own connections to open another (see
+/// `tcp::evict`). One host holding a thousand connections that reconnect
+/// the moment they are evicted then churns through its own share and
+/// never through other clients' connections. Clients behind one NAT
+/// address share that address's fate.
+pub const TCP_EVICT_FAIR_SHARE_DIVISOR: usize = 4;
 
 /// SYN cookies (RFC 4987 §3.6): when a listener's backlog or the slot
 /// table is full, a SYN is answered with a SYN-ACK whose ISN encodes the

@@ -40,7 +40,7 @@ use counters::{add, bump};
 use crate::device::Device;
 use crate::limits::{
     ARP_MAX_REQUESTS, ARP_PENDING_ADDRS, ARP_RETRY_INTERVAL, DEFAULT_TTL, MAX_FRAME_LEN,
-    MAX_IP_PACKET_LEN,
+    MAX_IP_PACKET_LEN, RX_FRAMES_PER_POLL,
 };
 use crate::time::Instant;
 use crate::wire::{self, ipv4, ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress};
@@ -236,7 +236,8 @@ impl Interface {
         self.cache.len(now)
     }
 
-    /// Receives every waiting frame and sends what is due, with
+    /// Receives waiting frames (at most [`RX_FRAMES_PER_POLL`]) and sends
+    /// what is due, with
     /// [`NoHandler`] for protocols other than ICMP. Returns whether any
     /// frame was received or sent.
     pub fn poll<D: Device>(&mut self, now: Instant, device: &mut D) -> bool {
@@ -244,7 +245,8 @@ impl Interface {
     }
 
     /// [`Interface::poll`] with `handler` taking protocols other than ICMP
-    /// (see the module doc).
+    /// (see the module doc). At most [`RX_FRAMES_PER_POLL`] frames are
+    /// taken: poll again when it returns `true`, after serving.
     pub fn poll_with<D: Device, H: IpHandler>(
         &mut self,
         now: Instant,
@@ -255,12 +257,17 @@ impl Interface {
         let mut buf = [0u8; MAX_FRAME_LEN];
         let tx_before = self.counters.tx_frames;
         let failures_before = self.counters.arp_failures;
-        while let Some(len) = device.receive(|frame| {
-            if let Some(dst) = buf.get_mut(..frame.len()) {
-                dst.copy_from_slice(frame);
-            }
-            frame.len()
-        }) {
+        let mut budget = RX_FRAMES_PER_POLL;
+        while budget > 0 {
+            let Some(len) = device.receive(|frame| {
+                if let Some(dst) = buf.get_mut(..frame.len()) {
+                    dst.copy_from_slice(frame);
+                }
+                frame.len()
+            }) else {
+                break;
+            };
+            budget -= 1;
             activity = true;
             bump(&mut self.counters.rx_frames);
             add(&mut self.counters.rx_bytes, len);

@@ -989,7 +989,7 @@ fn garbage_flood_never_panics_and_is_counted() {
     let mut now = T0;
     while !dev.rx.is_empty() {
         now = now + Duration::from_millis(1);
-        let chunk = dev.rx.len().min(100);
+        let chunk = dev.rx.len().min(crate::limits::RX_FRAMES_PER_POLL);
         let rest = dev.rx.split_off(chunk);
         iface.poll_with(now, &mut dev, &mut rec);
         dev.rx = rest;
@@ -1051,4 +1051,26 @@ fn config_defaults_and_subnet() {
     assert!(!c.in_subnet(Ipv4Address::new(10, 0, 3, 1)));
     assert!(c.accepts(OUR_IP) && c.accepts(Ipv4Address::BROADCAST));
     assert!(!c.accepts(GW_IP));
+}
+
+#[test]
+fn one_poll_takes_at_most_rx_frames_per_poll() {
+    use crate::limits::RX_FRAMES_PER_POLL;
+    let frame = {
+        let mut f = std::vec![0u8; 60];
+        f[12] = 0x88; // An unknown ethertype: counted, dropped.
+        f[13] = 0xb5;
+        f
+    };
+    let mut dev = Scripted {
+        rx: (0..RX_FRAMES_PER_POLL + 1).map(|_| frame.clone()).collect(),
+        tx: Vec::new(),
+    };
+    let mut iface = iface();
+    assert!(iface.poll(T0, &mut dev));
+    assert_eq!(iface.counters().rx_frames, RX_FRAMES_PER_POLL as u64);
+    assert_eq!(dev.rx.len(), 1, "the rest waits for the next poll");
+    assert!(iface.poll(T0, &mut dev));
+    assert_eq!(iface.counters().rx_frames, RX_FRAMES_PER_POLL as u64 + 1);
+    assert!(!iface.poll(T0, &mut dev), "nothing left");
 }

@@ -22,6 +22,13 @@
 //!    complete. Longest arriving first: a legitimate client completes its
 //!    head within a round trip, so the oldest is the slowest.
 //!
+//! Fairness comes first: a newcomer whose address already holds at least
+//! a [`TCP_EVICT_FAIR_SHARE_DIVISOR`](crate::limits::TCP_EVICT_FAIR_SHARE_DIVISOR)th
+//! of the slots may only evict its own address's connections (in the order
+//! above). Otherwise a host with more connections than there are slots,
+//! each reconnecting as soon as it is evicted, would churn the table and
+//! evict a legitimate client between its handshake and its request.
+//!
 //! Never evicted: connections the application has not accepted yet, and
 //! those it marks [`AppPhase::Busy`] (a request being answered) unless
 //! their reply stalls. A victim gets RST.

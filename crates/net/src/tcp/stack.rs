@@ -11,11 +11,11 @@ use super::live::{Cursor, SlotSet};
 use crate::device::Device;
 use crate::iface::{IpHandler, Sender};
 use crate::limits::{
-    TCP_DEFAULT_PEER_MSS, TCP_MAX_LISTENERS, TCP_RX_BUFFER_LEN, TCP_SLOT_LIMIT,
-    TCP_SYN_COOKIE_PERIOD, TCP_TX_BUFFER_LEN,
+    TCP_DEFAULT_PEER_MSS, TCP_EVICT_FAIR_SHARE_DIVISOR, TCP_MAX_LISTENERS, TCP_RX_BUFFER_LEN,
+    TCP_SLOT_LIMIT, TCP_SYN_COOKIE_PERIOD, TCP_TX_BUFFER_LEN,
 };
 use crate::time::Instant;
-use crate::wire::{self, Ipv4Repr, Protocol, TcpControl, TcpPacket, TcpRepr};
+use crate::wire::{self, Ipv4Address, Ipv4Repr, Protocol, TcpControl, TcpPacket, TcpRepr};
 
 /// Names one connection. Handles are cheap to copy; once the connection
 /// is gone (closed, reset, timed out) its handle is stale and every call
@@ -552,8 +552,8 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
     }
 
     /// A SYN for a listener: a new connection in SYN-RECEIVED (the
-    /// SYN-ACK goes at dispatch), or RST when the backlog or the table
-    /// is full.
+    /// SYN-ACK goes at dispatch), or, when the backlog or the table is
+    /// full, a SYN cookie (RST with cookies off).
     fn open_passive<D: Device>(
         &mut self,
         now: Instant,
@@ -672,7 +672,7 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
             bump(&mut self.counters.refused_backlog);
             return self.reset_stray(tx, local, remote, seg);
         }
-        let Some(i) = self.free_slot().or_else(|| self.evict(tx)) else {
+        let Some(i) = self.free_slot().or_else(|| self.evict(remote.0, tx)) else {
             bump(&mut self.counters.refused_full);
             return self.reset_stray(tx, local, remote, seg);
         };
@@ -685,12 +685,18 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
     }
 
     /// Frees the slot of the least valuable connection (see `tcp::evict`)
-    /// with RST, counted by reason, and hands it out; `None` when every
-    /// connection is worth keeping.
-    fn evict<D: Device>(&mut self, tx: &mut Sender<'_, D>) -> Option<usize> {
+    /// for a newcomer from `from`, with RST, counted by reason, and hands
+    /// it out; `None` when every connection is worth keeping.
+    fn evict<D: Device>(&mut self, from: Ipv4Address, tx: &mut Sender<'_, D>) -> Option<usize> {
         let (now, config) = (tx.now(), self.config());
+        let held = self
+            .live_conns()
+            .filter(|(_, c)| c.tcb.state != State::Closed && c.tcb.remote.0 == from)
+            .count();
+        let own_only = held >= N / TCP_EVICT_FAIR_SHARE_DIVISOR;
         let (i, victim) = self
             .live_conns()
+            .filter(|(_, c)| !own_only || c.tcb.remote.0 == from)
             .filter_map(|(i, c)| evict::rank(&c.tcb, c.pending(), now, &config).map(|r| (i, r)))
             .min_by_key(|&(_, r)| r)
             .map(|(i, (victim, _))| (i, victim))?;

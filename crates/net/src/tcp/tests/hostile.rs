@@ -8,8 +8,8 @@ use std::vec::Vec;
 
 use super::*;
 use crate::limits::{
-    INITIAL_RTO, TCP_EVICT_STALLED_AFTER, TCP_FIN_WAIT_2_TIMEOUT, TCP_LINGER_SILENCE,
-    TCP_LINGER_TOTAL, TCP_SEND_STALL_TIMEOUT, TCP_SYN_COOKIE_PERIOD,
+    INITIAL_RTO, TCP_EVICT_FAIR_SHARE_DIVISOR, TCP_EVICT_STALLED_AFTER, TCP_FIN_WAIT_2_TIMEOUT,
+    TCP_LINGER_SILENCE, TCP_LINGER_TOTAL, TCP_SEND_STALL_TIMEOUT, TCP_SYN_COOKIE_PERIOD,
 };
 use crate::tcp::AppPhase;
 
@@ -279,6 +279,13 @@ fn cookie_ack(port: u16, synack: &Seg, payload: &[u8]) -> Seg {
     }
 }
 
+/// A newcomer at a full table: SYN, cookie SYN-ACK, its ACK; returns
+/// what answered the ACK.
+fn newcomer<const N: usize>(h: &mut H<N>, port: u16) -> Vec<Seg> {
+    let synack = cookie_for(h, &syn_from(port));
+    h.send(&cookie_ack(port, &synack, b""))
+}
+
 #[test]
 fn cookie_round_trip_makes_a_normal_connection() {
     let mut h = H::<4>::new();
@@ -442,10 +449,6 @@ fn eviction_order_when_the_table_is_full() {
         (stalled.handle, 1002),
         (head.handle, 1001),
     ];
-    let newcomer = |h: &mut H<6>, port: u16| {
-        let synack = cookie_for(h, &syn_from(port));
-        h.send(&cookie_ack(port, &synack, b""))
-    };
     // First the half-open one (it gets RST too).
     let out = newcomer(&mut h, 2000);
     assert!(rst_to(&out, 1005), "{out:?}");
@@ -492,10 +495,6 @@ fn within_a_class_the_oldest_goes_first_and_stalls_need_time() {
     h.poll();
     let stalled_at = ms(h.now - T0) + ms(TCP_EVICT_STALLED_AFTER);
     h.at_ms(stalled_at - 1);
-    let newcomer = |h: &mut H<3>, port: u16| {
-        let synack = cookie_for(h, &syn_from(port));
-        h.send(&cookie_ack(port, &synack, b""))
-    };
     assert!(rst_to(&newcomer(&mut h, 2000), 1001), "b idle longer");
     assert!(h.stack.accept().is_some());
     assert!(rst_to(&newcomer(&mut h, 2001), 1000));
@@ -513,10 +512,6 @@ fn a_half_open_connection_is_evicted_only_once_its_syn_ack_went_unanswered() {
     let mut h = H::<2>::new();
     open(&mut h, 1000);
     let synack = h.send(&syn_from(1001));
-    let newcomer = |h: &mut H<2>, port: u16| {
-        let synack = cookie_for(h, &syn_from(port));
-        h.send(&cookie_ack(port, &synack, b""))
-    };
     // Young: its ACK may be on the way. The newcomer is refused.
     h.at_ms(ms(INITIAL_RTO) - 1);
     assert!(rst_to(&newcomer(&mut h, 2000), 2000));
@@ -526,4 +521,61 @@ fn a_half_open_connection_is_evicted_only_once_its_syn_ack_went_unanswered() {
     assert!(rst_to(&newcomer(&mut h, 2001), 1001));
     assert_eq!(h.stack.counters().evicted_syn_received, 1);
     assert!(h.stack.accept().is_some());
+}
+
+/// A handshake from `src:port` (beyond the peer, routed), accepted.
+fn open_from<const N: usize>(h: &mut H<N>, src: Ipv4Address, port: u16) -> Handle {
+    let out = h.send_from(src, &syn_from(port));
+    assert_eq!(out.len(), 1, "{out:?}");
+    let (dst, synack) = &out[0];
+    assert_eq!((*dst, synack.control), (src, TcpControl::Syn));
+    let ack = cookie_ack(port, synack, b"");
+    assert!(h.send_from(src, &ack).is_empty());
+    h.stack.accept().expect("accepted")
+}
+
+#[test]
+fn an_address_holding_its_fair_share_only_evicts_its_own() {
+    const SLOTS: usize = 8;
+    let share = SLOTS / TCP_EVICT_FAIR_SHARE_DIVISOR;
+    let attacker = Ipv4Address::new(198, 18, 0, 1);
+    let mut h = H::<SLOTS>::new();
+    // A client of the peer's address, idle: the cheapest to evict...
+    let client = open(&mut h, 1000);
+    h.stack.set_phase(client.handle, AppPhase::Idle);
+    // ...and an attacker filling the rest with slow heads.
+    let mut held = Vec::new();
+    for k in 0..SLOTS - 1 {
+        h.at_ms(k as u64 + 1);
+        let c = open_from(&mut h, attacker, 3000 + k as u16);
+        h.stack.set_phase(c, AppPhase::Head);
+        held.push(c);
+    }
+    assert!(held.len() >= share);
+    // The attacker's next connection evicts its own oldest head, not the
+    // idle client.
+    let synack = h.send_from(attacker, &syn_from(4000));
+    let out = h.send_from(attacker, &cookie_ack(4000, &synack[0].1, b""));
+    assert!(
+        out.iter()
+            .any(|(dst, s)| *dst == attacker && s.dst_port == 3000 && s.control == TcpControl::Rst),
+        "{out:?}"
+    );
+    assert_eq!(h.stack.state(held[0]), State::Closed);
+    assert_eq!(h.stack.state(client.handle), State::Established);
+    assert_eq!(h.stack.counters().evicted_slow_head, 1);
+    assert!(h.stack.accept().is_some());
+    // A newcomer from an address below its share evicts by class: the
+    // idle client goes before the attacker's heads.
+    let other = Ipv4Address::new(198, 18, 0, 2);
+    let synack = h.send_from(other, &syn_from(5000));
+    let out = h.send_from(other, &cookie_ack(5000, &synack[0].1, b""));
+    assert!(
+        rst_to(
+            &out.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>(),
+            1000
+        ),
+        "{out:?}"
+    );
+    assert_eq!(h.stack.counters().evicted_idle, 1);
 }

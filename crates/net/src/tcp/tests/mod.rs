@@ -170,8 +170,21 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
 
     /// Puts raw TCP bytes from the peer on the link, without polling.
     fn queue_bytes(&mut self, tcp: &[u8]) {
+        self.queue_bytes_from(PEER_IP, tcp)
+    }
+
+    /// Sends `seg` from `src`, an address beyond the peer (its frames come
+    /// from the peer's MAC, a router), and returns every segment we sent
+    /// back, with its destination.
+    #[track_caller]
+    pub fn send_from(&mut self, src: Ipv4Address, seg: &Seg) -> Vec<(Ipv4Address, Seg)> {
+        self.queue_bytes_from(src, &emit(seg, src, OUR_IP));
+        self.poll_all()
+    }
+
+    fn queue_bytes_from(&mut self, src: Ipv4Address, tcp: &[u8]) {
         let ip = Ipv4Repr {
-            src_addr: PEER_IP,
+            src_addr: src,
             dst_addr: OUR_IP,
             protocol: Protocol::Tcp,
             payload_len: tcp.len(),
@@ -198,9 +211,22 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
         self.send_bytes(&bytes)
     }
 
-    /// Polls at the current time; returns what we sent.
+    /// Polls at the current time; returns what we sent (all of it to
+    /// the peer).
     #[track_caller]
     pub fn poll(&mut self) -> Vec<Seg> {
+        let out = self.poll_all();
+        out.into_iter()
+            .map(|(dst, seg)| {
+                assert_eq!(dst, PEER_IP);
+                seg
+            })
+            .collect()
+    }
+
+    /// Polls at the current time; returns what we sent, with where to.
+    #[track_caller]
+    pub fn poll_all(&mut self) -> Vec<(Ipv4Address, Seg)> {
         self.iface
             .poll_with(self.now, &mut self.dev, &mut *self.stack);
         let mut out = Vec::new();
@@ -217,11 +243,12 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
             assert_eq!(eth.ethertype(), EtherType::Ipv4);
             let ip = Ipv4Packet::new_checked(eth.payload()).unwrap();
             let ip_repr = Ipv4Repr::parse(&ip).unwrap();
-            assert_eq!((ip_repr.src_addr, ip_repr.dst_addr), (OUR_IP, PEER_IP));
+            assert_eq!(ip_repr.src_addr, OUR_IP);
             assert_eq!(ip_repr.protocol, Protocol::Tcp);
             let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
-            let repr = TcpRepr::parse(&tcp, OUR_IP, PEER_IP).expect("valid segment");
-            out.push(Seg::from_repr(&repr));
+            let dst = ip_repr.dst_addr;
+            let repr = TcpRepr::parse(&tcp, OUR_IP, dst).expect("valid segment");
+            out.push((dst, Seg::from_repr(&repr)));
         }
         out
     }
