@@ -162,12 +162,15 @@ pub const TCP_SEND_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// `tcp::evict`): a slow reader, ranked below idle and lingering ones.
 pub const TCP_EVICT_STALLED_AFTER: Duration = Duration::from_secs(1);
 
-/// Eviction fairness: an address that holds at least `N /` this many of
-/// the `N` slots may only evict its own connections to open another (see
-/// `tcp::evict`). One host holding a thousand connections that reconnect
-/// the moment they are evicted then churns through its own share and
-/// never through other clients' connections. Clients behind one NAT
-/// address share that address's fate.
+/// Fairness at a full table: an address that holds at least `N /` this
+/// many of the `N` slots gets RST for a new SYN (`refused_fair_share`),
+/// and may only evict its own connections should its cookie come back
+/// (see `tcp::evict`). One host holding a thousand connections that
+/// reconnect the moment they are dropped can then neither churn other
+/// clients' connections away nor load the server with more than a
+/// SYN and a RST per attempt. Clients behind one NAT address share that
+/// address's fate (through QEMU's user network every client is one
+/// address: the 257th is refused, as before eviction).
 pub const TCP_EVICT_FAIR_SHARE_DIVISOR: usize = 4;
 
 /// SYN cookies (RFC 4987 §3.6): when a listener's backlog or the slot

@@ -91,6 +91,9 @@ tcp_counters! {
     /// Connections refused with RST because every slot was busy and none
     /// could be evicted (SYNs, when cookies are off; else cookie ACKs).
     refused_full,
+    /// SYNs refused with RST at a full table because their address already
+    /// holds its fair share of the slots (`TCP_EVICT_FAIR_SHARE_DIVISOR`).
+    refused_fair_share,
     /// SYNs refused because the listener's backlog was full (cookies
     /// off), or cookie ACKs because its accept queue was.
     refused_backlog,

@@ -22,12 +22,13 @@
 //!    complete. Longest arriving first: a legitimate client completes its
 //!    head within a round trip, so the oldest is the slowest.
 //!
-//! Fairness comes first: a newcomer whose address already holds at least
-//! a [`TCP_EVICT_FAIR_SHARE_DIVISOR`](crate::limits::TCP_EVICT_FAIR_SHARE_DIVISOR)th
-//! of the slots may only evict its own address's connections (in the order
-//! above). Otherwise a host with more connections than there are slots,
-//! each reconnecting as soon as it is evicted, would churn the table and
-//! evict a legitimate client between its handshake and its request.
+//! Fairness comes first: at a full table, a SYN from an address that
+//! already holds a [`TCP_EVICT_FAIR_SHARE_DIVISOR`](crate::limits::TCP_EVICT_FAIR_SHARE_DIVISOR)th
+//! of the slots gets RST (no cookie), and a cookie that comes back from
+//! such an address may only evict that address's own connections.
+//! Otherwise a host with more connections than there are slots, each
+//! reconnecting as soon as it is dropped, would churn the table and evict
+//! a legitimate client between its handshake and its request.
 //!
 //! Never evicted: connections the application has not accepted yet, and
 //! those it marks [`AppPhase::Busy`] (a request being answered) unless

@@ -578,8 +578,17 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
             return self.reset_stray(tx, local, remote, seg);
         }
         let Some(i) = self.free_slot() else {
-            if cookies {
+            if cookies && !self.holds_fair_share(remote.0) {
                 return self.send_cookie(now, local, remote, seg, tx);
+            }
+            if cookies {
+                // The table is full and this address holds its share of
+                // it: refused at once, the cheapest answer (a cookie would
+                // cost a handshake, an eviction among its own and a
+                // request's work, over and over for a host reconnecting
+                // as fast as it can).
+                bump(&mut self.counters.refused_fair_share);
+                return self.reset_stray(tx, local, remote, seg);
             }
             bump(&mut self.counters.refused_full);
             return self.reset_stray(tx, local, remote, seg);
@@ -689,11 +698,7 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
     /// it out; `None` when every connection is worth keeping.
     fn evict<D: Device>(&mut self, from: Ipv4Address, tx: &mut Sender<'_, D>) -> Option<usize> {
         let (now, config) = (tx.now(), self.config());
-        let held = self
-            .live_conns()
-            .filter(|(_, c)| c.tcb.state != State::Closed && c.tcb.remote.0 == from)
-            .count();
-        let own_only = held >= N / TCP_EVICT_FAIR_SHARE_DIVISOR;
+        let own_only = self.holds_fair_share(from);
         let (i, victim) = self
             .live_conns()
             .filter(|(_, c)| !own_only || c.tcb.remote.0 == from)
@@ -711,6 +716,17 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
         self.conns[i].send_reset(tx, c);
         self.release(i);
         self.free_slot()
+    }
+
+    /// Whether `addr` holds at least its fair share of the slots
+    /// ([`TCP_EVICT_FAIR_SHARE_DIVISOR`]).
+    fn holds_fair_share(&self, addr: Ipv4Address) -> bool {
+        let share = (N / TCP_EVICT_FAIR_SHARE_DIVISOR).max(1);
+        self.live_conns()
+            .filter(|(_, c)| c.tcb.state != State::Closed && c.tcb.remote.0 == addr)
+            .take(share)
+            .count()
+            >= share
     }
 
     /// RST for a segment that has no connection (RFC 9293 §3.10.7.1).

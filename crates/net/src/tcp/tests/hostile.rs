@@ -279,11 +279,21 @@ fn cookie_ack(port: u16, synack: &Seg, payload: &[u8]) -> Seg {
     }
 }
 
-/// A newcomer at a full table: SYN, cookie SYN-ACK, its ACK; returns
-/// what answered the ACK.
+/// An address of its own for the client on `port`, routed (beyond the
+/// peer): newcomers do not share the table's holders' address.
+fn far(port: u16) -> Ipv4Address {
+    Ipv4Address::new(198, 18, (port >> 8) as u8, port as u8)
+}
+
+/// A newcomer at a full table, from an address of its own: SYN, cookie
+/// SYN-ACK, its ACK; returns what answered the ACK.
 fn newcomer<const N: usize>(h: &mut H<N>, port: u16) -> Vec<Seg> {
-    let synack = cookie_for(h, &syn_from(port));
-    h.send(&cookie_ack(port, &synack, b""))
+    let src = far(port);
+    let out = h.send_from(src, &syn_from(port));
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].1.control, TcpControl::Syn, "a cookie SYN-ACK");
+    let ack = cookie_ack(port, &out[0].1, b"");
+    h.send_from(src, &ack).into_iter().map(|(_, s)| s).collect()
 }
 
 #[test]
@@ -535,7 +545,7 @@ fn open_from<const N: usize>(h: &mut H<N>, src: Ipv4Address, port: u16) -> Handl
 }
 
 #[test]
-fn an_address_holding_its_fair_share_only_evicts_its_own() {
+fn an_address_holding_its_fair_share_is_refused_at_a_full_table() {
     const SLOTS: usize = 8;
     let share = SLOTS / TCP_EVICT_FAIR_SHARE_DIVISOR;
     let attacker = Ipv4Address::new(198, 18, 0, 1);
@@ -546,36 +556,29 @@ fn an_address_holding_its_fair_share_only_evicts_its_own() {
     // ...and an attacker filling the rest with slow heads.
     let mut held = Vec::new();
     for k in 0..SLOTS - 1 {
-        h.at_ms(k as u64 + 1);
         let c = open_from(&mut h, attacker, 3000 + k as u16);
         h.stack.set_phase(c, AppPhase::Head);
         held.push(c);
     }
     assert!(held.len() >= share);
-    // The attacker's next connection evicts its own oldest head, not the
-    // idle client.
-    let synack = h.send_from(attacker, &syn_from(4000));
-    let out = h.send_from(attacker, &cookie_ack(4000, &synack[0].1, b""));
-    assert!(
-        out.iter()
-            .any(|(dst, s)| *dst == attacker && s.dst_port == 3000 && s.control == TcpControl::Rst),
-        "{out:?}"
-    );
-    assert_eq!(h.stack.state(held[0]), State::Closed);
+    // The attacker's next SYN gets RST at once: no cookie, no eviction.
+    let out = h.send_from(attacker, &syn_from(4000));
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].0, out[0].1.control), (attacker, TcpControl::Rst));
+    assert_eq!(h.stack.counters().refused_fair_share, 1);
+    assert_eq!(h.stack.counters().syn_cookies_sent, 0);
     assert_eq!(h.stack.state(client.handle), State::Established);
-    assert_eq!(h.stack.counters().evicted_slow_head, 1);
-    assert!(h.stack.accept().is_some());
-    // A newcomer from an address below its share evicts by class: the
-    // idle client goes before the attacker's heads.
-    let other = Ipv4Address::new(198, 18, 0, 2);
-    let synack = h.send_from(other, &syn_from(5000));
-    let out = h.send_from(other, &cookie_ack(5000, &synack[0].1, b""));
-    assert!(
-        rst_to(
-            &out.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>(),
-            1000
-        ),
-        "{out:?}"
-    );
+    // A newcomer from an address below its share gets a cookie, and
+    // evicts by class: the idle client first...
+    let out = newcomer(&mut h, 5000);
+    assert!(rst_to(&out, 1000), "{out:?}");
     assert_eq!(h.stack.counters().evicted_idle, 1);
+    // ...then the attacker's oldest head.
+    let out = newcomer(&mut h, 5001);
+    assert!(rst_to(&out, 3000), "{out:?}");
+    assert_eq!(h.stack.state(held[0]), State::Closed);
+    // Still above its share: still refused at the SYN.
+    let out = h.send_from(attacker, &syn_from(4001));
+    assert_eq!(out[0].1.control, TcpControl::Rst);
+    assert_eq!(h.stack.counters().refused_fair_share, 2);
 }

@@ -23,25 +23,37 @@ pub(super) fn no_cookies<const N: usize, const RX: usize, const TX: usize>(h: &m
     h.stack.set_config(cfg);
 }
 
-/// A SYN from `port` at a full table: a cookie SYN-ACK, then its ACK is
-/// refused with RST when nothing may be evicted.
+/// A SYN from `port` (from an address of its own) at a full table: a
+/// cookie SYN-ACK, then its ACK is refused with RST when nothing may be
+/// evicted.
 fn cookie_refused<const N: usize, const RX: usize, const TX: usize>(
     h: &mut H<N, RX, TX>,
     port: u16,
 ) {
-    let out = h.send(&syn_from(port));
+    let src = Ipv4Address::new(198, 18, 0, 1);
+    let out = h.send_from(src, &syn_from(port));
     assert_eq!(out.len(), 1);
-    assert_eq!(out[0].control, TcpControl::Syn, "a cookie SYN-ACK");
-    let ack = out[0].seq.wrapping_add(1);
-    let refused = h.send(&Seg {
-        src_port: port,
-        ack: Some(ack),
-        ..send_templ()
-    });
+    assert_eq!(out[0].1.control, TcpControl::Syn, "a cookie SYN-ACK");
+    let ack = out[0].1.seq.wrapping_add(1);
+    let refused = h.send_from(
+        src,
+        &Seg {
+            src_port: port,
+            ack: Some(ack),
+            ..send_templ()
+        },
+    );
     assert_eq!(refused.len(), 1);
-    assert_eq!((refused[0].control, refused[0].seq), (TcpControl::Rst, ack));
+    assert_eq!(
+        (refused[0].1.control, refused[0].1.seq),
+        (TcpControl::Rst, ack)
+    );
     assert_eq!(h.stack.counters().syn_cookies_sent, 1);
     assert_eq!(h.stack.counters().refused_full, 1);
+    // The table's own address holds its share: its SYN gets RST at once.
+    let out = h.send(&syn_from(port + 1));
+    assert_eq!(out[0].control, TcpControl::Rst);
+    assert_eq!(h.stack.counters().refused_fair_share, 1);
 }
 
 #[test]
