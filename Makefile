@@ -1,6 +1,7 @@
 # bedrock: every command a user needs. Each target does its own set-up.
 .PHONY: all setup setup-qemu test lint unit nostd kernel kernel-test run serve bench fuzz clean help \
-	setup-server server server-aarch64 server-test server-lint bench-serve browser-test bench-kernel
+	setup-server server server-aarch64 server-test server-lint bench-serve browser-test bench-kernel \
+	hostile-test
 
 CARGO ?= cargo
 # Crates that must build for bare metal (no std, no alloc, no libc).
@@ -33,6 +34,7 @@ help:
 	@echo "make kernel  build the unikernel image ($(KERNEL_ELF)) and its test runner"
 	@echo "make serve   the hosted server on ROOT=$(ROOT) at 127.0.0.1:$(SERVE_PORT) (ARGS='--allow-write' ...)"
 	@echo "make bench   criterion benchmarks, side by side with reference crates; bench-serve: wrk vs nginx"
+	@echo "make hostile-test  issue 15's hostile clients against the unikernel (tap) and bedrock-serve (veth)"
 	@echo "make fuzz    each fuzz target for FUZZ_SECONDS (default $(FUZZ_SECONDS)) seconds"
 	@echo "make clean   remove build artefacts"
 
@@ -42,7 +44,7 @@ setup:
 setup-qemu:
 	@scripts/setup.sh base qemu
 
-test: setup-qemu lint unit nostd kernel-test server-test browser-test
+test: setup-qemu lint unit nostd kernel-test server-test browser-test hostile-test
 	@echo "make test: all passed"
 
 lint: setup
@@ -113,6 +115,17 @@ server-test: server server-aarch64 server-lint
 	@python3 tests/server/e2e.py --qemu qemu-aarch64 $(SERVER_BIN_A64)
 	@echo "== server: listings and eviction against the aarch64 binary under qemu-user"
 	@python3 tests/server/capacity.py --qemu qemu-aarch64 $(SERVER_BIN_A64)
+
+# Issue 15's proof: hostile clients (1,000 half-sent, trickling or idle
+# connections of each kind, 256 readers that never read a large reply, a
+# spoofed SYN flood) while a legitimate client is timed, against the
+# unikernel over a tap and bedrock-serve over a veth pair.
+# Both run even if the first fails, so one run shows both servers' figures.
+hostile-test: setup-qemu server
+	@echo "== hostile clients against the unikernel over a tap: 1,000 slow/idle connections per kind, 256 stalled readers, a SYN flood"
+	@ok=0; tests/hostile/kernel.sh || ok=1; \
+	echo "== hostile clients against bedrock-serve (1 worker, --max-conns 256) over a veth pair: the same"; \
+	tests/hostile/server.sh $(SERVER_BIN) || ok=1; exit $$ok
 
 browser-test: server kernel
 	@scripts/setup.sh browser

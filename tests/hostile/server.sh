@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Issue 15's proof against bedrock-serve: tests/hostile/hostile.py, the same
+# scenarios as against the unikernel, with the server in a network
+# namespace of its own (10.0.5.2, port 80, one worker, --max-conns 256 so
+# that 1,000 hostile connections exceed its cap) and the clients in another
+# (10.0.5.1 hostile, 10.0.5.3 legitimate), joined by a veth pair: the SYN
+# flood's frames go onto the client's end with AF_PACKET, and the server's
+# SYN-ACKs to 198.18.0.0/15 come back to a namespace that does not forward
+# and drops them. Slots are the connection sockets of the worker process
+# (/proc/PID/fd). Bounded (hostile.py's time limit, backed up by
+# `timeout`); cleans up the server and both namespaces on every exit;
+# skips (status 0) only without root or network namespaces.
+#
+# Usage: server.sh [BINARY]   (default server/target/release/bedrock-serve)
+# HOSTILE_ONLY=half,stall,... runs some scenarios only (hostile.py --only).
+set -uo pipefail
+NAME=hostile_server
+source "$(dirname "$0")/../kernel/lib.sh"
+BIN=${1:-server/target/release/bedrock-serve}
+NS_C=bedrock-hc-$$
+NS_S=bedrock-hs-$$
+VETH_C=veth-hc
+VETH_S=veth-hs
+CLIENT_IP=10.0.5.1
+LEGIT_IP=10.0.5.3
+SERVER_IP=10.0.5.2
+MAX_CONNS=256
+OUT=$ROOT/server/target/hostile
+LOG=$OUT/server.log
+WWW=$OUT/www
+PY=$(command -v python3) || { echo "$NAME: FAIL: python3 missing"; exit 1; }
+[ -x "$BIN" ] || { echo "$NAME: FAIL: no server binary at $BIN (make server)"; exit 1; }
+[ "$(id -u)" -eq 0 ] || skip "needs root to create network namespaces"
+mkdir -p "$OUT" "$WWW"
+only=()
+[ -n "${HOSTILE_ONLY:-}" ] && only=(--only "$HOSTILE_ONLY")
+
+SERVER_PID=
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    ip netns del "$NS_C" 2>/dev/null
+    ip netns del "$NS_S" 2>/dev/null
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ip netns add "$NS_C" || skip "cannot create a network namespace"
+ip netns add "$NS_S" || skip "cannot create a network namespace"
+ip link add "$VETH_C" netns "$NS_C" type veth peer name "$VETH_S" netns "$NS_S" \
+    || skip "cannot create a veth pair"
+ip netns exec "$NS_C" ip link set lo up
+ip netns exec "$NS_S" ip link set lo up
+ip netns exec "$NS_C" ip addr add "$CLIENT_IP/24" dev "$VETH_C"
+ip netns exec "$NS_C" ip addr add "$LEGIT_IP/24" dev "$VETH_C"
+ip netns exec "$NS_S" ip addr add "$SERVER_IP/24" dev "$VETH_S"
+ip netns exec "$NS_C" ip link set "$VETH_C" up
+ip netns exec "$NS_S" ip link set "$VETH_S" up
+# SYN-ACKs to the flood's spoofed sources go to the client's namespace,
+# which does not forward them (and says nothing).
+ip netns exec "$NS_S" ip route add default via "$CLIENT_IP"
+
+# Started with ip netns exec (not in a function) so that $! is its pid.
+ip netns exec "$NS_S" "$BIN" --root "$WWW" --listen "$SERVER_IP:80" --workers 1 \
+    --max-conns "$MAX_CONNS" --quiet >"$LOG" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 50); do
+    ip netns exec "$NS_C" bash -c "exec 3<>/dev/tcp/$SERVER_IP/80" 2>/dev/null && break
+    kill -0 "$SERVER_PID" 2>/dev/null || fail "bedrock-serve exited at start"
+    sleep 0.1
+done
+echo "$NAME: bedrock-serve (pid $SERVER_PID) on $SERVER_IP:80, --workers 1 --max-conns $MAX_CONNS"
+
+ip netns exec "$NS_C" timeout -k 5 300 "$PY" tests/hostile/hostile.py --name bedrock-serve \
+    --target "$SERVER_IP:80" --legit-src "$LEGIT_IP" --link "$VETH_C" \
+    --server-pid "$SERVER_PID" --max-conns "$MAX_CONNS" "${only[@]}"
+status=$?
+kill -0 "$SERVER_PID" 2>/dev/null || fail "bedrock-serve exited during the test"
+[ "$status" -eq 0 ] || fail "hostile.py failed (status $status; server log: $LOG)"
+echo "$NAME: PASS"
