@@ -161,9 +161,9 @@ def response_state(buf):
     return status, False  # delimited by the close
 
 
-def fetch(addr, path, src=None, timeout=LEGIT_TIMEOUT, method="GET", body=None):
-    """One request on a fresh connection. Returns (seconds, status or an
-    error text); a failure takes `timeout` seconds by definition."""
+def fetch(addr, path, src=None, timeout=LEGIT_TIMEOUT):
+    """GET `path` on a fresh connection. Returns (seconds, status or an
+    error text, bytes received)."""
     t0 = time.monotonic()
     deadline = t0 + timeout
     s = socket.socket()
@@ -172,10 +172,7 @@ def fetch(addr, path, src=None, timeout=LEGIT_TIMEOUT, method="GET", body=None):
             s.bind((src, 0))
         s.settimeout(timeout)
         s.connect(addr)
-        req = "%s %s HTTP/1.1\r\nHost: legit\r\n" % (method, path)
-        if body is not None:
-            req += "Content-Length: %d\r\n" % len(body)
-        s.sendall(req.encode() + b"\r\n" + (body or b""))
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: legit\r\n\r\n" % path.encode())
         buf = b""
         while True:
             left = deadline - time.monotonic()
@@ -186,15 +183,15 @@ def fetch(addr, path, src=None, timeout=LEGIT_TIMEOUT, method="GET", body=None):
             if not chunk:
                 status, done = response_state(buf)
                 if status is None:
-                    return timeout, "closed after %d bytes" % len(buf)
+                    return timeout, "closed after %d bytes" % len(buf), len(buf)
                 break
             buf += chunk
             status, done = response_state(buf)
             if done:
                 break
-        return time.monotonic() - t0, status
+        return time.monotonic() - t0, status, len(buf)
     except OSError as e:
-        return timeout, "%s: %s" % (type(e).__name__, e)
+        return timeout, "%s: %s" % (type(e).__name__, e), 0
     finally:
         s.close()
 
@@ -220,7 +217,7 @@ def legit_run(addr, path, src, n, spread, timeout=LEGIT_TIMEOUT, stop_at=None):
             times.append(timeout)
             bad.append("#%d not started: out of time" % k)
             continue
-        dt, status = fetch(addr, path, src, timeout)
+        dt, status, _ = fetch(addr, path, src, timeout)
         if status != 200:
             bad.append("#%d %s after %.2f s" % (k, status, dt))
             dt = timeout  # a failure counts as the whole timeout
@@ -401,6 +398,7 @@ def pool_main(addr, kinds, n, pipe):
     Commands on `pipe`: "stats" (answers a dict), "stop" (closes every
     socket, answers the final dict, returns)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     sel = selectors.DefaultSelector()
     sel.register(pipe.fileno(), selectors.EVENT_READ, None)
     st = collections.Counter()
@@ -474,9 +472,12 @@ def pool_main(addr, kinds, n, pipe):
         d["seconds"] = time.monotonic() - t_start
         return d
 
+    parent = os.getppid()
     for i in range(n):
         open_one(kinds[i % len(kinds)])
     while True:
+        if os.getppid() != parent:
+            return  # the harness is gone: so are we (the sockets close with us)
         timeout = max(0.0, min(next_trickle - time.monotonic(), 0.01 if retry else 1.0))
         for key, _ in sel.select(timeout):
             h = key.data
@@ -540,10 +541,13 @@ class Pool:
         self.proc.start()
 
     def ask(self, cmd, timeout=10.0):
-        self.pipe.send(cmd)
-        if not self.pipe.poll(timeout):
-            raise RuntimeError("the hostile pool did not answer %r within %.0f s" % (cmd, timeout))
-        return self.pipe.recv()
+        try:
+            self.pipe.send(cmd)
+            if self.pipe.poll(timeout):
+                return self.pipe.recv()
+        except (OSError, EOFError) as e:
+            raise RuntimeError("the hostile pool is gone (%s)" % e)
+        raise RuntimeError("the hostile pool did not answer %r within %.0f s" % (cmd, timeout))
 
     def stop(self):
         try:
@@ -628,20 +632,7 @@ def fill_store(a):
         check(False, "fill the store: %s" % e)
     finally:
         s.close()
-    dt, status = fetch(a.target, "/api/hotels", a.legit_src, 10.0)
-    size = 0
-    s = socket.create_connection(a.target, timeout=10, source_address=(a.legit_src, 0))
-    try:
-        s.sendall(b"GET /api/hotels HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        while True:
-            chunk = s.recv(262144)
-            if not chunk:
-                break
-            size += len(chunk)
-    except OSError:
-        pass
-    finally:
-        s.close()
+    _, status, size = fetch(a.target, "/api/hotels", a.legit_src, 10.0)
     check(made == HOTELS and status == 200, "%d hotels POSTed over one keep-alive connection in "
           "%.1f s; GET /api/hotels is %d bytes (%s)" % (made, time.monotonic() - t0, size, status))
 
@@ -723,15 +714,17 @@ def syn_frames(dst_mac, src_mac, dst_ip, dst_port, n, seed=15):
 
 def flood_main(link, frames, rate, min_seconds, max_seconds, stop, pipe):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((link, 0))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
     sent = refused = 0
+    parent = os.getppid()
     i, nf = 0, len(frames)
     t0 = time.monotonic()
     while True:
         el = time.monotonic() - t0
-        if el >= max_seconds or (el >= min_seconds and stop.is_set()):
+        if el >= max_seconds or (el >= min_seconds and stop.is_set()) or os.getppid() != parent:
             break
         due = min(int(rate * el) - sent - refused, rate // 10)
         for _ in range(due):
@@ -873,7 +866,12 @@ def main():
             child.kill()
         os._exit(1)
 
+    def on_term(_sig, _frame):
+        say("FAIL: stopped by a signal")
+        sys.exit(1)  # the finally below kills the children
+
     signal.signal(signal.SIGALRM, on_alarm)
+    signal.signal(signal.SIGTERM, on_term)
     signal.alarm(TOTAL_TIMEOUT)
     t0 = time.monotonic()
     try:
@@ -881,7 +879,7 @@ def main():
             slots = KernelSlots(a.console_in, a.console_log)
         else:
             slots = ServerSlots(a.server_pid, a.max_conns, a.target[1])
-        dt, status = fetch(a.target, "/api/hotels", a.legit_src, 5.0)
+        dt, status, _ = fetch(a.target, "/api/hotels", a.legit_src, 5.0)
         if not check(status == 200, "the server answers GET /api/hotels (%s in %.0f ms)"
                      % (status, dt * 1000)):
             return 1
