@@ -577,11 +577,11 @@ def pool_text(d):
 # ---- scenarios -------------------------------------------------------------
 
 def scenario_hostile(a, slots, label, kinds, spread):
-    what = "%s x%d" % (label, POOL)
+    what = "%s x%d" % (label, a.pool)
     say("== %s: %d hostile connections (%s), a legitimate client meanwhile"
-        % (what, POOL, "+".join(kinds)))
+        % (what, a.pool, "+".join(kinds)))
     before = slots.read()
-    pool = Pool(a.target, kinds)
+    pool = Pool(a.target, kinds, a.pool)
     t0 = time.monotonic()
     try:
         while time.monotonic() - t0 < FILL_SECONDS:
@@ -843,6 +843,8 @@ def main():
     p.add_argument("--max-conns", type=int, default=256, help="bedrock-serve's --max-conns")
     p.add_argument("--require-syn-cookies", action="store_true",
                    help="fail unless the unikernel's SYN-cookie counters move during the flood")
+    p.add_argument("--pool", type=int, default=POOL,
+                   help="hostile connections per kind (default %d)" % POOL)
     p.add_argument("--only", default=",".join(SCENARIOS),
                    help="comma-separated scenarios (default: all: %s)" % ",".join(SCENARIOS))
     a = p.parse_args()

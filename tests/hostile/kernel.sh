@@ -14,7 +14,8 @@
 # HOSTILE_SYN_COOKIES=1 makes the flood fail unless the kernel's
 # syn_cookies_sent and syn_cookies_accepted counters move; 0 turns that
 # off; the default (auto) requires them when crates/net declares them.
-# HOSTILE_ONLY=half,stall,... runs some scenarios only (hostile.py --only).
+# HOSTILE_ARGS passes more arguments to hostile.py, e.g. "--only half,flood"
+# or "--pool 100".
 set -uo pipefail
 NAME=hostile_kernel
 source "$(dirname "$0")/../kernel/lib.sh"
@@ -35,8 +36,8 @@ case "${HOSTILE_SYN_COOKIES:-auto}" in
     0) ;;
     *) grep -q '\bsyn_cookies_accepted\b' crates/net/src/tcp/counters.rs && cookies=(--require-syn-cookies) ;;
 esac
-only=()
-[ -n "${HOSTILE_ONLY:-}" ] && only=(--only "$HOSTILE_ONLY")
+# shellcheck disable=SC2206 # words on purpose
+extra=(${HOSTILE_ARGS:-})
 
 require_tap
 build_tap_image "$IMAGE_DIR"
@@ -71,7 +72,7 @@ ip netns exec "$NS" ping -c 1 -W 2 "$GUEST_IP" >/dev/null || fail "the guest doe
 
 ip netns exec "$NS" timeout -k 5 300 "$PY" tests/hostile/hostile.py --name unikernel \
     --target "$GUEST_IP:80" --legit-src "$LEGIT_IP" --link "$TAP" \
-    --console-in "$CONSOLE_IN" --console-log "$LOG" "${cookies[@]}" "${only[@]}"
+    --console-in "$CONSOLE_IN" --console-log "$LOG" "${cookies[@]}" "${extra[@]}"
 status=$?
 kill -0 "$QEMU_PID" 2>/dev/null || fail "QEMU exited during the test"
 grep -Eq "panicked|exception" "$LOG" && fail "the kernel reported a panic or an exception"

@@ -12,7 +12,8 @@
 # skips (status 0) only without root or network namespaces.
 #
 # Usage: server.sh [BINARY]   (default server/target/release/bedrock-serve)
-# HOSTILE_ONLY=half,stall,... runs some scenarios only (hostile.py --only).
+# HOSTILE_ARGS passes more arguments to hostile.py, e.g. "--only half,flood"
+# or "--pool 100".
 set -uo pipefail
 NAME=hostile_server
 source "$(dirname "$0")/../kernel/lib.sh"
@@ -32,8 +33,8 @@ PY=$(command -v python3) || { echo "$NAME: FAIL: python3 missing"; exit 1; }
 [ -x "$BIN" ] || { echo "$NAME: FAIL: no server binary at $BIN (make server)"; exit 1; }
 [ "$(id -u)" -eq 0 ] || skip "needs root to create network namespaces"
 mkdir -p "$OUT" "$WWW"
-only=()
-[ -n "${HOSTILE_ONLY:-}" ] && only=(--only "$HOSTILE_ONLY")
+# shellcheck disable=SC2206 # words on purpose
+extra=(${HOSTILE_ARGS:-})
 
 SERVER_PID=
 cleanup() {
@@ -72,7 +73,7 @@ echo "$NAME: bedrock-serve (pid $SERVER_PID) on $SERVER_IP:80, --workers 1 --max
 
 ip netns exec "$NS_C" timeout -k 5 300 "$PY" tests/hostile/hostile.py --name bedrock-serve \
     --target "$SERVER_IP:80" --legit-src "$LEGIT_IP" --link "$VETH_C" \
-    --server-pid "$SERVER_PID" --max-conns "$MAX_CONNS" "${only[@]}"
+    --server-pid "$SERVER_PID" --max-conns "$MAX_CONNS" "${extra[@]}"
 status=$?
 kill -0 "$SERVER_PID" 2>/dev/null || fail "bedrock-serve exited during the test"
 [ "$status" -eq 0 ] || fail "hostile.py failed (status $status; server log: $LOG)"
