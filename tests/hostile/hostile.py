@@ -162,8 +162,8 @@ def response_state(buf):
 
 
 def fetch(addr, path, src=None, timeout=LEGIT_TIMEOUT):
-    """GET `path` on a fresh connection. Returns (seconds, status or an
-    error text, bytes received)."""
+    """GET `path` on a fresh connection, all of it within `timeout`.
+    Returns (seconds taken, status or an error text, bytes received)."""
     t0 = time.monotonic()
     deadline = t0 + timeout
     s = socket.socket()
@@ -183,7 +183,7 @@ def fetch(addr, path, src=None, timeout=LEGIT_TIMEOUT):
             if not chunk:
                 status, done = response_state(buf)
                 if status is None:
-                    return timeout, "closed after %d bytes" % len(buf), len(buf)
+                    return time.monotonic() - t0, "closed after %d bytes" % len(buf), len(buf)
                 break
             buf += chunk
             status, done = response_state(buf)
@@ -191,7 +191,7 @@ def fetch(addr, path, src=None, timeout=LEGIT_TIMEOUT):
                 break
         return time.monotonic() - t0, status, len(buf)
     except OSError as e:
-        return timeout, "%s: %s" % (type(e).__name__, e), 0
+        return time.monotonic() - t0, "%s: %s" % (type(e).__name__, e), 0
     finally:
         s.close()
 

@@ -76,5 +76,8 @@ ip netns exec "$NS_C" timeout -k 5 300 "$PY" tests/hostile/hostile.py --name bed
     --server-pid "$SERVER_PID" --max-conns "$MAX_CONNS" "${extra[@]}"
 status=$?
 kill -0 "$SERVER_PID" 2>/dev/null || fail "bedrock-serve exited during the test"
+# Its own account of the cap (evictions, 503s), if it keeps one.
+grep -i "evict\|at its cap" "$LOG" | tail -3 | sed 's/^/    /'
+
 [ "$status" -eq 0 ] || fail "hostile.py failed (status $status; server log: $LOG)"
 echo "$NAME: PASS"
