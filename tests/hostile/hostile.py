@@ -75,6 +75,7 @@ LEGIT_TIMEOUT = 5.0  # per request; a failure counts as this long
 LEGIT_SPREAD = 3.0
 MIX_SPREAD = 10.0
 LEGIT_BUDGET = 25.0  # requests not started within this long count as failures
+LEGIT_GIVE_UP = 20  # after this many failures the rest count as failures unrun
 P99_BOUND = 1.0
 RELEASE_TIMEOUT = 15.0  # after the hostile clients stop, slots free within
 TRICKLE_EVERY = 2.0
@@ -206,16 +207,23 @@ def percentile(values, p):
 
 def legit_run(addr, path, src, n, spread, timeout=LEGIT_TIMEOUT, stop_at=None):
     """n sequential requests, a fresh connection each, started at most
-    `spread`/n apart. Returns (times, failures as a list of texts)."""
+    `spread`/n apart, none started after `stop_at` and none after
+    LEGIT_GIVE_UP failures (those count as failures: this bounds a failing
+    run). Returns (times, failures as a list of texts)."""
     times, bad = [], []
     t0 = time.monotonic()
     for k in range(n):
         wait = t0 + k * spread / n - time.monotonic()
         if wait > 0:
             time.sleep(wait)
+        why = None
         if stop_at is not None and time.monotonic() > stop_at:
+            why = "out of time"
+        elif len(bad) >= LEGIT_GIVE_UP:
+            why = "given up after %d failures" % LEGIT_GIVE_UP
+        if why:
             times.append(timeout)
-            bad.append("#%d not started: out of time" % k)
+            bad.append("#%d not run: %s" % (k, why))
             continue
         dt, status, _ = fetch(addr, path, src, timeout)
         if status != 200:
@@ -235,6 +243,9 @@ def latency_checks(what, times, bad, p99_bound=P99_BOUND, max_bound=None):
     say("%s: %s" % (what, latency_text(times, bad)))
     for b in bad[:5]:
         say("    failed: %s" % b)
+    unrun = [b for b in bad if " not run: " in b]
+    if unrun:
+        say("    and %d not run (%s)" % (len(unrun), unrun[0].split(": ", 1)[1]))
     check(not bad, "%s: all %d answered 200 (%d failures)" % (what, len(times), len(bad)))
     if p99_bound is not None:
         check(percentile(times, 99) < p99_bound, "%s: p99 %.0f ms < %.0f ms"

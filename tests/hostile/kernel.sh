@@ -11,6 +11,9 @@
 # the namespace on every exit; skips (status 0) only without root,
 # /dev/net/tun or network namespaces.
 #
+# Usage: kernel.sh [ELF]   (default: the tap image, built here; an ELF given
+# must be built with BEDROCK_IP=10.0.3.15/24 BEDROCK_GATEWAY=10.0.3.1)
+#
 # HOSTILE_SYN_COOKIES=1 makes the flood fail unless the kernel's
 # syn_cookies_sent and syn_cookies_accepted counters move; 0 turns that
 # off; the default (auto) requires them when crates/net declares them.
@@ -22,7 +25,7 @@ source "$(dirname "$0")/../kernel/lib.sh"
 NS=bedrock-hostile-$$
 TAP=tap-hostile
 IMAGE_DIR=$ROOT/kernel/target/e2e
-ELF=$IMAGE_DIR/aarch64-unknown-none/release/bedrock-kernel
+ELF=${1:-$IMAGE_DIR/aarch64-unknown-none/release/bedrock-kernel}
 OUT=$ROOT/kernel/target/hostile
 LOG=$OUT/console.log
 CONSOLE_IN=$OUT/console-$$.in
@@ -40,7 +43,8 @@ esac
 extra=(${HOSTILE_ARGS:-})
 
 require_tap
-build_tap_image "$IMAGE_DIR"
+[ $# -gt 0 ] || build_tap_image "$IMAGE_DIR"
+[ -f "$ELF" ] || { echo "$NAME: FAIL: no image at $ELF"; exit 1; }
 
 QEMU_PID=
 cleanup() {
