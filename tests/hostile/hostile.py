@@ -600,7 +600,7 @@ def scenario_hostile(a, slots, label, kinds, spread):
         d = pool.ask("stats")
         say("%s: after %.1f s: %s" % (what, d["seconds"], pool_text(d)))
         try:
-            say("%s: held: %s" % (what, slots.read()))
+            say("%s: held: %s" % (what, slots.read(timeout=2.0)))
         except RuntimeError as e:
             say("%s: held: (%s)" % (what, e))
         times, bad = legit_run(a.target, "/api/hotels", a.legit_src, LEGIT_REQUESTS, spread,
