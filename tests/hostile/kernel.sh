@@ -14,9 +14,11 @@
 # Usage: kernel.sh [ELF]   (default: the tap image, built here; an ELF given
 # must be built with BEDROCK_IP=10.0.3.15/24 BEDROCK_GATEWAY=10.0.3.1)
 #
-# HOSTILE_SYN_COOKIES=1 makes the flood fail unless the kernel's
-# syn_cookies_sent and syn_cookies_accepted counters move; 0 turns that
-# off; the default (auto) requires them when crates/net declares them.
+# The flood fails unless the kernel's syn_cookies_sent and
+# syn_cookies_accepted counters move; HOSTILE_SYN_COOKIES=0 turns that off
+# (for an image without SYN cookies).
+# HOSTILE_PCAP=1 records the legitimate client's frames (host 10.0.3.3) on
+# the tap in kernel/target/hostile/legit.pcap (dumpcap), for tshark.
 # HOSTILE_ARGS passes more arguments to hostile.py, e.g. "--only half,flood"
 # or "--pool 100".
 set -uo pipefail
@@ -33,12 +35,8 @@ LEGIT_IP=10.0.3.3
 PY=$(command -v python3) || { echo "$NAME: FAIL: python3 missing"; exit 1; }
 mkdir -p "$OUT"
 
-cookies=()
-case "${HOSTILE_SYN_COOKIES:-auto}" in
-    1) cookies=(--require-syn-cookies) ;;
-    0) ;;
-    *) grep -q '\bsyn_cookies_accepted\b' crates/net/src/tcp/counters.rs && cookies=(--require-syn-cookies) ;;
-esac
+cookies=(--require-syn-cookies)
+[ "${HOSTILE_SYN_COOKIES:-1}" = 0 ] && cookies=()
 # shellcheck disable=SC2206 # words on purpose
 extra=(${HOSTILE_ARGS:-})
 
@@ -47,7 +45,9 @@ require_tap
 [ -f "$ELF" ] || { echo "$NAME: FAIL: no image at $ELF"; exit 1; }
 
 QEMU_PID=
+DUMP_PID=
 cleanup() {
+    [ -n "$DUMP_PID" ] && kill "$DUMP_PID" 2>/dev/null && wait "$DUMP_PID" 2>/dev/null
     [ -n "$QEMU_PID" ] && kill "$QEMU_PID" 2>/dev/null && wait "$QEMU_PID" 2>/dev/null
     exec 3>&- 2>/dev/null
     rm -f "$CONSOLE_IN"
@@ -73,6 +73,12 @@ ip netns exec "$NS" "${QEMU_TAP[@]}" -kernel "$ELF" \
 QEMU_PID=$!
 wait_network_up "$QEMU_PID"
 ip netns exec "$NS" ping -c 1 -W 2 "$GUEST_IP" >/dev/null || fail "the guest does not answer ping"
+if [ "${HOSTILE_PCAP:-0}" = 1 ]; then
+    rm -f "$OUT/legit.pcap"
+    ip netns exec "$NS" dumpcap -q -i "$TAP" -f "host $LEGIT_IP" -w "$OUT/legit.pcap" 2>/dev/null &
+    DUMP_PID=$!
+    sleep 1
+fi
 
 ip netns exec "$NS" timeout -k 5 300 "$PY" tests/hostile/hostile.py --name unikernel \
     --target "$GUEST_IP:80" --legit-src "$LEGIT_IP" --link "$TAP" \
