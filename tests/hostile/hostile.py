@@ -25,10 +25,11 @@ unikernel or bedrock-serve). Python 3 stdlib only. Scenarios, in order:
   stall
       The store is filled with 2,000 hotels (GET /api/hotels is then ~100 KB);
       256 clients with a 4 KiB receive buffer (set before connect) send GET
-      /api/hotels and never read. Legitimate clients are served meanwhile
-      (p99 < 1 s over 50) and the slots are free within STALL_WAIT of the
-      stall's start (the send-stall limit is 30 s on both servers), the
-      stalled clients still holding their sockets.
+      /api/hotels and never read. Legitimate clients are served meanwhile,
+      from 2 s on ("once eviction applies"; p99 < 1 s over 50), and the
+      slots are free within STALL_WAIT of the stall's start (the send-stall
+      limit is 30 s on both servers), the stalled clients still holding
+      their sockets.
   flood
       FLOOD_RATE spoofed SYNs per second (sources in 198.18.0.0/15, which
       Linux does not own; it drops the SYN-ACKs) written as raw Ethernet
@@ -85,6 +86,11 @@ HOTELS = 2000
 STALLERS = 256
 STALL_RCVBUF = 4096
 STALL_LEGIT = 50
+# The issue asks for legitimate clients to be served "once eviction
+# applies": a reply is stalled, hence evictable, only after a while without
+# progress (1 s on the unikernel), so they start this long after the last
+# staller's request.
+STALL_GRACE = 2.0
 SEND_STALL_LIMIT = 30.0  # HTTP SEND_TIMEOUT_US and the TCP send-stall limit
 STALL_WAIT = 45.0  # slots free within this long of the stall's start
 FLOOD_RATE = 10500  # SYNs per second offered (paced; the floor plus 5%)
@@ -675,10 +681,12 @@ def scenario_stall(a, slots):
             % (what, len(socks), time.monotonic() - t0, slots.read()))
         check(len(socks) == STALLERS, "%s: all %d stallers connected (%d)"
               % (what, STALLERS, len(socks)))
+        time.sleep(STALL_GRACE)
         times, bad = legit_run(a.target, "/api/hotels", a.legit_src, STALL_LEGIT, STALL_LEGIT * 0.1,
                                stop_at=t0 + STALL_WAIT - 15.0)
-        latency_checks("%s: legitimate GET /api/hotels x%d (%d-hotel list) while stalled"
-                       % (what, STALL_LEGIT, HOTELS), times, bad)
+        latency_checks("%s: legitimate GET /api/hotels x%d (%d-hotel list) while stalled, from "
+                       "%.0f s after the stall" % (what, STALL_LEGIT, HOTELS, STALL_GRACE),
+                       times, bad)
         after = wait_free(slots, STALL_WAIT, "%s: stalled replies abandoned (send-stall limit "
                           "%.0f s), the stallers still connected" % (what, SEND_STALL_LIMIT),
                           since=t0)
