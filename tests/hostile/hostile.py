@@ -818,7 +818,8 @@ def scenario_flood(a, slots):
     try:
         time.sleep(1.0)
         times, bad = legit_run(a.target, path, a.legit_src, FLOOD_LEGIT,
-                               FLOOD_SECONDS - 2.0, stop_at=time.monotonic() + FLOOD_MAX_SECONDS - 6)
+                               FLOOD_SECONDS - 2.0,
+                               stop_at=time.monotonic() + FLOOD_MAX_SECONDS - 6)
     finally:
         stop.set()
         res = pipe.recv() if pipe.poll(FLOOD_MAX_SECONDS + 10) else None
@@ -890,7 +891,8 @@ def main():
     if unknown:
         p.error("unknown scenarios: %s" % ", ".join(sorted(unknown)))
     if (a.console_in is None) == (a.server_pid is None):
-        p.error("give either --console-in/--console-log (unikernel) or --server-pid (bedrock-serve)")
+        p.error("give either --console-in/--console-log (unikernel) "
+                "or --server-pid (bedrock-serve)")
 
     multiprocessing.set_start_method("fork")
     limit = raise_nofile()
