@@ -29,7 +29,9 @@ TAP=tap-hostile
 IMAGE_DIR=$ROOT/kernel/target/e2e
 ELF=${1:-$IMAGE_DIR/aarch64-unknown-none/release/bedrock-kernel}
 OUT=$ROOT/kernel/target/hostile
-LOG=$OUT/console.log
+# Per run, so that runs side by side do not read each other's counters;
+# removed when the run passes.
+LOG=$OUT/console-$$.log
 CONSOLE_IN=$OUT/console-$$.in
 LEGIT_IP=10.0.3.3
 PY=$(command -v python3) || { echo "$NAME: FAIL: python3 missing"; exit 1; }
@@ -80,11 +82,12 @@ if [ "${HOSTILE_PCAP:-0}" = 1 ]; then
     sleep 1
 fi
 
-ip netns exec "$NS" timeout -k 5 300 "$PY" tests/hostile/hostile.py --name unikernel \
+ip netns exec "$NS" timeout -k 5 420 "$PY" tests/hostile/hostile.py --name unikernel \
     --target "$GUEST_IP:80" --legit-src "$LEGIT_IP" --link "$TAP" \
     --console-in "$CONSOLE_IN" --console-log "$LOG" "${cookies[@]}" "${extra[@]}"
 status=$?
 kill -0 "$QEMU_PID" 2>/dev/null || fail "QEMU exited during the test"
 grep -Eq "panicked|exception" "$LOG" && fail "the kernel reported a panic or an exception"
 [ "$status" -eq 0 ] || fail "hostile.py failed (status $status; console: $LOG)"
+rm -f "$LOG"
 echo "$NAME: PASS"

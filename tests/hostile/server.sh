@@ -27,7 +27,8 @@ LEGIT_IP=10.0.5.3
 SERVER_IP=10.0.5.2
 MAX_CONNS=256
 OUT=$ROOT/server/target/hostile
-LOG=$OUT/server.log
+# Per run (runs side by side); removed when the run passes.
+LOG=$OUT/server-$$.log
 WWW=$OUT/www
 PY=$(command -v python3) || { echo "$NAME: FAIL: python3 missing"; exit 1; }
 [ -x "$BIN" ] || { echo "$NAME: FAIL: no server binary at $BIN (make server)"; exit 1; }
@@ -71,7 +72,7 @@ for _ in $(seq 50); do
 done
 echo "$NAME: bedrock-serve (pid $SERVER_PID) on $SERVER_IP:80, --workers 1 --max-conns $MAX_CONNS"
 
-ip netns exec "$NS_C" timeout -k 5 300 "$PY" tests/hostile/hostile.py --name bedrock-serve \
+ip netns exec "$NS_C" timeout -k 5 420 "$PY" tests/hostile/hostile.py --name bedrock-serve \
     --target "$SERVER_IP:80" --legit-src "$LEGIT_IP" --link "$VETH_C" \
     --server-pid "$SERVER_PID" --max-conns "$MAX_CONNS" "${extra[@]}"
 status=$?
@@ -80,4 +81,5 @@ kill -0 "$SERVER_PID" 2>/dev/null || fail "bedrock-serve exited during the test"
 grep -i "evict\|at its cap" "$LOG" | tail -3 | sed 's/^/    /'
 
 [ "$status" -eq 0 ] || fail "hostile.py failed (status $status; server log: $LOG)"
+rm -f "$LOG"
 echo "$NAME: PASS"
