@@ -118,8 +118,8 @@ KINDS = ("half", "trickle", "keepalive")
 
 # Counters of the unikernel's TCP stack worth showing (issue 15's contract
 # and the older ones that tell the same story).
-INTERESTING = ("refused_full", "refused_backlog", "evicted_syn_received", "evicted_lingering",
-               "evicted_idle", "evicted_stalled", "evicted_slow_head", "syn_cookies_sent",
+INTERESTING = ("refused_full", "refused_backlog", "refused_fair_share", "evicted_syn_received",
+               "evicted_lingering", "evicted_idle", "evicted_stalled", "evicted_slow_head", "syn_cookies_sent",
                "syn_cookies_accepted", "syn_cookies_rejected", "linger_resets",
                "fin_wait_2_timeouts", "send_stall_aborts", "syn_received_timeouts", "reaped_idle",
                "aborted_retries")
