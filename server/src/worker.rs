@@ -561,18 +561,7 @@ fn listing_turn(env: &mut Env<'_>, s: &mut Slots) {
     let plan = files::listed(&env.cfg, outcome, out, &h);
     let (m, t) = (c.pending.method, c.pending.target);
     let (ml, tl) = (c.pending.method_len, c.pending.target_len);
-    env.log.write(
-        &env.date,
-        &Entry {
-            peer: c.peer,
-            method: &m[..ml],
-            target: &t[..tl],
-            status: plan.status,
-            bytes: plan.body_bytes,
-            micros: env.micros_since(c.started),
-        },
-    );
-    start_send(c, out, plan, env.now);
+    answer(env, c, out, &m[..ml], &t[..tl], plan);
     s.drive(env, slot);
 }
 
@@ -778,6 +767,30 @@ fn drive(env: &mut Env<'_>, c: &mut Client, input: &mut [u8], out: &mut [u8]) ->
             None => return false,
         }
     }
+}
+
+/// Logs the answer to `c`'s request (`method`, `target`) and starts
+/// sending it.
+fn answer(
+    env: &mut Env<'_>,
+    c: &mut Client,
+    out: &mut [u8],
+    method: &[u8],
+    target: &[u8],
+    plan: Plan,
+) {
+    env.log.write(
+        &env.date,
+        &Entry {
+            peer: c.peer,
+            method,
+            target,
+            status: plan.status,
+            bytes: plan.body_bytes,
+            micros: env.micros_since(c.started),
+        },
+    );
+    start_send(c, out, plan, env.now);
 }
 
 fn start_send(c: &mut Client, out: &mut [u8], plan: Plan, now: u64) {
@@ -1041,18 +1054,7 @@ fn on_request(
         env.list_waiting += 1;
         return;
     }
-    env.log.write(
-        &env.date,
-        &Entry {
-            peer: c.peer,
-            method,
-            target,
-            status: plan.status,
-            bytes: plan.body_bytes,
-            micros: env.micros_since(c.started),
-        },
-    );
-    start_send(c, out, plan, env.now);
+    answer(env, c, out, method, target, plan);
 }
 
 fn upload_step(
@@ -1123,18 +1125,7 @@ fn upload_step(
     };
     let h = env.head(c.pending.version, c.pending.keep, false);
     let plan = up.commit(&env.cfg, out, &h);
-    env.log.write(
-        &env.date,
-        &Entry {
-            peer: c.peer,
-            method: &method[..ml],
-            target: &target[..tl],
-            status: plan.status,
-            bytes: plan.body_bytes,
-            micros: env.micros_since(c.started),
-        },
-    );
-    start_send(c, out, plan, env.now);
+    answer(env, c, out, &method[..ml], &target[..tl], plan);
     Some(true)
 }
 
