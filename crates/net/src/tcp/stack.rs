@@ -7,7 +7,7 @@ use super::cookie::{self, CookieSyn};
 use super::counters::{bump, TcpCounters};
 use super::evict::{self, AppPhase, Victim};
 use super::isn::IsnGenerator;
-use super::live::{Cursor, SlotSet};
+use super::live::{Cursor, SlotKey, SlotSet};
 use crate::device::Device;
 use crate::iface::{IpHandler, Sender};
 use crate::limits::{
@@ -65,6 +65,9 @@ pub struct TcpStack<
     const TX: usize = TCP_TX_BUFFER_LEN,
 > {
     conns: [Conn<RX, TX>; N],
+    /// Each slot's 4-tuple and TIME-WAIT deadline, apart from `conns` so
+    /// that lookups read a few contiguous pages (see `tcp::live`).
+    keys: [SlotKey; N],
     /// Slots that may be in use, TIME-WAIT aside: every scan walks these.
     live: SlotSet,
     /// Slots that may be in TIME-WAIT: walked only when one is due to
@@ -99,6 +102,7 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
         const { assert!(N <= TCP_SLOT_LIMIT, "more TCP slots than TCP_SLOT_LIMIT") };
         TcpStack {
             conns: [const { Conn::new() }; N],
+            keys: [SlotKey::EMPTY; N],
             live: SlotSet::new(),
             time_wait: SlotSet::new(),
             time_wait_due: None,
@@ -169,6 +173,19 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
         self.time_wait.remove(i);
     }
 
+    /// Puts a new connection's control block in slot `i` (from
+    /// [`TcpStack::free_slot`]) and notes its 4-tuple.
+    fn occupy(&mut self, i: usize, tcb: Tcb) -> &mut Conn<RX, TX> {
+        self.keys[i] = SlotKey {
+            local: tcb.local,
+            remote: tcb.remote,
+            time_wait_until: Instant(0),
+        };
+        let conn = &mut self.conns[i];
+        conn.tcb = tcb;
+        conn
+    }
+
     /// Moves slot `i` to the TIME-WAIT set once its connection is there
     /// (sending the ACK it owes now, rather than walking every TIME-WAIT
     /// slot for it at the next dispatch) and notes when it expires.
@@ -184,6 +201,7 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
             return self.release(i);
         }
         let until = conn.tcb.time_wait_until;
+        self.keys[i].time_wait_until = until;
         self.time_wait_due_by(until);
     }
 
@@ -276,8 +294,7 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
         let i = self.free_slot().ok_or(TcpError::NoFreeSlot)?;
         let iss = self.isn.isn(now, local, remote);
         let offer_sack = self.config().sack;
-        let conn = &mut self.conns[i];
-        conn.tcb = Tcb::open(now, State::SynSent, local, remote, iss);
+        let conn = self.occupy(i, Tcb::open(now, State::SynSent, local, remote, iss));
         conn.tcb.sack_ok = offer_sack;
         conn.tcb.accepted = true;
         Ok(Handle {
@@ -461,12 +478,10 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
     }
 
     fn find(&self, local: Endpoint, remote: Endpoint) -> Option<usize> {
-        self.live_conns()
-            .chain(self.time_wait_conns())
-            .find(|(_, c)| {
-                c.tcb.state != State::Closed && c.tcb.remote == remote && c.tcb.local == local
-            })
-            .map(|(i, _)| i)
+        self.live.iter(N).chain(self.time_wait.iter(N)).find(|&i| {
+            let key = &self.keys[i];
+            key.remote == remote && key.local == local && self.conns[i].tcb.state != State::Closed
+        })
     }
 
     /// A free slot, or else the TIME-WAIT slot closest to expiry
@@ -475,12 +490,15 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
         let i = match self.live.first_absent_in_both(&self.time_wait, N) {
             Some(i) => i,
             None => {
+                let keys = &self.keys;
                 let i = self
-                    .time_wait_conns()
-                    .filter(|(_, c)| c.tcb.state == State::TimeWait)
-                    .min_by_key(|(_, c)| c.tcb.time_wait_until)
-                    .map(|(i, _)| i)?;
-                bump(&mut self.counters.time_wait_recycled);
+                    .time_wait
+                    .iter(N)
+                    .min_by_key(|&i| keys[i].time_wait_until)?;
+                // (The set may still hold a slot that closed since.)
+                if self.conns[i].tcb.state == State::TimeWait {
+                    bump(&mut self.counters.time_wait_recycled);
+                }
                 self.release(i);
                 i
             }
@@ -595,8 +613,7 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
         };
         let iss = self.isn.isn(now, local, remote);
         let accept_sack = self.config().sack;
-        let conn = &mut self.conns[i];
-        conn.tcb = Tcb::open(now, State::SynReceived, local, remote, iss);
+        let conn = self.occupy(i, Tcb::open(now, State::SynReceived, local, remote, iss));
         conn.tcb.take_syn(seg, accept_sack);
     }
 
@@ -686,8 +703,8 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
             return self.reset_stray(tx, local, remote, seg);
         };
         bump(&mut self.counters.syn_cookies_accepted);
-        let conn = &mut self.conns[i];
-        conn.tcb = Tcb::open(now, State::SynReceived, local, remote, ack - 1u32);
+        let tcb = Tcb::open(now, State::SynReceived, local, remote, ack - 1u32);
+        let conn = self.occupy(i, tcb);
         conn.tcb.take_cookie(peer_isn, syn.mss, syn.sack);
         let config = self.config();
         self.verdict(i, seg, &config, tx);
@@ -782,12 +799,20 @@ impl<const N: usize, const RX: usize, const TX: usize> IpHandler for TcpStack<N,
             self.time_wait_due = None;
             let mut slots = Cursor::new(N);
             while let Some(i) = slots.next(&self.time_wait) {
+                let until = self.keys[i].time_wait_until;
+                if until > tx.now() {
+                    // Not due: what else TIME-WAIT sends (the ACK of a
+                    // resent FIN) went at once (`track_time_wait`).
+                    self.time_wait_due_by(until);
+                    continue;
+                }
                 let conn = &mut self.conns[i];
                 if conn.dispatch(tx, &config, &mut self.counters) {
                     conn.free();
                 }
                 if conn.tcb.state == State::TimeWait {
                     let until = conn.tcb.time_wait_until;
+                    self.keys[i].time_wait_until = until;
                     self.time_wait_due_by(until);
                 } else {
                     self.time_wait.remove(i);

@@ -159,6 +159,54 @@ fn time_wait_slots_are_recycled_when_full() {
     assert_eq!(h.stack.state(handles[1]), State::Established);
 }
 
+/// Closes `conn` (peer port `port`) from our side and has the peer's FIN
+/// ACK ours: the connection is in TIME-WAIT.
+fn into_time_wait<const N: usize, const RX: usize, const TX: usize>(
+    h: &mut H<N, RX, TX>,
+    conn: Handle,
+    port: u16,
+) {
+    h.stack.close(conn);
+    let fin = h.poll();
+    let ours = fin.iter().find(|s| s.dst_port == port).unwrap().seq;
+    h.send(&Seg {
+        src_port: port,
+        control: TcpControl::Fin,
+        ack: Some(ours + 1),
+        ..send_templ()
+    });
+    assert_eq!(h.stack.state(conn), State::TimeWait);
+}
+
+#[test]
+fn the_time_wait_slot_closest_to_expiry_is_recycled_and_the_rest_expire_in_turn() {
+    // TIME-WAIT deadlines live apart from the connections (`tcp::live`):
+    // recycling and expiry must read the right one for each slot.
+    let mut h = H::<3>::new();
+    fill(&mut h, 3);
+    let conns: Vec<Handle> = h.stack.handles().collect();
+    let ports: Vec<u16> = conns
+        .iter()
+        .map(|&c| h.stack.remote(c).unwrap().1)
+        .collect();
+    into_time_wait(&mut h, conns[1], ports[1]);
+    h.at_ms(100);
+    into_time_wait(&mut h, conns[0], ports[0]);
+    // The table is full: the SYN takes the older TIME-WAIT slot.
+    assert_eq!(h.send(&syn_from(4000))[0].control, TcpControl::Syn);
+    assert_eq!(h.stack.counters().time_wait_recycled, 1);
+    assert_eq!(h.stack.state(conns[1]), State::Closed);
+    assert_eq!(h.stack.state(conns[0]), State::TimeWait);
+    // The younger one still ends on time, and not before.
+    let ends_ms = 100 + h.stack.config().time_wait.0 / 1000;
+    h.at_ms(ends_ms - 1);
+    assert_eq!(h.stack.state(conns[0]), State::TimeWait);
+    h.at_ms(ends_ms);
+    assert_eq!(h.stack.state(conns[0]), State::Closed);
+    assert_eq!(h.stack.state(conns[2]), State::Established);
+    assert_eq!(h.stack.counters().time_wait_recycled, 1);
+}
+
 #[test]
 fn a_table_of_time_wait_slots_expires_and_refills() {
     // Every slot closed from our side into TIME-WAIT (what `Connection:
