@@ -90,3 +90,20 @@ pub fn caches_enabled() -> bool {
     let sctlr = read_sysreg!("SCTLR_EL1");
     sctlr & (1 << 2) != 0 && sctlr & (1 << 12) != 0
 }
+
+/// Drops every cached translation (the tables are unchanged). Under QEMU's
+/// TCG this is also when the emulated TLB is resized to what the guest
+/// used since the last flush: a kernel that never flushes keeps the small
+/// default size however many pages it touches.
+pub fn flush_tlb() {
+    // SAFETY: invalidating the EL1 TLBs only drops cached translations.
+    unsafe {
+        core::arch::asm!(
+            "dsb ish",
+            "tlbi vmalle1",
+            "dsb ish",
+            "isb",
+            options(nostack)
+        )
+    };
+}
