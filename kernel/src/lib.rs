@@ -2,9 +2,11 @@
 //! boot and exception vectors (boot.rs), exception reports (exceptions.rs),
 //! the identity-mapped MMU with caches (mmu.rs), GICv2 and the virtual
 //! timer (gic.rs, time.rs, irq.rs), the PL011 console and logger (uart.rs,
-//! log.rs) and the virtio-net driver (virtio.rs). Two binaries link it: the
-//! kernel (main.rs) and the in-QEMU test runner (bin/ktest.rs); each
-//! defines `kernel_start`, which the boot code jumps to.
+//! log.rs), the virtio-net driver (virtio.rs), and the server loop that
+//! runs any app (serve/). The images link it: one per app, each a few
+//! lines naming its app with [`app!`] (bin/hotel.rs, bin/todo.rs), and the
+//! in-QEMU test runner (bin/ktest.rs); each defines `kernel_start`, which
+//! the boot code jumps to.
 //!
 //! `unsafe` is confined to the boot and exception assembly, MMIO register
 //! access (mmio.rs), DMA rings and buffers (virtio.rs), page tables
@@ -24,6 +26,7 @@ pub mod irq;
 pub mod log;
 pub mod mmio;
 pub mod mmu;
+pub mod serve;
 pub mod time;
 pub mod uart;
 pub mod virtio;

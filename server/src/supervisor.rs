@@ -1,12 +1,14 @@
-//! The parent process: opens the root, replays the journal into the
-//! shared store, makes one SO_REUSEPORT listener per worker, forks the
+//! The parent process: opens the root, replays the app's journal into
+//! its shared store, makes one SO_REUSEPORT listener per worker, forks the
 //! workers, restarts any that die (repairing the store if one died holding
 //! its lock), and on SIGTERM/SIGINT tells them to finish and waits.
 
+use bedrock_web::{Persist, Service};
+
+use crate::app::{self, ApiHost, AppSpec};
 use crate::args::Options;
-use crate::journal::{self, Journaled};
 use crate::out::{addr, errno_text, say, Cursor, Line};
-use crate::sys::{self, mem::Shared, ChildExit};
+use crate::sys::{self, ChildExit};
 use crate::worker;
 
 /// How long workers get to finish in-flight requests after SIGTERM.
@@ -15,10 +17,10 @@ pub const SHUTDOWN_GRACE_MS: u64 = 10_000;
 const BACKLOG: u32 = 1024;
 
 /// What every worker shares.
-pub struct Common {
+pub struct Common<'a> {
     pub opts: Options,
     pub root: i32,
-    pub hotels: &'static Shared<Journaled>,
+    pub app: &'a dyn ApiHost,
     pub journal: Option<i32>,
 }
 
@@ -27,7 +29,8 @@ fn fail(parts: &[&[u8]]) -> ! {
     sys::exit(1)
 }
 
-pub fn run(opts: Options) -> ! {
+/// Serves `spec`'s app and the files under `--root` as `opts` say.
+pub fn run<S: Service + Persist + Send>(opts: Options, spec: &AppSpec<S>) -> ! {
     let mut path = [0u8; 4096];
     if opts.root.len() >= path.len() {
         fail(&[b"--root path too long"]);
@@ -47,7 +50,7 @@ pub fn run(opts: Options) -> ! {
     }
     // Built in a function of its own so the store's large temporaries
     // live in a frame that is gone before the stack is trimmed.
-    let (hotels, journal) = open_store(&opts);
+    let (hosted, journal) = app::open(spec, opts.data);
     sys::trim_stack();
     let mut listeners = [-1i32; crate::args::MAX_WORKERS];
     for l in listeners.iter_mut().take(opts.workers) {
@@ -68,7 +71,7 @@ pub fn run(opts: Options) -> ! {
     let shared = Common {
         opts,
         root,
-        hotels,
+        app: &hosted,
         journal,
     };
     {
@@ -123,7 +126,7 @@ pub fn run(opts: Options) -> ! {
                 continue;
             };
             pids[i] = 0;
-            repair_store(&shared, pid);
+            shared.app.repair(pid, shared.journal);
             sys::trim_stack();
             if stopping {
                 continue;
@@ -178,58 +181,6 @@ fn sweep_orphans(root: i32) {
         }
         Ok(_) => {}
         Err(_) => say(&[b"fork failed; temp files of interrupted uploads stay (never served)"]),
-    }
-}
-
-/// Maps the shared store and replays the journal into it.
-#[inline(never)]
-fn open_store(opts: &Options) -> (&'static Shared<Journaled>, Option<i32>) {
-    let hotels = match Shared::create(Journaled::new) {
-        Ok(h) => h,
-        Err(_) => fail(&[b"cannot map the shared hotel store"]),
-    };
-    let journal = opts.data.map(|dir| {
-        let fd = match journal::open(dir) {
-            Ok(fd) => fd,
-            Err(e) => fail(&[
-                b"cannot open the journal in --data ",
-                dir,
-                b": ",
-                errno_text(e),
-            ]),
-        };
-        let replayed = journal::replay(fd, &mut hotels.lock().hotels);
-        match replayed {
-            Ok(r) => {
-                r.report();
-                let mut line = Line::new();
-                line.s("bedrock-serve: journal: replayed ")
-                    .n(r.records)
-                    .s(" records, ");
-                line.n(hotels.lock().hotels.store().len() as u64)
-                    .s(" hotels\n");
-                let _ = sys::write_all(2, line.as_bytes());
-            }
-            Err(e) => fail(&[b"cannot read the journal: ", errno_text(e)]),
-        }
-        fd
-    });
-    (hotels, journal)
-}
-
-/// A worker that died holding the store's lock may have left the store
-/// half-changed: rebuild it from the journal (the journal is written
-/// under the same lock, so it holds exactly the completed changes).
-#[inline(never)]
-fn repair_store(shared: &Common, dead: i32) {
-    let Some(mut store) = shared.hotels.take_over(dead) else {
-        return;
-    };
-    say(&[b"a worker died holding the hotel store's lock; rebuilding the store"]);
-    if let Some(fd) = shared.journal {
-        if store.rebuild(fd).is_err() {
-            say(&[b"journal replay failed while repairing the store; refusing changes"]);
-        }
     }
 }
 

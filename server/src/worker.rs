@@ -6,40 +6,32 @@
 //! - answer a file request here (`files`), sending the head from the
 //!   connection's output buffer and the body with sendfile; PUT bodies are
 //!   streamed to a temp file; or
-//! - hand an API request (`/api/...`, `/hotels`), once its body is
-//!   complete, to a `bedrock_conn::Conn` driving the Hotel app, with the
-//!   shared store locked while it runs; changes are journaled under the
-//!   same lock and fsynced before the reply is sent.
+//! - hand a request for one of the app's paths (`app::ApiHost::owns`),
+//!   once its body is complete, to a `bedrock_conn::Conn` driving the app
+//!   (`app`), with the shared store locked while it runs; the changes it
+//!   records are journaled under the same lock and fsynced before the
+//!   reply is sent.
 //!
 //! Deadlines (head, read silence, body rate, keep-alive, send) are checked
 //! by a sweep every `TICK_MS`.
 
-use bedrock_conn::{Config, Conn, LogRecord};
-use bedrock_hotel::Hotels;
+use bedrock_conn::LogRecord;
 use bedrock_http::{
     framing, parse_request, BodyKind, ChunkedDecoder, Header, Limits, Method, Request, Status,
     Version, MAX_HEADERS, MAX_HEAD_LEN,
 };
 
+use crate::app::{ApiConn, API_BODY, API_IN};
 use crate::evict::{self, Class};
 use crate::files::{self, FileBody, FileCfg, HeadCtx, Plan, Upload};
-use crate::journal;
 use crate::listing::{self, Job, Lister, Progress};
 use crate::log::{AccessLog, Entry};
 use crate::supervisor::{Common, SHUTDOWN_GRACE_MS};
 use crate::sys::mem::{Bytes, Pool};
 use crate::sys::{self, Errno, SockAddr};
 
-/// Largest raw API request (head and body) handed to the Hotel app.
-pub const API_IN: usize = 8192;
-/// Largest API body (the app's own limit).
-pub const API_BODY: usize = bedrock_hotel::MAX_BODY_BYTES;
-/// The app's reply-body buffer (one streamed piece).
-pub const API_OUT: usize = 2048;
 /// API requests one worker answers at once; past it, 503.
 pub const MAX_API_CONNS: usize = 256;
-type ApiConn = Conn<API_IN, API_BODY, API_OUT>;
-const _: () = assert!(API_OUT >= bedrock_hotel::MIN_STREAM_BUFFER + 32);
 
 /// Input per connection: the largest head plus an API body behind it.
 const INPUT: usize = MAX_HEAD_LEN + API_IN;
@@ -75,7 +67,7 @@ enum Phase {
         scanned: usize,
         decoded: usize,
     },
-    /// The Hotel app is answering from API connection `slot`.
+    /// The app is answering from API connection `slot`.
     Api { slot: usize },
     /// A PUT body going to a temp file.
     Upload(Upload),
@@ -222,7 +214,7 @@ impl Client {
 
 /// Everything a connection's handlers may touch besides the connection.
 struct Env<'s> {
-    common: &'s Common,
+    common: &'s Common<'s>,
     cfg: FileCfg<'s>,
     log: AccessLog,
     now: u64,
@@ -266,7 +258,7 @@ impl Env<'_> {
 }
 
 /// Runs a worker until it is told to stop; never returns.
-pub fn run(common: &Common, listener: i32) -> ! {
+pub fn run(common: &Common<'_>, listener: i32) -> ! {
     match run_inner(common, listener) {
         Ok(()) => sys::exit(0),
         Err(_) => {
@@ -302,7 +294,7 @@ impl Slots {
     }
 }
 
-fn run_inner(common: &Common, listener: i32) -> Result<(), Errno> {
+fn run_inner(common: &Common<'_>, listener: i32) -> Result<(), Errno> {
     let o = &common.opts;
     let max = o.max_conns;
     let ep = sys::epoll_create()?;
@@ -824,12 +816,6 @@ fn start_send(c: &mut Client, out: &mut [u8], plan: Plan, now: u64) {
     c.phase = Phase::Send;
 }
 
-/// Whether the path belongs to the Hotel app (its API and its page); the
-/// rest, `/` included, is the file root.
-fn is_app_path(path: &str) -> bool {
-    path == "/hotels" || path == "/api" || path.starts_with("/api/")
-}
-
 /// Origin-form path of a target (absolute-form loses scheme and host).
 fn routing_path(target: &str) -> &str {
     let path = target.split('?').next().unwrap_or(target);
@@ -989,7 +975,7 @@ fn on_request(
     c.received = 0;
     c.phase_since = env.now;
 
-    if is_app_path(path) {
+    if env.common.app.owns(path) {
         let end = match framed.body {
             BodyKind::None => head_len,
             BodyKind::Length(n) if head_len as u64 + n <= API_IN as u64 => head_len + n as usize,
@@ -1137,7 +1123,8 @@ fn api_dispatch(env: &mut Env<'_>, c: &mut Client, input: &mut [u8], out: &mut [
         return reject(env, c, out, 503, &m[..ml], &t[..tl]);
     };
     env.api_used[slot] = true;
-    let conn = env.apis.get(slot, || Conn::new(Config::new(API_BODY)));
+    let app = env.common.app;
+    let conn = env.apis.get(slot, || app.new_conn());
     conn.open(env.now);
     conn.receive(env.now, &input[..end]);
     c.consume(input, end);
@@ -1147,9 +1134,7 @@ fn api_dispatch(env: &mut Env<'_>, c: &mut Client, input: &mut [u8], out: &mut [
     c.api_bytes = 0;
     if let Err(status) = api_process(env, c, slot) {
         // The app's reply promised a change that was not kept: drop it.
-        env.apis
-            .get(slot, || Conn::new(Config::new(API_BODY)))
-            .open(env.now);
+        env.apis.get(slot, || app.new_conn()).open(env.now);
         env.api_used[slot] = false;
         let (m, t) = (c.pending.method, c.pending.target);
         let (ml, tl) = (c.pending.method_len, c.pending.target_len);
@@ -1157,111 +1142,28 @@ fn api_dispatch(env: &mut Env<'_>, c: &mut Client, input: &mut [u8], out: &mut [
     }
 }
 
-/// Whether a request may change the store (the app changes it only on
-/// these methods).
+/// Whether a request may change the store (refused while the journal is
+/// broken).
 fn may_change(method: &[u8]) -> bool {
-    matches!(method, b"POST" | b"PUT" | b"DELETE")
+    !matches!(method, b"GET" | b"HEAD" | b"OPTIONS")
 }
 
-/// Runs the app on API connection `slot` with the store locked; journals
-/// what changed (under the lock) and fsyncs it (after) before any reply
-/// byte can leave. Err(status): the change could not be recorded, the
-/// store is as it was before it (rebuilt from the journal), and the app's
-/// reply must be replaced by this status.
+/// Runs the app on API connection `slot` (see `app::ApiHost::process`).
+/// Err(status): a change could not be recorded and the app's reply must
+/// be replaced by this status.
 fn api_process(env: &mut Env<'_>, c: &mut Client, slot: usize) -> Result<(), u16> {
-    let mut ops: [(Method, u64); 4] = [(Method::Get, 0); 4];
-    let mut nops = 0;
+    let app = env.common.app;
+    let conn = env.apis.get(slot, || app.new_conn());
+    let may_change = may_change(&c.pending.method[..c.pending.method_len]);
     let mut status = 0u16;
-    let mut journaled = false;
-    let journal = env.common.journal;
-    {
-        let mut shared = env.common.hotels.lock();
-        let method = &c.pending.method[..c.pending.method_len];
-        if shared.broken && may_change(method) {
-            return Err(503);
-        }
-        let conn = env.apis.get(slot, || Conn::new(Config::new(API_BODY)));
-        let app: &mut Hotels = &mut shared.hotels;
-        conn.process(env.now, Some(&env.date), app, &mut |r: &LogRecord<'_>| {
-            status = r.status;
-            let method = Method::from_bytes(r.method.as_bytes());
-            let changed = match method {
-                Method::Post => r.status == 201,
-                Method::Put => r.status == 200,
-                Method::Delete => r.status == 204,
-                _ => false,
-            };
-            if changed && nops < ops.len() {
-                let path = r.target.split('?').next().unwrap_or("");
-                let id = path
-                    .rsplit('/')
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
-                ops[nops] = (method, id);
-                nops += 1;
-            }
-        });
-        if let (Some(fd), true) = (journal, nops > 0) {
-            let hotels = &shared.hotels;
-            let creates = ops[..nops]
-                .iter()
-                .filter(|(m, _)| *m == Method::Post)
-                .count() as u64;
-            let mut k = 0;
-            let mut failed = None;
-            for &(method, id) in &ops[..nops] {
-                let r = match method {
-                    Method::Post => {
-                        let id = hotels.store().next_id() - creates + k;
-                        k += 1;
-                        hotels
-                            .store()
-                            .get(id)
-                            .map(|h| journal::append_put(fd, id, h))
-                    }
-                    Method::Put => hotels
-                        .store()
-                        .get(id)
-                        .map(|h| journal::append_put(fd, id, h)),
-                    _ => Some(journal::append_delete(fd, id)),
-                };
-                if let Some(Err(e)) = r {
-                    failed = Some(e);
-                    break;
-                }
-                journaled = true;
-            }
-            if let Some(e) = failed {
-                let undone = shared.rebuild(fd).is_ok();
-                drop(shared);
-                sys::trim_stack(); // the rebuild's temporaries
-                crate::out::say(&[
-                    b"journal: append failed (",
-                    crate::out::errno_text(e),
-                    if undone {
-                        b"); the change was undone"
-                    } else {
-                        b"); the journal cannot be repaired: changes refused until restart"
-                    },
-                ]);
-                return Err(journal::failure_status(e));
-            }
-        }
-    }
-    if let (Some(fd), true) = (journal, journaled) {
-        if let Err(e) = sys::fsync(fd) {
-            // Whether the record reached the disk is unknown: take no more
-            // changes; a restart replays what the disk holds.
-            env.common.hotels.lock().broken = true;
-            crate::out::say(&[
-                b"journal: fsync failed (",
-                crate::out::errno_text(e),
-                b"); changes refused until restart",
-            ]);
-            return Err(500);
-        }
-    }
+    app.process(
+        conn,
+        env.now,
+        &env.date,
+        may_change,
+        env.common.journal,
+        &mut |r: &LogRecord<'_>| status = r.status,
+    )?;
     if status != 0 {
         c.api_status = status;
         c.api_micros = env.micros_since(c.started);
@@ -1272,15 +1174,16 @@ fn api_process(env: &mut Env<'_>, c: &mut Client, slot: usize) -> Result<(), u16
 /// Sends what the app produced; Done once the reply is complete (the
 /// client then moves to `Send` with nothing left, or closes).
 fn api_send(env: &mut Env<'_>, c: &mut Client, slot: usize) -> Sent {
+    let app = env.common.app;
     loop {
-        let conn = env.apis.get(slot, || Conn::new(Config::new(API_BODY)));
+        let conn = env.apis.get(slot, || app.new_conn());
         if conn.output().is_empty() {
             if api_process(env, c, slot).is_err() {
                 // Only the request fed in api_dispatch can change the
                 // store, so this is not reached; close if it ever is.
                 return Sent::Failed;
             }
-            let conn = env.apis.get(slot, || Conn::new(Config::new(API_BODY)));
+            let conn = env.apis.get(slot, || app.new_conn());
             if conn.output().is_empty() {
                 let (m, t) = (c.pending.method, c.pending.target);
                 let (ml, tl) = (c.pending.method_len, c.pending.target_len);
@@ -1295,7 +1198,7 @@ fn api_send(env: &mut Env<'_>, c: &mut Client, slot: usize) -> Sent {
                         micros: c.api_micros,
                     },
                 );
-                let conn = env.apis.get(slot, || Conn::new(Config::new(API_BODY)));
+                let conn = env.apis.get(slot, || app.new_conn());
                 c.close_after = conn.wants_close() || !c.pending.keep;
                 env.api_used[slot] = false;
                 c.phase = Phase::Send;

@@ -2,10 +2,11 @@
 
 use bedrock_json::{JsonWriter, SliceSink};
 use bedrock_store::{Store, StoreError};
-use bedrock_web::{route, Ctx, Outcome, Reject, Reply, Route, Service, Stream};
+use bedrock_web::{route, ChangeLog, Ctx, Outcome, Persist, Reject, Reply, Route, Service, Stream};
 
 use crate::body::parse_hotel;
-use crate::limits::CAPACITY;
+use crate::change::{self, MAX_CHANGE_BYTES};
+use crate::limits::{CAPACITY, CHANGE_LOG_BYTES};
 use crate::page::{index_reply, page_reply};
 use crate::record::Hotel;
 
@@ -27,9 +28,11 @@ fn cursor(phase: u64, next_id: u64) -> u64 {
     phase << PHASE_SHIFT | (next_id & ID_MASK)
 }
 
-/// The app's state: every hotel.
+/// The app's state: every hotel, and the changes requests made that the
+/// host has not taken yet (see [`Persist`]).
 pub struct Hotels {
     store: Store<Hotel, CAPACITY>,
+    changes: ChangeLog<CHANGE_LOG_BYTES>,
 }
 
 impl Default for Hotels {
@@ -43,27 +46,32 @@ impl Hotels {
     pub const fn new() -> Self {
         Hotels {
             store: Store::new(),
+            changes: ChangeLog::new(),
         }
     }
 
-    /// The records, for servers that persist or inspect them.
+    /// The records, for servers and tests that inspect them.
     pub fn store(&self) -> &Store<Hotel, CAPACITY> {
         &self.store
     }
 
-    /// Adds a hotel as POST does (servers replaying a journal use this).
-    pub fn create(&mut self, hotel: Hotel) -> Result<u64, StoreError> {
-        self.store.insert(hotel)
+    /// Refuses a change before it is made when its record could not be
+    /// kept (the host takes the records after every request, so this
+    /// only happens if it does not).
+    fn room_for_a_change(&self) -> Result<(), Reject> {
+        if self.changes.has_room(MAX_CHANGE_BYTES) {
+            Ok(())
+        } else {
+            Err(Reject::new(503, "changes are waiting to be recorded"))
+        }
     }
 
-    /// Replaces a hotel as PUT does.
-    pub fn update(&mut self, id: u64, hotel: Hotel) -> Result<Hotel, StoreError> {
-        self.store.replace(id, hotel)
-    }
-
-    /// Deletes a hotel as DELETE does.
-    pub fn delete(&mut self, id: u64) -> Option<Hotel> {
-        self.store.remove(id)
+    /// Records "hotel `id` is now `hotel`" (after a create or an update).
+    fn record_put(&mut self, id: u64, hotel: &Hotel) {
+        let mut buf = [0u8; MAX_CHANGE_BYTES];
+        let n = change::put(id, hotel, &mut buf);
+        // Room was checked before the change (`room_for_a_change`).
+        let _ = self.changes.record(&[&buf[..n]]);
     }
 
     /// Writes one record as the body of a reply.
@@ -154,7 +162,9 @@ route! {
     POST "/api/hotels" as CREATE;
     fn create(app: &mut Hotels, cx: &mut Ctx<'_>) -> Outcome {
         let hotel = parse_hotel(cx.content_type(), cx.body)?;
+        app.room_for_a_change()?;
         let id = app.store.insert(hotel).map_err(store_reject)?;
+        app.record_put(id, &hotel);
         let mut location = [0u8; 40];
         let prefix = b"/api/hotels/";
         location[..prefix.len()].copy_from_slice(prefix);
@@ -184,7 +194,9 @@ route! {
             return Err(NOT_FOUND);
         }
         let hotel = parse_hotel(cx.content_type(), cx.body)?;
+        app.room_for_a_change()?;
         app.store.replace(id, hotel).map_err(store_reject)?;
+        app.record_put(id, &hotel);
         Hotels::record_reply(200, id, &hotel, cx.out)
     }
 }
@@ -194,7 +206,9 @@ route! {
     DELETE "/api/hotels/{id}" as DELETE;
     fn delete(app: &mut Hotels, cx: &mut Ctx<'_>) -> Outcome {
         let id: u64 = cx.param("id")?;
+        app.room_for_a_change()?;
         app.store.remove(id).ok_or(NOT_FOUND)?;
+        let _ = app.changes.record(&[&change::delete(id)]);
         Ok(Reply::no_content())
     }
 }
@@ -210,6 +224,8 @@ fn store_reject(e: StoreError) -> Reject {
 
 impl Service for Hotels {
     const ROUTES: &'static [Route<Self>] = &[INDEX, HOTEL_PAGE, LIST, CREATE, SHOW, UPDATE, DELETE];
+    const MAX_BODY: usize = crate::limits::MAX_BODY_BYTES;
+    const MIN_STREAM_BUFFER: usize = crate::limits::MIN_STREAM_BUFFER;
 
     /// Errors are JSON: `{"error":"...","status":404}`.
     fn render_reject(&mut self, reject: Reject, out: &mut [u8]) -> Reply {
@@ -230,5 +246,24 @@ impl Service for Hotels {
             LIST_STREAM => self.list_piece(stream, out),
             _ => 0,
         }
+    }
+}
+
+/// Each create, update and delete is one record (`change`); replay
+/// rebuilds the store with the same ids.
+impl Persist for Hotels {
+    const MAX_CHANGE: usize = MAX_CHANGE_BYTES;
+
+    fn drain_changes(&mut self, sink: &mut dyn FnMut(&[u8])) {
+        self.changes.drain(sink);
+    }
+
+    fn replay(&mut self, record: &[u8]) -> bool {
+        change::apply(record, &mut self.store)
+    }
+
+    fn clear(&mut self) {
+        self.store.clear();
+        self.changes.clear();
     }
 }

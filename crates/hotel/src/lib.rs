@@ -4,13 +4,16 @@
 //! server. It owns the routes, request-body formats (the seed's
 //! `name,city` text, HTML-form and JSON), validation, the JSON it answers
 //! with and its error bodies; records live in a fixed-capacity
-//! `bedrock-store`. It does no I/O and keeps no clock: persistence and
-//! connections belong to the servers.
+//! `bedrock-store`, and each change is an explicit record it hands its
+//! host (`bedrock_web::Persist`, the format in `change`). It does no I/O
+//! and keeps no clock: storing records and connections belong to the
+//! servers.
 #![no_std]
 #![forbid(unsafe_code)]
 
 mod api;
 mod body;
+mod change;
 mod csp;
 mod limits;
 mod page;
@@ -18,6 +21,7 @@ mod record;
 
 pub use api::{Hotels, LIST_STREAM};
 pub use body::{parse_hotel, BodyError};
+pub use change::MAX_CHANGE_BYTES;
 pub use limits::{
     CAPACITY, MAX_BODY_BYTES, MAX_CITY_BYTES, MAX_NAME_BYTES, MIN_STREAM_BUFFER, PAGE_BUDGET_BYTES,
 };

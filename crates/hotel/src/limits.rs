@@ -21,3 +21,8 @@ pub const MIN_STREAM_BUFFER: usize = 64 + 6 * (MAX_NAME_BYTES + MAX_CITY_BYTES);
 /// Most bytes the web page may take (it is sent whole on every visit, and
 /// the unikernel keeps it in its image); a test fails past it.
 pub const PAGE_BUDGET_BYTES: usize = 12 * 1024;
+
+/// Bytes of change records one call into the app may leave for the host
+/// (see `bedrock_web::Persist`): a request makes at most one change, and
+/// the host takes them after every call; room for a few pipelined ones.
+pub const CHANGE_LOG_BYTES: usize = 4 * (2 + crate::change::MAX_CHANGE_BYTES);

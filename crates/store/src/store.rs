@@ -119,6 +119,22 @@ impl<T, const N: usize> Store<T, N> {
         }
     }
 
+    /// Empties the store in place, ids included (the next insert gets 1
+    /// again), without building a second store on the stack: for a host
+    /// about to rebuild it from a journal.
+    pub fn clear(&mut self) {
+        for slot in &mut self.slots[..self.fresh] {
+            *slot = Slot::FREE;
+        }
+        self.buckets.fill(None);
+        self.free = None;
+        self.fresh = 0;
+        self.head = None;
+        self.tail = None;
+        self.len = 0;
+        self.issued = 0;
+    }
+
     /// How many records the store can hold.
     pub const fn capacity(&self) -> usize {
         N

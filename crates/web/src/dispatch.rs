@@ -16,6 +16,15 @@ pub trait Service: Sized + 'static {
     /// The first route whose pattern and method match wins.
     const ROUTES: &'static [Route<Self>];
 
+    /// The largest request body the app takes (longer ones get 413 before
+    /// the app sees them). Servers size their body buffers by it.
+    const MAX_BODY: usize = 4096;
+
+    /// The smallest `out` buffer with which [`Service::stream`] always
+    /// makes progress; servers check theirs against it when they are
+    /// built.
+    const MIN_STREAM_BUFFER: usize = 0;
+
     /// Renders a refusal (404, 405, a handler's [`Reject`]) into `out`.
     /// The default is a plain-text line.
     fn render_reject(&mut self, reject: Reject, out: &mut [u8]) -> Reply {

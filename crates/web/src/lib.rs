@@ -5,8 +5,10 @@
 //! and the protocol answers every app should get for free: 404, 405 with
 //! `Allow`, HEAD from GET without a body, OPTIONS with `Allow`, 501 for
 //! unknown methods. It owns the step from a parsed request to a [`Reply`]
-//! and the reply's head on the wire; it does not read sockets, keep
-//! connections or know any app (that is the servers' and the apps' job).
+//! and the reply's head on the wire, and the contract by which an app
+//! that keeps data hands its changes to its host ([`Persist`],
+//! [`ChangeLog`]); it does not read sockets, keep connections, store
+//! anything or know any app (that is the servers' and the apps' job).
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -15,6 +17,7 @@ mod dispatch;
 mod limits;
 mod lookup;
 mod methods;
+mod persist;
 mod reply;
 mod route;
 #[cfg(feature = "test-support")]
@@ -26,5 +29,6 @@ pub use dispatch::{dispatch, Response, Service};
 pub use limits::{MAX_PARAMS, MAX_REPLY_HEADERS, REPLY_HEADER_BYTES};
 pub use lookup::{lookup, Lookup, Routes, INDEXED_ROUTES};
 pub use methods::MethodSet;
+pub use persist::{ChangeLog, LogFull, Persist};
 pub use reply::{Body, Framing, HeadInfo, HeadOptions, Reject, Reply, Stream};
 pub use route::{Outcome, Route};

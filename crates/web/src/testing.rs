@@ -14,6 +14,7 @@ use bedrock_http::{
 };
 
 use crate::dispatch::{dispatch, Service};
+use crate::persist::Persist;
 use crate::reply::{Body, Framing, HeadOptions};
 
 /// Size of the body buffer handed to handlers and streams, like a server's.
@@ -32,6 +33,9 @@ pub struct Exchange {
     pub body: Vec<u8>,
     /// Whether the server would keep the connection open.
     pub keep_alive: bool,
+    /// The change records the app handed over for this request (taken
+    /// after the reply is made, as a host does before sending it).
+    pub changes: Vec<Vec<u8>>,
 }
 
 impl Exchange {
@@ -51,7 +55,7 @@ impl Exchange {
 
 /// Serves one complete raw request to `app` the way a server does, or
 /// returns the parse/framing error's status for malformed input.
-pub fn serve<S: Service>(app: &mut S, raw: &[u8]) -> Result<Exchange, u16> {
+pub fn serve<S: Service + Persist>(app: &mut S, raw: &[u8]) -> Result<Exchange, u16> {
     let mut headers = [Header::EMPTY; 64];
     let (request, head_len) = match parse_request(raw, &mut headers, &Limits::default()) {
         Ok(Status::Complete(done)) => done,
@@ -93,6 +97,8 @@ pub fn serve<S: Service>(app: &mut S, raw: &[u8]) -> Result<Exchange, u16> {
         .reply
         .write_head(&opts, &mut head)
         .expect("head fits 2 KiB");
+    let mut changes = Vec::new();
+    app.drain_changes(&mut |record| changes.push(record.to_vec()));
     let mut wire = head[..info.len].to_vec();
     let mut decoded = Vec::new();
     match (info.body, response.reply.body) {
@@ -128,5 +134,6 @@ pub fn serve<S: Service>(app: &mut S, raw: &[u8]) -> Result<Exchange, u16> {
         wire,
         body: decoded,
         keep_alive: info.keep_alive,
+        changes,
     })
 }

@@ -100,6 +100,9 @@ fn write_u64(v: u64, out: &mut [u8]) -> usize {
     bedrock_http::write_decimal(v, out).unwrap()
 }
 
+/// Notes are not kept across restarts.
+impl bedrock_web::Persist for Notes {}
+
 impl Service for Notes {
     const ROUTES: &'static [Route<Self>] = &[
         HOME,

@@ -148,3 +148,24 @@ fn static_store_is_const_constructible() {
     assert_eq!(EMPTY.len(), 0);
     assert_eq!(EMPTY.capacity(), 16);
 }
+
+#[test]
+fn clear_empties_in_place_and_restarts_ids() {
+    let mut s: Store<u32, 4> = Store::new();
+    for v in 0..4 {
+        s.insert(v).unwrap();
+    }
+    s.remove(2);
+    s.clear();
+    assert!(s.is_empty());
+    assert_eq!(s.next_id(), 1);
+    assert_eq!(s.get(1), None);
+    assert_eq!(ids(&s), Vec::<u64>::new());
+    // Full capacity again, ids from 1, lookups right.
+    for v in 10..14 {
+        s.insert(v).unwrap();
+    }
+    assert_eq!(ids(&s), [1, 2, 3, 4]);
+    assert_eq!(s.get(3), Some(&12));
+    assert_eq!(s.insert(99), Err(StoreError::Full));
+}

@@ -1,15 +1,18 @@
 //! bedrock-serve: a static, libc-free Linux server for a directory of
-//! files and the Hotel API. `#![no_std]`, its own `_start` and syscall
-//! layer (`sys`, the only module with `unsafe`), a supervisor process
-//! that forks N workers (each an epoll loop on its own SO_REUSEPORT
-//! listener) and restarts them, and the workspace's HTTP crates for every
-//! byte of protocol.
+//! files and any `bedrock_web::Service` app beside them, as a library: an
+//! image is a binary of a few lines naming its app ([`app!`], see
+//! `src/bin/hotel.rs` and `src/bin/todo.rs`). `#![no_std]`, its own
+//! `_start` and syscall layer (`sys`, the only module with `unsafe`), a
+//! supervisor process that forks N workers (each an epoll loop on its own
+//! SO_REUSEPORT listener) and restarts them, the app's changes journaled
+//! (`app`, `journal`), and the workspace's HTTP crates for every byte of
+//! protocol.
 #![cfg_attr(not(test), no_std)]
-#![cfg_attr(not(test), no_main)]
 // Host unit tests (`make server-test`) build with std and libtest's main;
 // what only the real program reaches is unused there.
 #![cfg_attr(test, allow(dead_code))]
 
+mod app;
 mod args;
 mod dir;
 mod evict;
@@ -22,12 +25,18 @@ mod supervisor;
 mod sys;
 mod worker;
 
+pub use app::AppSpec;
+use bedrock_web::{Persist, Service};
 #[cfg(not(test))]
 use core::panic::PanicInfo;
 
-/// The program, called by `sys::start::entry` with the command line.
-#[cfg(not(test))]
-pub fn main(argv: &[&'static [u8]], too_many: bool) -> ! {
+/// Parses the command line and serves `spec`'s app beside the files
+/// under `--root`; never returns. Called by the binary's [`app!`].
+pub fn serve<S: Service + Persist + Send>(
+    argv: &[&'static [u8]],
+    too_many: bool,
+    spec: &AppSpec<S>,
+) -> ! {
     let opts = match args::parse(argv, too_many) {
         Ok(args::Parsed::Run(opts)) => opts,
         Ok(args::Parsed::Help) => {
@@ -42,7 +51,32 @@ pub fn main(argv: &[&'static [u8]], too_many: bool) -> ! {
             sys::exit(2)
         }
     };
-    supervisor::run(opts)
+    supervisor::run(opts, spec)
+}
+
+/// Declares the binary's app: `bedrock_serve::app!(AppSpec { .. })` is the
+/// whole `main` of an image (see `src/bin/hotel.rs`).
+#[macro_export]
+macro_rules! app {
+    ($spec:expr) => {
+        /// The program, called by the library's entry point.
+        #[no_mangle]
+        fn bedrock_serve_app(argv: &[&'static [u8]], too_many: bool) -> ! {
+            $crate::serve(argv, too_many, &$spec)
+        }
+    };
+}
+
+/// The program, called by `sys::start::entry` with the command line: the
+/// binary's app (see [`app!`]).
+#[cfg(not(test))]
+fn main(argv: &[&'static [u8]], too_many: bool) -> ! {
+    extern "Rust" {
+        fn bedrock_serve_app(argv: &[&'static [u8]], too_many: bool) -> !;
+    }
+    // SAFETY: every binary built on this library defines this function
+    // with this signature, through `app!`.
+    unsafe { bedrock_serve_app(argv, too_many) }
 }
 
 #[cfg(not(test))]

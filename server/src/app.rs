@@ -1,0 +1,329 @@
+//! The app this server runs, whatever its type: the worker sees it as an
+//! [`ApiHost`] (which paths it answers, and one call that runs it on a
+//! connection with its store locked and its changes journaled), so only
+//! this file is generic over the app.
+
+use bedrock_conn::{Config, Conn, LogRecord};
+use bedrock_web::{Persist, Service};
+
+use crate::journal;
+use crate::out::{errno_text, say, Line};
+use crate::sys::mem::Shared;
+use crate::sys::{self, Errno, Res};
+
+/// Largest raw API request (head and body) handed to the app.
+pub const API_IN: usize = 8192;
+/// The body buffer of an API connection: a body cannot be longer than the
+/// raw request holding it.
+pub const API_BODY: usize = API_IN;
+/// The app's reply-body buffer (one streamed piece).
+pub const API_OUT: usize = 2048;
+
+/// The connection engine an API request runs on.
+pub type ApiConn = Conn<API_IN, API_BODY, API_OUT>;
+
+/// How an app is served: what it is, where it answers and where its data
+/// goes.
+pub struct AppSpec<S> {
+    /// Path prefixes the app answers (`/api` covers `/api` and
+    /// `/api/...`); every other path is a file under `--root`.
+    pub mount: &'static [&'static str],
+    /// The journal's file name in `--data`.
+    pub journal: &'static str,
+    /// The app, empty (it is built in memory shared by the workers).
+    pub new: fn() -> S,
+}
+
+/// What the worker needs of the app.
+pub trait ApiHost: Sync {
+    /// Whether `path` (origin-form, no query) is the app's.
+    fn owns(&self, path: &str) -> bool;
+
+    /// A fresh connection engine with the app's limits.
+    fn new_conn(&self) -> ApiConn;
+
+    /// Runs the app on `conn` with the store locked, then journals and
+    /// fsyncs the changes it recorded before any reply byte can leave.
+    /// `may_change`: the request's method can change the store (refused
+    /// with 503 while the journal is broken). Err(status): a change could
+    /// not be recorded; the store is as it was before it (rebuilt from
+    /// the journal) and the reply must be replaced by this status.
+    fn process(
+        &self,
+        conn: &mut ApiConn,
+        now: u64,
+        date: &[u8],
+        may_change: bool,
+        journal: Option<i32>,
+        log: &mut dyn FnMut(&LogRecord<'_>),
+    ) -> Result<(), u16>;
+
+    /// A worker died: if it held the store's lock, the store may be
+    /// half-changed; rebuild it from the journal.
+    fn repair(&self, dead: i32, journal: Option<i32>);
+}
+
+/// What every worker shares under one lock: the app, and whether its
+/// journal still takes records (not after a failure that could not be
+/// undone: changes are then refused until a restart replays it).
+pub struct Journaled<S> {
+    app: S,
+    broken: bool,
+}
+
+/// The app as the workers reach it: its shared, journaled state and the
+/// paths it answers (read without the lock).
+pub struct Hosted<S: 'static> {
+    shared: &'static Shared<Journaled<S>>,
+    mount: &'static [&'static str],
+}
+
+impl<S: Persist> Journaled<S> {
+    /// Rebuilds the app from the journal, which holds exactly the changes
+    /// that were recorded (a change it could not record is undone this
+    /// way, and so is one a dead worker left half-made). A torn tail is
+    /// cut off; a journal that cannot be read or cut is marked broken.
+    fn rebuild(&mut self, fd: i32) -> Res<journal::Replayed> {
+        self.app.clear();
+        let replayed = journal::replay(fd, S::MAX_CHANGE, &mut |r| self.app.replay(r));
+        if let Ok(r) = &replayed {
+            r.report();
+        }
+        self.broken |= replayed.is_err();
+        replayed
+    }
+
+    /// Journals every change the app recorded, in order; on a failure the
+    /// app is rebuilt without it. Ok(whether anything was written).
+    fn record(&mut self, fd: Option<i32>) -> Result<bool, Errno> {
+        let mut failed = None;
+        let mut written = false;
+        self.app.drain_changes(&mut |change| {
+            if failed.is_some() {
+                return;
+            }
+            match fd.map(|fd| journal::append(fd, change)) {
+                Some(Err(e)) => failed = Some(e),
+                Some(Ok(())) => written = true,
+                None => {}
+            }
+        });
+        match (failed, fd) {
+            (Some(e), Some(fd)) => {
+                let undone = self.rebuild(fd).is_ok();
+                say(&[
+                    b"journal: append failed (",
+                    errno_text(e),
+                    if undone {
+                        b"); the change was undone"
+                    } else {
+                        b"); the journal cannot be repaired: changes refused until restart"
+                    },
+                ]);
+                Err(e)
+            }
+            _ => Ok(written),
+        }
+    }
+}
+
+/// Maps the app into memory shared by the workers and replays its journal
+/// (opened in `data`, if given) into it.
+pub fn open<S: Service + Persist + Send>(
+    spec: &AppSpec<S>,
+    data: Option<&[u8]>,
+) -> (Hosted<S>, Option<i32>) {
+    const {
+        assert!(
+            S::MAX_CHANGE <= journal::MAX_RECORD,
+            "app changes too long for the journal"
+        );
+        assert!(
+            S::MAX_BODY <= API_BODY,
+            "app bodies too long for an API connection"
+        );
+        assert!(
+            S::MIN_STREAM_BUFFER + 32 <= API_OUT,
+            "app streams need a larger buffer"
+        );
+    };
+    let new = spec.new;
+    let Ok(shared) = Shared::create(|| Journaled {
+        app: new(),
+        broken: false,
+    }) else {
+        fail(&[b"cannot map the shared app store"])
+    };
+    let journal = data.map(|dir| {
+        let mut name = [0u8; 256];
+        let len = spec.journal.len().min(name.len() - 1);
+        name[..len].copy_from_slice(&spec.journal.as_bytes()[..len]);
+        let fd = match journal::open(dir, &name[..len + 1]) {
+            Ok(fd) => fd,
+            Err(e) => fail(&[
+                b"cannot open the journal in --data ",
+                dir,
+                b": ",
+                errno_text(e),
+            ]),
+        };
+        match shared.lock().rebuild(fd) {
+            Ok(r) => {
+                let mut line = Line::new();
+                line.s("bedrock-serve: journal: replayed ")
+                    .n(r.records)
+                    .s(" records\n");
+                let _ = sys::write_all(2, line.as_bytes());
+            }
+            Err(e) => fail(&[b"cannot read the journal: ", errno_text(e)]),
+        }
+        fd
+    });
+    let hosted = Hosted {
+        shared,
+        mount: spec.mount,
+    };
+    (hosted, journal)
+}
+
+fn fail(parts: &[&[u8]]) -> ! {
+    say(parts);
+    sys::exit(1)
+}
+
+impl<S: Service + Persist + Send> ApiHost for Hosted<S> {
+    fn owns(&self, path: &str) -> bool {
+        self.mount.iter().any(|m| {
+            path.strip_prefix(m)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+    }
+
+    fn new_conn(&self) -> ApiConn {
+        Conn::new(Config::new(S::MAX_BODY))
+    }
+
+    fn process(
+        &self,
+        conn: &mut ApiConn,
+        now: u64,
+        date: &[u8],
+        may_change: bool,
+        journal: Option<i32>,
+        mut log: &mut dyn FnMut(&LogRecord<'_>),
+    ) -> Result<(), u16> {
+        let written = {
+            let mut shared = self.shared.lock();
+            if shared.broken && may_change {
+                return Err(503);
+            }
+            conn.process(now, Some(date), &mut shared.app, &mut log);
+            match shared.record(journal) {
+                Ok(written) => written,
+                Err(e) => {
+                    drop(shared);
+                    sys::trim_stack(); // the rebuild's temporaries
+                    return Err(journal::failure_status(e));
+                }
+            }
+        };
+        if let (Some(fd), true) = (journal, written) {
+            if let Err(e) = sys::fsync(fd) {
+                // Whether the record reached the disk is unknown: take no
+                // more changes; a restart replays what the disk holds.
+                self.shared.lock().broken = true;
+                say(&[
+                    b"journal: fsync failed (",
+                    errno_text(e),
+                    b"); changes refused until restart",
+                ]);
+                return Err(500);
+            }
+        }
+        Ok(())
+    }
+
+    fn repair(&self, dead: i32, journal: Option<i32>) {
+        let Some(mut store) = self.shared.take_over(dead) else {
+            return;
+        };
+        say(&[b"a worker died holding the app store's lock; rebuilding the store"]);
+        if let Some(fd) = journal {
+            if store.rebuild(fd).is_err() {
+                say(&[b"journal replay failed while repairing the store; refusing changes"]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bedrock_hotel::Hotels;
+    use std::os::fd::AsRawFd;
+
+    fn put(id: u64, name: &str, city: &str) -> Vec<u8> {
+        let mut r = vec![1];
+        r.extend(id.to_le_bytes());
+        for f in [name, city] {
+            r.push(f.len() as u8);
+            r.extend(f.as_bytes());
+        }
+        r
+    }
+
+    fn names(j: &Journaled<Hotels>) -> Vec<(u64, String)> {
+        j.app
+            .store()
+            .iter()
+            .map(|(id, h)| (id, h.name.as_str().into()))
+            .collect()
+    }
+
+    #[test]
+    fn rebuild_undoes_unrecorded_changes() {
+        let path = crate::test_util::temp_dir("rebuild").join("app.journal");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)
+            .unwrap();
+        let fd = f.as_raw_fd();
+        let shared = Shared::create(|| Journaled {
+            app: Hotels::new(),
+            broken: false,
+        })
+        .unwrap();
+        let mut j = shared.lock();
+        let recorded = put(1, "Rec", "orded");
+        assert!(j.app.replay(&recorded));
+        journal::append(fd, &recorded).unwrap();
+        assert!(j.app.replay(&put(2, "Not", "recorded")));
+        j.rebuild(fd).unwrap();
+        assert_eq!(names(&j), [(1, "Rec".into())]);
+        assert!(!j.broken);
+        // A journal that cannot be read marks the store broken.
+        assert!(j.rebuild(-1).is_err());
+        assert!(j.broken);
+    }
+
+    #[test]
+    fn mount_points_cover_their_subtree_only() {
+        let mount: &'static [&'static str] = &["/api", "/hotels"];
+        let hosted = Hosted::<Hotels> {
+            shared: Shared::create(|| Journaled {
+                app: Hotels::new(),
+                broken: false,
+            })
+            .unwrap(),
+            mount,
+        };
+        for owned in ["/api", "/api/", "/api/hotels/1", "/hotels"] {
+            assert!(hosted.owns(owned), "{owned}");
+        }
+        for file in ["/", "/apix", "/hotels.html", "/index.html", "/ap"] {
+            assert!(!hosted.owns(file), "{file}");
+        }
+    }
+}
