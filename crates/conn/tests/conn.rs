@@ -460,10 +460,16 @@ fn half_closed_peer_still_gets_its_reply() {
 #[test]
 fn long_list_streams_through_small_writes() {
     let mut h = Harness::new();
-    for i in 0..2000 {
-        h.app
-            .create(bedrock_hotel::parse_hotel(None, format!("H{i},C{i}").as_bytes()).unwrap())
-            .unwrap();
+    for i in 0..2000u64 {
+        // The Hotel app's change record "hotel i + 1 is now H{i}, C{i}".
+        let (name, city) = (format!("H{i}"), format!("C{i}"));
+        let mut record = vec![1];
+        record.extend((i + 1).to_le_bytes());
+        for field in [&name, &city] {
+            record.push(field.len() as u8);
+            record.extend(field.as_bytes());
+        }
+        assert!(bedrock_web::Persist::replay(&mut *h.app, &record));
     }
     h.write_size = 1000;
     h.send(
