@@ -102,6 +102,8 @@ in_ns() { ip netns exec "$NS" "$@"; }
 
 # qemu_virt [--virtio legacy] [--no-semihosting]: the unikernel's QEMU
 # machine into the array QEMU_VIRT; tests/lib/bedrock_test.py owns it.
+QEMU_VIRT=()
+QEMU_PID=
 qemu_virt() {
     mapfile -t QEMU_VIRT < <("$PY" "$ROOT/tests/lib/bedrock_test.py" qemu-virt "$@")
     [ "${#QEMU_VIRT[@]}" -gt 0 ] || { echo "$NAME: FAIL: no QEMU command line from bedrock_test.py"; exit 1; }
