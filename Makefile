@@ -22,9 +22,9 @@ SERVER_HOST_TARGET := target/host-test
 SERVE_PORT ?= 8080
 ROOT ?= www
 ARGS ?=
-QEMU_VIRT := qemu-system-aarch64 -M virt -cpu cortex-a72 -m 128M -nographic \
-	-semihosting-config enable=on,target=native,chardev=serial0 \
-	-global virtio-mmio.force-legacy=false
+# The unikernel's QEMU machine: written once, in tests/lib/bedrock_test.py,
+# which the Python tests import and the shell tests run (as here).
+QEMU_VIRT = $(shell python3 tests/lib/bedrock_test.py qemu-virt)
 
 all: test
 

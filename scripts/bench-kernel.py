@@ -21,12 +21,13 @@ The images should be built with BEDROCK_LOG=warn (no per-request log line).
 import argparse
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
+from bedrock_test import Guest, free_port, raw, user_netdev  # noqa: E402
 
 SLOWAPI_KEEPALIVE_RPS = 410
 GOAL_KEEPALIVE_RPS = 30 * SLOWAPI_KEEPALIVE_RPS
@@ -36,8 +37,6 @@ TAP_HOST_IP = "10.0.4.1"
 TAP_GUEST_IP = "10.0.4.15"
 PATH = "/api/hotels/1"
 BOOT_RUNS = 5
-QEMU = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-m", "128M",
-        "-nographic", "-semihosting-config", "enable=on,target=native,chardev=serial0", "-global", "virtio-mmio.force-legacy=false"]
 
 # (name, wrk threads, connections, extra wrk args)
 WORKLOADS = [
@@ -49,71 +48,11 @@ WORKLOADS = [
 ]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Guest:
-    """One QEMU run with the console collected by a thread."""
-
-    def __init__(self, elf, netdev, prefix=(), icount=False):
-        cmd = list(prefix) + QEMU + ["-kernel", elf, "-netdev", netdev,
-                                     "-device", "virtio-net-device,netdev=n0"]
-        if icount:
-            cmd += ["-icount", "shift=0"]
-        self.launched = time.monotonic()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        self.text = ""
-        self.lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        while True:
-            chunk = self.proc.stdout.read1(4096)
-            if not chunk:
-                return
-            with self.lock:
-                self.text += chunk.decode("utf-8", "replace").replace("\r", "")
-
-    def counters(self):
-        """Sends 'c' and parses the counter block it prints."""
-        with self.lock:
-            start = len(self.text)
-        self.proc.stdin.write(b"c")
-        self.proc.stdin.flush()
-        end = time.monotonic() + 5
-        while time.monotonic() < end:
-            with self.lock:
-                block = self.text[start:]
-            if "--- cpu:" in block and block.rstrip().endswith("us"):
-                break
-            time.sleep(0.02)
-        else:
-            raise RuntimeError("no counters on the console:\n" + block[-2000:])
-        c = {}
-        m = re.search(r"virtio-net: rx (\d+) tx (\d+) rx_bad \d+ tx_full \d+ doorbells (\d+)", block)
-        c["rx"], c["tx"], c["doorbells"] = map(int, m.groups())
-        m = re.search(r"interrupts: timer (\d+) virtio (\d+)", block)
-        c["timer_irqs"], c["virtio_irqs"] = map(int, m.groups())
-        m = re.search(r"cpu: up (\d+) us, busy (\d+) us, requests (\d+)", block)
-        c["up_us"], c["busy_us"], c["requests"] = map(int, m.groups())
-        for name, value in re.findall(r"^    (\w+) (\d+)$", block, re.M):
-            c["tcp_" + name] = int(value)
-        return c
-
-    def stop(self):
-        self.proc.kill()
-        self.proc.wait()
-
-
 def wait_http(guest, host, port, timeout, prefix=()):
     """Polls GET / until the guest answers (benchmark images log nothing
     at start-up). Returns the milliseconds since QEMU was launched."""
     while time.monotonic() - guest.launched < timeout:
-        if guest.proc.poll() is not None:
+        if not guest.running():
             break
         try:
             if prefix:
@@ -126,26 +65,17 @@ def wait_http(guest, host, port, timeout, prefix=()):
         except OSError:
             pass
         time.sleep(0.002)
-    sys.exit(f"bench-kernel: the guest did not answer HTTP within {timeout} s:\n{guest.text}")
+    sys.exit(f"bench-kernel: the guest did not answer HTTP within {timeout} s:\n{guest.console(None)}")
 
 
 def http_get(host, port, path, timeout=5):
-    with socket.create_connection((host, port), timeout=timeout) as s:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    return data
+    return raw(port, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode(),
+               timeout=timeout, host=host)
 
 
 def http_post(host, port, path, body):
-    with socket.create_connection((host, port), timeout=5) as s:
-        s.sendall((f"POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                   f"Content-Length: {len(body)}\r\n\r\n{body}").encode())
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    return data
+    return raw(port, (f"POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                      f"Content-Length: {len(body)}\r\n\r\n{body}").encode(), host=host)
 
 
 def parse_wrk(out):
@@ -176,12 +106,12 @@ def run_workloads(guest, host, port, seconds, prefix=()):
         after = guest.counters()
         r = parse_wrk(out)
         served = max(after["requests"] - before["requests"], 1)
-        d = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+        d = {k: after[k] - before[k] for k in after if k != "tcp"}
         r["busy_us"] = d["busy_us"] / served
         r["cpu_pct"] = 100.0 * d["busy_us"] / max(d["up_us"], 1)
         r["irqs"] = (d["virtio_irqs"] + d["timer_irqs"]) / served
         r["frames"] = (d["rx"] + d["tx"]) / served
-        r["retransmits"] = d.get("tcp_retransmits", 0)
+        r["retransmits"] = after["tcp"].get("retransmits", 0) - before["tcp"].get("retransmits", 0)
         rows.append((name, r))
     return rows
 
@@ -207,7 +137,7 @@ def goals(rows, where):
 
 def bench_slirp(elf, seconds):
     port = free_port()
-    guest = Guest(elf, f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80")
+    guest = Guest(elf, user_netdev(port))
     try:
         wait_http(guest, "127.0.0.1", port, 10)
         assert b"201" in http_post("127.0.0.1", port, "/api/hotels", "Hilton,Toronto").split(b"\r\n")[0]
@@ -253,7 +183,7 @@ def bench_tap(elf, seconds):
 def instructions_per_request(elf):
     """Guest instructions per request, from a boot under -icount shift=0."""
     port = free_port()
-    guest = Guest(elf, f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80", icount=True)
+    guest = Guest(elf, user_netdev(port), icount=True)
     try:
         wait_http(guest, "127.0.0.1", port, 30)
         http_post("127.0.0.1", port, "/api/hotels", "Hilton,Toronto")
@@ -275,7 +205,7 @@ def first_answer(elf):
     times = []
     for _ in range(BOOT_RUNS):
         port = free_port()
-        guest = Guest(elf, f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80")
+        guest = Guest(elf, user_netdev(port))
         try:
             times.append(wait_http(guest, "127.0.0.1", port, 10))
         finally:

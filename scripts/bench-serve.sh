@@ -9,16 +9,17 @@
 set -euo pipefail
 BIN=$(readlink -f "$1"); SECS=${2:-5}; CONNS=${3:-50}
 WORKERS=${WORKERS:-2}; LISTING=${LISTING:-100000}; LIST_RUNS=${LIST_RUNS:-7}
+NAME=bench-serve
+source "$(dirname "$0")/../tests/lib/lib.sh"
 TMP=$(mktemp -d /tmp/bedrock-bench-XXXXXX); chmod 755 "$TMP"
-cleanup() { [ -n "${BPID:-}" ] && kill "$BPID" 2>/dev/null; [ -n "${NPID:-}" ] && kill "$NPID" 2>/dev/null; sleep 0.3; rm -rf "$TMP"; }
-trap cleanup EXIT
+on_exit_rm "$TMP"
 mkdir -p "$TMP/www" "$TMP/nginx"
 printf '<!doctype html>\n<title>small</title>\n<p>%s</p>\n' "$(head -c 300 /dev/zero | tr '\0' x)" > "$TMP/www/small.html"
 head -c $((1 << 20)) /dev/urandom > "$TMP/www/1m.bin"
 mkdir "$TMP/www/big"
 python3 -c 'import os, sys
 for i in range(int(sys.argv[2])): os.close(os.open(os.path.join(sys.argv[1], f"file-{i:06d}.txt"), os.O_CREAT | os.O_WRONLY, 0o644))' "$TMP/www/big" "$LISTING"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { "$PY" tests/lib/bedrock_test.py free-port; }
 BPORT=$(free_port); NPORT=$(free_port)
 cat > "$TMP/nginx/nginx.conf" <<CONF
 worker_processes $WORKERS;
@@ -41,7 +42,9 @@ http {
 }
 CONF
 "$BIN" --root "$TMP/www" --listen "127.0.0.1:$BPORT" --workers "$WORKERS" --quiet 2>/dev/null & BPID=$!
+on_exit_stop "$BPID"
 nginx -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" 2>/dev/null & NPID=$!
+on_exit_stop "$NPID"
 sleep 0.5
 curl -sf -X POST -d 'Hilton,Toronto' "http://127.0.0.1:$BPORT/api/hotels" >/dev/null
 check() { [ "$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "$1")" = "200 $2" ] || { echo "bench: $1 does not answer 200 with $2 bytes" >&2; exit 1; }; }

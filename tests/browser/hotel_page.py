@@ -21,11 +21,13 @@ import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from bedrock_test import (Guest, Report, Server, free_port, http_status, user_netdev,  # noqa: E402
+                          wait_until)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -50,39 +52,18 @@ except ImportError:
         os.execv(DEBIAN_PYTHON, [DEBIAN_PYTHON] + sys.argv)
     webdriver = None
 
-passed = []
-failures = []
+REPORT = Report("browser")
+check = REPORT.check
 
 
-def check(cond, what, detail=""):
-    print("browser: %s %s%s" % ("ok  " if cond else "FAIL", what, "" if cond else "  " + str(detail)),
-          flush=True)
-    (passed if cond else failures).append(what)
-    return cond
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_for_http(port, proc, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited with %s" % proc.returncode)
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            c.request("GET", "/api/hotels")
-            if c.getresponse().status == 200:
-                c.close()
-                return
-        except (OSError, http.client.HTTPException):
-            time.sleep(0.05)
-    raise RuntimeError("no HTTP answer on port %d within %ds" % (port, seconds))
+def wait_for_api(port, running, seconds):
+    """Waits until GET /api/hotels answers 200; RuntimeError if the server
+    stops running or `seconds` pass first."""
+    answered = wait_until(lambda: not running() or http_status(port, "/api/hotels", 1) == 200, seconds)
+    if not running():
+        raise RuntimeError("the server exited")
+    if not answered:
+        raise RuntimeError("no HTTP answer on port %d within %ds" % (port, seconds))
 
 
 class Api:
@@ -125,10 +106,10 @@ def browser():
 def until(driver, what, cond):
     try:
         found = WebDriverWait(driver, WAIT, poll_frequency=0.05).until(lambda d: cond(d))
-        check(True, what)
+        check(what, True)
         return found
     except TimeoutException:
-        check(False, what, "timed out after %ds" % WAIT)
+        check(what, False, "timed out after %ds" % WAIT)
         return None
 
 
@@ -171,40 +152,40 @@ def page_test(driver, base, api, label):
     driver.get(base + "/hotels")
     until(driver, "%s: page loads the list" % label,
           lambda d: d.find_element(By.ID, "count").text.endswith("hotels"))
-    check(driver.title.startswith("Hotels"), "%s: /hotels is the page" % label, driver.title)
+    check("%s: /hotels is the page" % label, driver.title.startswith("Hotels"), driver.title)
 
     # Add through the form.
     submit(driver, "Grand Budapest", "Zubrowka")
     row = until(driver, "%s: added hotel appears" % label, lambda d: row_of(d, "Grand Budapest"))
     created = [h for h in api.hotels() if h["name"] == "Grand Budapest"]
-    check(len(created) == 1 and created[0]["city"] == "Zubrowka", "%s: POST reached the store" % label, created)
+    check("%s: POST reached the store" % label, len(created) == 1 and created[0]["city"] == "Zubrowka", created)
     hid = created[0]["id"] if created else 0
 
     # Edit it.
     if row:
         row.find_element(By.CSS_SELECTOR, "button[data-action=edit]").click()
-        check(driver.find_element(By.ID, "name").get_attribute("value") == "Grand Budapest",
-              "%s: edit fills the form" % label)
+        check("%s: edit fills the form" % label,
+              driver.find_element(By.ID, "name").get_attribute("value") == "Grand Budapest")
         submit(driver, "Grand Budapest Hotel", "Nebelsbad")
         until(driver, "%s: edited hotel shows" % label, lambda d: row_of(d, "Grand Budapest Hotel"))
         s, h = api.call("GET", "/api/hotels/%d" % hid)
-        check(s == 200 and h["name"] == "Grand Budapest Hotel" and h["city"] == "Nebelsbad",
-              "%s: PUT reached the store" % label, (s, h))
+        check("%s: PUT reached the store" % label,
+              s == 200 and h["name"] == "Grand Budapest Hotel" and h["city"] == "Nebelsbad", (s, h))
 
     # A second hotel, and the script-injection name, which must stay text.
     submit(driver, "Hotel Chevalier", "Paris")
     until(driver, "%s: second hotel appears" % label, lambda d: row_of(d, "Hotel Chevalier"))
     submit(driver, XSS, "Nowhere")
     xss_row = until(driver, "%s: XSS-named hotel appears as text" % label, lambda d: row_of(d, XSS))
-    check(not driver.find_elements(By.TAG_NAME, "img"), "%s: no img element in the page" % label)
+    check("%s: no img element in the page" % label, not driver.find_elements(By.TAG_NAME, "img"))
     try:
         driver.switch_to.alert
-        check(False, "%s: no alert ran" % label)
+        check("%s: no alert ran" % label, False)
     except NoAlertPresentException:
-        check(True, "%s: no alert ran" % label)
+        check("%s: no alert ran" % label, True)
     if xss_row:
         cell_html = xss_row.find_elements(By.TAG_NAME, "td")[1].get_attribute("innerHTML")
-        check(cell_html == "&lt;img src=x onerror=alert(1)&gt;", "%s: name is escaped in the DOM" % label,
+        check("%s: name is escaped in the DOM" % label, cell_html == "&lt;img src=x onerror=alert(1)&gt;",
               cell_html)
 
     # Errors from the API, shown in the page.
@@ -214,11 +195,11 @@ def page_test(driver, base, api, label):
     submit(driver, "x" * 101, "Toolong")
     until(driver, "%s: 422 for a 101-byte name is shown" % label,
           lambda d: status_line(d) == ("Error 422: name is too long", "error"))
-    check(row_of(driver, "x" * 101) is None, "%s: rejected hotel not listed" % label)
+    check("%s: rejected hotel not listed" % label, row_of(driver, "x" * 101) is None)
     # The page as a person sees it after a rejected add.
     os.makedirs(SHOTS, exist_ok=True)
     shot = os.path.join(SHOTS, "hotels.png" if label == "server" else "hotels-%s.png" % label)
-    check(driver.save_screenshot(shot), "%s: screenshot %s" % (label, os.path.relpath(shot)))
+    check("%s: screenshot %s" % (label, os.path.relpath(shot)), driver.save_screenshot(shot))
     submit(driver, "y" * 5000, "Big")
     until(driver, "%s: 413 for a 5000-byte name is shown" % label,
           lambda d: status_line(d) == ("Error 413: request body too large", "error"))
@@ -240,7 +221,7 @@ def page_test(driver, base, api, label):
         row.find_element(By.CSS_SELECTOR, "button[data-action=delete]").click()
         until(driver, "%s: deleted hotel leaves the list" % label,
               lambda d: row_of(d, "Grand Budapest Hotel") is None)
-        check(api.call("GET", "/api/hotels/%d" % hid)[0] == 404, "%s: DELETE reached the store" % label)
+        check("%s: DELETE reached the store" % label, api.call("GET", "/api/hotels/%d" % hid)[0] == 404)
 
     # A thousand hotels: the list loads and the filter answers quickly.
     t = time.monotonic()
@@ -260,8 +241,8 @@ def page_test(driver, base, api, label):
           lambda d: d.find_element(By.ID, "count").text == "%d hotels, 1 shown" % total)
     filtered = time.monotonic() - t
     shown = shown_names(driver)
-    check(shown == ["Bulk 0999"], "%s: the one match is shown" % label, shown[:3])
-    check(filtered < FILTER_BUDGET, "%s: filter answered in %.2fs (budget %.1fs)" % (label, filtered, FILTER_BUDGET))
+    check("%s: the one match is shown" % label, shown == ["Bulk 0999"], shown[:3])
+    check("%s: filter answered in %.2fs (budget %.1fs)" % (label, filtered, FILTER_BUDGET), filtered < FILTER_BUDGET)
     print("browser: %s: %d POSTs in %.2fs, page with %d hotels loaded in %.2fs" % (label, MANY, posted, total, loaded))
 
     # The browser's log: no CSP violation, no script error.
@@ -269,7 +250,7 @@ def page_test(driver, base, api, label):
     bad = [e["message"] for e in entries
            if "Content Security Policy" in e["message"] or "Refused to" in e["message"]
            or "Uncaught" in e["message"]]
-    check(not bad, "%s: no CSP violation or script error in the console (%d entries)" % (label, len(entries)), bad)
+    check("%s: no CSP violation or script error in the console (%d entries)" % (label, len(entries)), not bad, bad)
 
     # The policy is really enforced: an inline script added now is refused.
     ran = driver.execute_script("""
@@ -278,10 +259,10 @@ def page_test(driver, base, api, label):
         s.textContent = 'window.__injected = true';
         document.body.append(s);
         return window.__injected;""")
-    check(ran is False, "%s: an injected inline script is blocked by the policy" % label)
+    check("%s: an injected inline script is blocked by the policy" % label, ran is False)
     # ... and the console check above would have seen it: the refusal is logged.
     refusals = [e for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
-    check(len(refusals) == 1, "%s: the refusal shows in the console log" % label, refusals)
+    check("%s: the refusal shows in the console log" % label, len(refusals) == 1, refusals)
 
     if label == "server":
         # A full store: the form's POST gets 507 and the page says so.
@@ -289,8 +270,8 @@ def page_test(driver, base, api, label):
         t = time.monotonic()
         for i in range(STORE_CAPACITY - len(api.hotels())):
             api.call("POST", "/api/hotels", {"name": "Fill %05d" % i, "city": "Full"})
-        check(api.call("POST", "/api/hotels", {"name": "One more", "city": "Full"})[0] == 507,
-              "%s: the API answers 507 with %d hotels" % (label, STORE_CAPACITY))
+        check("%s: the API answers 507 with %d hotels" % (label, STORE_CAPACITY),
+              api.call("POST", "/api/hotels", {"name": "One more", "city": "Full"})[0] == 507)
         driver.refresh()
         until(driver, "%s: %d hotels listed" % (label, STORE_CAPACITY),
               lambda d: d.find_element(By.ID, "count").text == "%d hotels" % STORE_CAPACITY)
@@ -309,33 +290,24 @@ def page_test(driver, base, api, label):
 
 def run_server(binary, driver):
     root = tempfile.mkdtemp(prefix="bedrock-browser-")
-    port = free_port()
-    log = open(os.path.join(root, "..", os.path.basename(root) + ".log"), "wb")
-    proc = subprocess.Popen([binary, "--root", root, "--listen", "127.0.0.1:%d" % port, "--workers", "1",
-                             "--quiet"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log = os.path.join(root, "..", os.path.basename(root) + ".log")
+    srv = Server(binary, root, ["--quiet"], workers=1, log=log).start()
     try:
-        wait_for_http(port, proc, 10)
-        page_test(driver, "http://127.0.0.1:%d" % port, Api(port), "server")
+        wait_for_api(srv.port, lambda: srv.proc.poll() is None, 10)
+        page_test(driver, "http://127.0.0.1:%d" % srv.port, Api(srv.port), "server")
     finally:
-        proc.kill()
-        proc.wait()
+        srv.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 
 def run_kernel(elf, driver):
     port = free_port()
-    cmd = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-m", "128M", "-nographic",
-           "-semihosting-config", "enable=on,target=native,chardev=serial0", "-global", "virtio-mmio.force-legacy=false", "-kernel", elf,
-           "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:80" % port,
-           "-device", "virtio-net-device,netdev=n0"]
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    guest = Guest(elf, user_netdev(port))
     try:
-        wait_for_http(port, proc, 20)
+        wait_for_api(port, guest.running, 20)
         page_test(driver, "http://127.0.0.1:%d" % port, Api(port), "kernel")
     finally:
-        proc.kill()
-        proc.wait()
+        guest.stop()
 
 
 def main():
@@ -363,10 +335,7 @@ def main():
             run_kernel(a.kernel, driver)
     finally:
         driver.quit()
-    if failures:
-        print("browser: failed: %s" % "; ".join(failures))
-    print("browser: %d passed, %d failed" % (len(passed), len(failures)))
-    return 1 if failures else 0
+    return REPORT.summary()
 
 
 if __name__ == "__main__":

@@ -68,6 +68,9 @@ import struct
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from bedrock_test import Report, console_counters  # noqa: E402
+
 POOL = 1000  # hostile connections held per scenario
 LINGER_CAP = 2000  # closed-by-the-server hostile sockets kept open at most
 FILL_SECONDS = 2.0  # the pool's head start before the legitimate client
@@ -124,19 +127,9 @@ INTERESTING = ("refused_full", "refused_backlog", "refused_fair_share", "evicted
                "fin_wait_2_timeouts", "send_stall_aborts", "syn_received_timeouts", "reaped_idle",
                "aborted_retries")
 
-NAME = "hostile"
-failures = []
-
-
-def say(msg):
-    print("%s: %s" % (NAME, msg), flush=True)
-
-
-def check(cond, what):
-    say(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-    return cond
+REPORT = Report("hostile")  # "hostile[NAME]" once the arguments are read
+say = REPORT.say
+check = REPORT.check
 
 
 def raise_nofile(want=65536):
@@ -270,13 +263,13 @@ def latency_checks(what, times, bad, p99_bound=P99_BOUND, max_bound=None):
     if slow:
         say("    %d answered but took %.0f s or more: %s" % (
             len(slow), bound, ", ".join("%.2f s" % t for t in slow[:10])))
-    check(not bad, "%s: all %d answered 200 (%d failures)" % (what, len(times), len(bad)))
+    check("%s: all %d answered 200 (%d failures)" % (what, len(times), len(bad)), not bad)
     if p99_bound is not None:
-        check(percentile(times, 99) < p99_bound, "%s: p99 %.0f ms < %.0f ms"
-              % (what, percentile(times, 99) * 1000, p99_bound * 1000))
+        check("%s: p99 %.0f ms < %.0f ms" % (what, percentile(times, 99) * 1000, p99_bound * 1000),
+              percentile(times, 99) < p99_bound)
     if max_bound is not None:
-        check(max(times or [0]) < max_bound, "%s: every request within %.0f s (max %.2f s)"
-              % (what, max_bound, max(times or [0])))
+        check("%s: every request within %.0f s (max %.2f s)" % (what, max_bound, max(times or [0])),
+              max(times or [0]) < max_bound)
 
 
 # ---- slots -----------------------------------------------------------------
@@ -292,7 +285,6 @@ class Slots:
 class KernelSlots:
     """The unikernel's console: 'c' on QEMU's stdin (a FIFO) prints the
     counters to the console log."""
-    BLOCK = re.compile(r"--- tcp: (\d+) of (\d+) slots in use\r?\n(.*?)--- virtio-net", re.S)
 
     def __init__(self, fifo, log):
         self.fifo = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
@@ -306,15 +298,9 @@ class KernelSlots:
         while time.monotonic() < deadline:
             with open(self.log, "rb") as f:
                 f.seek(start)
-                text = f.read().decode(errors="replace")
-            m = self.BLOCK.search(text)
-            if m:
-                counters = {}
-                for line in m.group(3).splitlines():
-                    parts = line.split()
-                    if len(parts) == 2 and parts[1].isdigit():
-                        counters[parts[0]] = int(parts[1])
-                return Slots(int(m.group(1)), int(m.group(2)), counters)
+                c = console_counters(f.read().decode(errors="replace"))
+            if c is not None:
+                return Slots(c["slots_in_use"], c["slots"], c["tcp"])
             time.sleep(0.05)
         raise RuntimeError("no counters on the console within %.0f s of 'c'" % timeout)
 
@@ -408,14 +394,14 @@ def wait_free(slots, timeout, what, allowed=0, since=None):
         try:
             last = slots.read()
         except RuntimeError as e:
-            check(False, "%s: %s" % (what, e))
+            check("%s: %s" % (what, e), False)
             return None
         if last.in_use <= allowed or time.monotonic() - t0 > timeout:
             break
         time.sleep(0.5)
     dt = time.monotonic() - t0
-    check(last.in_use <= allowed, "%s: every slot free within %.0f s (%s after %.1f s)"
-          % (what, timeout, last, dt))
+    check("%s: every slot free within %.0f s (%s after %.1f s)" % (what, timeout, last, dt),
+          last.in_use <= allowed)
     return last
 
 
@@ -664,12 +650,13 @@ def fill_store(a):
                 raise OSError("POST #%d answered %s" % (i, status))
             made += 1
     except OSError as e:
-        check(False, "fill the store: %s" % e)
+        check("fill the store: %s" % e, False)
     finally:
         s.close()
     _, status, size = fetch(a.target, "/api/hotels", a.legit_src, 10.0)
-    check(made == HOTELS and status == 200, "%d hotels POSTed over one keep-alive connection in "
-          "%.1f s; GET /api/hotels is %d bytes (%s)" % (made, time.monotonic() - t0, size, status))
+    check("%d hotels POSTed over one keep-alive connection in %.1f s; GET /api/hotels is %d bytes (%s)"
+          % (made, time.monotonic() - t0, size, status),
+          made == HOTELS and status == 200)
 
 
 def scenario_stall(a, slots):
@@ -695,8 +682,8 @@ def scenario_stall(a, slots):
             socks.append(s)
         say("%s: %d connected and sent their request in %.1f s; %s"
             % (what, len(socks), time.monotonic() - t0, slots.read()))
-        check(len(socks) == STALLERS, "%s: all %d stallers connected (%d)"
-              % (what, STALLERS, len(socks)))
+        check("%s: all %d stallers connected (%d)" % (what, STALLERS, len(socks)),
+              len(socks) == STALLERS)
         time.sleep(STALL_GRACE)
         times, bad = legit_run(a.target, "/api/hotels", a.legit_src, STALL_LEGIT, STALL_LEGIT * 0.1,
                                stop_at=t0 + STALL_WAIT - 15.0)
@@ -811,7 +798,7 @@ def scenario_flood(a, slots):
     except (OSError, http.client.HTTPException, ValueError) as e:
         made = {}
         say("%s: POST /api/hotels: %s" % (what, e))
-    if not check("id" in made, "%s: a hotel to fetch (POST -> %s)" % (what, made)):
+    if not check("%s: a hotel to fetch (POST -> %s)" % (what, made), "id" in made):
         return
     path = "/api/hotels/%d" % made["id"]
     dst_mac = neighbour_mac(host)
@@ -843,7 +830,7 @@ def scenario_flood(a, slots):
         if proc.is_alive():
             proc.kill()
     if res is None:
-        check(False, "%s: the flooding process reported nothing" % what)
+        check("%s: the flooding process reported nothing" % what, False)
         return
     link1 = link_stats(a.link)
     rate = res["sent"] / res["seconds"]
@@ -852,15 +839,15 @@ def scenario_flood(a, slots):
     say("%s: %d SYNs written in %.1f s (%.0f/s), %d refused by the socket; the link passed %d "
         "frames on (%.0f/s), dropped %d" % (what, res["sent"], res["seconds"], rate, res["refused"],
                                             took, took / res["seconds"], dropped))
-    check(rate >= FLOOD_MIN_RATE and res["seconds"] >= FLOOD_SECONDS,
-          "%s: at least %d SYNs/s for %.0f s (%.0f/s for %.1f s)"
-          % (what, FLOOD_MIN_RATE, FLOOD_SECONDS, rate, res["seconds"]))
+    check("%s: at least %d SYNs/s for %.0f s (%.0f/s for %.1f s)"
+          % (what, FLOOD_MIN_RATE, FLOOD_SECONDS, rate, res["seconds"]),
+          rate >= FLOOD_MIN_RATE and res["seconds"] >= FLOOD_SECONDS)
     latency_checks("%s: legitimate GET %s x%d during the flood" % (what, path, FLOOD_LEGIT),
                    times, bad, p99_bound=None, max_bound=FLOOD_BOUND)
     try:
         after = slots.read()
     except RuntimeError as e:
-        check(False, "%s: counters after the flood: %s" % (what, e))
+        check("%s: counters after the flood: %s" % (what, e), False)
         return
     say("%s: right after: %s" % (what, after))
     if slots.kind == "unikernel":
@@ -871,10 +858,10 @@ def scenario_flood(a, slots):
             % (what, d.get("syn_cookies_sent", 0), d.get("syn_cookies_accepted", 0),
                d.get("syn_cookies_rejected", 0)))
         if a.require_syn_cookies:
-            check(d.get("syn_cookies_sent", 0) > 0 and d.get("syn_cookies_accepted", 0) > 0,
-                  "%s: SYN cookies sent and accepted during the flood (syn_cookies_sent +%d, "
+            check("%s: SYN cookies sent and accepted during the flood (syn_cookies_sent +%d, "
                   "syn_cookies_accepted +%d; absent counters mean the image has no SYN cookies)"
-                  % (what, d.get("syn_cookies_sent", 0), d.get("syn_cookies_accepted", 0)))
+                  % (what, d.get("syn_cookies_sent", 0), d.get("syn_cookies_accepted", 0)),
+                  d.get("syn_cookies_sent", 0) > 0 and d.get("syn_cookies_accepted", 0) > 0)
     wait_free(slots, FLOOD_DRAIN, "%s: over" % what)
 
 
@@ -882,7 +869,6 @@ SCENARIOS = ("half", "trickle", "keepalive", "mix", "stall", "flood")
 
 
 def main():
-    global NAME
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--name", default="hostile", help="label of the server in messages")
     p.add_argument("--target", required=True, help="IP:PORT of the server")
@@ -899,7 +885,7 @@ def main():
     p.add_argument("--only", default=",".join(SCENARIOS),
                    help="comma-separated scenarios (default: all: %s)" % ",".join(SCENARIOS))
     a = p.parse_args()
-    NAME = "hostile[%s]" % a.name
+    REPORT.prefix = "hostile[%s]" % a.name
     host, _, port = a.target.rpartition(":")
     a.target = (host, int(port))
     only = [s for s in a.only.split(",") if s]
@@ -927,15 +913,14 @@ def main():
     signal.signal(signal.SIGALRM, on_alarm)
     signal.signal(signal.SIGTERM, on_term)
     signal.alarm(TOTAL_TIMEOUT)
-    t0 = time.monotonic()
     try:
         if a.console_in:
             slots = KernelSlots(a.console_in, a.console_log)
         else:
             slots = ServerSlots(a.server_pid, a.max_conns, a.target[1])
         dt, status, _ = fetch(a.target, "/api/hotels", a.legit_src, 5.0)
-        if not check(status == 200, "the server answers GET /api/hotels (%s in %.0f ms)"
-                     % (status, dt * 1000)):
+        if not check("the server answers GET /api/hotels (%s in %.0f ms)" % (status, dt * 1000),
+                     status == 200):
             return 1
         first = slots.read()
         say("at the start: %s" % first)
@@ -951,22 +936,18 @@ def main():
             elif name == "flood":
                 scenario_flood(a, slots)
             if not slots.alive():
-                check(False, "the server is still running")
+                check("the server is still running", False)
                 break
         last = slots.read()
         if slots.kind == "unikernel":
             say("counters over the whole run: %s" % delta_text(counter_delta(first, last)))
     except RuntimeError as e:
-        check(False, str(e))
+        check(str(e), False)
     finally:
         signal.alarm(0)
         for child in multiprocessing.active_children():
             child.kill()
-    say("%s in %.0f s" % ("%d FAILED" % len(failures) if failures else "all passed",
-                          time.monotonic() - t0))
-    for f in failures:
-        say("    failed: %s" % f)
-    return 1 if failures else 0
+    return REPORT.summary()
 
 
 if __name__ == "__main__":

@@ -23,8 +23,7 @@
 # or "--pool 100".
 set -uo pipefail
 NAME=hostile_kernel
-source "$(dirname "$0")/../kernel/lib.sh"
-NS=bedrock-hostile-$$
+source "$(dirname "$0")/../lib/lib.sh"
 TAP=tap-hostile
 IMAGE_DIR=$ROOT/kernel/target/e2e
 ELF=${1:-$IMAGE_DIR/aarch64-unknown-none/release/bedrock-kernel}
@@ -34,7 +33,6 @@ OUT=$ROOT/kernel/target/hostile
 LOG=$OUT/console-$$.log
 CONSOLE_IN=$OUT/console-$$.in
 LEGIT_IP=10.0.3.3
-PY=$(command -v python3) || { echo "$NAME: FAIL: python3 missing"; exit 1; }
 mkdir -p "$OUT"
 
 cookies=(--require-syn-cookies)
@@ -46,43 +44,22 @@ require_tap
 [ $# -gt 0 ] || build_tap_image "$IMAGE_DIR"
 [ -f "$ELF" ] || { echo "$NAME: FAIL: no image at $ELF"; exit 1; }
 
-QEMU_PID=
-DUMP_PID=
-cleanup() {
-    [ -n "$DUMP_PID" ] && kill "$DUMP_PID" 2>/dev/null && wait "$DUMP_PID" 2>/dev/null
-    [ -n "$QEMU_PID" ] && kill "$QEMU_PID" 2>/dev/null && wait "$QEMU_PID" 2>/dev/null
-    exec 3>&- 2>/dev/null
-    rm -f "$CONSOLE_IN"
-    ip netns del "$NS" 2>/dev/null
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_netns "bedrock-hostile-$$" "$TAP"
+in_ns ip addr add "$LEGIT_IP/24" dev "$TAP"
 
-make_netns "$NS" "$TAP"
-ip netns exec "$NS" ip addr add "$LEGIT_IP/24" dev "$TAP"
-
-# The console's input is a FIFO held open here, so hostile.py can send 'c'
-# and QEMU never sees end of input.
-rm -f "$CONSOLE_IN"
-mkfifo "$CONSOLE_IN"
-exec 3<>"$CONSOLE_IN"
-# vnet_hdr=off as in e2e_tap.sh. Started with ip netns exec so that $! is
-# QEMU's pid.
-ip netns exec "$NS" "${QEMU_TAP[@]}" -kernel "$ELF" \
-    -netdev tap,id=n0,ifname="$TAP",script=no,downscript=no,vnet_hdr=off \
-    -device virtio-net-device,netdev=n0 \
-    <&3 >"$LOG" 2>&1 &
-QEMU_PID=$!
-wait_network_up "$QEMU_PID"
-ip netns exec "$NS" ping -c 1 -W 2 "$GUEST_IP" >/dev/null || fail "the guest does not answer ping"
+# hostile.py sends 'c' on the console.
+console_fifo "$CONSOLE_IN"
+start_guest_on_tap "$ELF" "$TAP"
+wait_network_up
+in_ns ping -c 1 -W 2 "$GUEST_IP" >/dev/null || fail "the guest does not answer ping"
 if [ "${HOSTILE_PCAP:-0}" = 1 ]; then
     rm -f "$OUT/legit.pcap"
     ip netns exec "$NS" dumpcap -q -i "$TAP" -f "host $LEGIT_IP" -w "$OUT/legit.pcap" 2>/dev/null &
-    DUMP_PID=$!
+    on_exit_stop $!
     sleep 1
 fi
 
-ip netns exec "$NS" timeout -k 5 420 "$PY" tests/hostile/hostile.py --name unikernel \
+in_ns timeout -k 5 420 "$PY" tests/hostile/hostile.py --name unikernel \
     --target "$GUEST_IP:80" --legit-src "$LEGIT_IP" --link "$TAP" \
     --console-in "$CONSOLE_IN" --console-log "$LOG" "${cookies[@]}" "${extra[@]}"
 status=$?

@@ -16,7 +16,7 @@
 # or "--pool 100".
 set -uo pipefail
 NAME=hostile_server
-source "$(dirname "$0")/../kernel/lib.sh"
+source "$(dirname "$0")/../lib/lib.sh"
 BIN=${1:-server/target/release/bedrock-serve}
 NS_C=bedrock-hc-$$
 NS_S=bedrock-hs-$$
@@ -30,28 +30,16 @@ OUT=$ROOT/server/target/hostile
 # Per run (runs side by side); removed when the run passes.
 LOG=$OUT/server-$$.log
 WWW=$OUT/www
-PY=$(command -v python3) || { echo "$NAME: FAIL: python3 missing"; exit 1; }
 [ -x "$BIN" ] || { echo "$NAME: FAIL: no server binary at $BIN (make server)"; exit 1; }
-[ "$(id -u)" -eq 0 ] || skip "needs root to create network namespaces"
+require_root "create network namespaces"
 mkdir -p "$OUT" "$WWW"
 # shellcheck disable=SC2206 # words on purpose
 extra=(${HOSTILE_ARGS:-})
 
-SERVER_PID=
-cleanup() {
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-    ip netns del "$NS_C" 2>/dev/null
-    ip netns del "$NS_S" 2>/dev/null
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ip netns add "$NS_C" || skip "cannot create a network namespace"
-ip netns add "$NS_S" || skip "cannot create a network namespace"
+add_netns "$NS_C"
+add_netns "$NS_S"
 ip link add "$VETH_C" netns "$NS_C" type veth peer name "$VETH_S" netns "$NS_S" \
     || skip "cannot create a veth pair"
-ip netns exec "$NS_C" ip link set lo up
-ip netns exec "$NS_S" ip link set lo up
 ip netns exec "$NS_C" ip addr add "$CLIENT_IP/24" dev "$VETH_C"
 ip netns exec "$NS_C" ip addr add "$LEGIT_IP/24" dev "$VETH_C"
 ip netns exec "$NS_S" ip addr add "$SERVER_IP/24" dev "$VETH_S"
@@ -65,11 +53,9 @@ ip netns exec "$NS_S" ip route add default via "$CLIENT_IP"
 ip netns exec "$NS_S" "$BIN" --root "$WWW" --listen "$SERVER_IP:80" --workers 1 \
     --max-conns "$MAX_CONNS" --quiet >"$LOG" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 50); do
-    ip netns exec "$NS_C" bash -c "exec 3<>/dev/tcp/$SERVER_IP/80" 2>/dev/null && break
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "bedrock-serve exited at start"
-    sleep 0.1
-done
+on_exit_stop "$SERVER_PID"
+poll_while_running "$SERVER_PID" 50 ip netns exec "$NS_C" bash -c "exec 3<>/dev/tcp/$SERVER_IP/80" 2>/dev/null
+[ $? -ne 2 ] || fail "bedrock-serve exited at start"
 echo "$NAME: bedrock-serve (pid $SERVER_PID) on $SERVER_IP:80, --workers 1 --max-conns $MAX_CONNS"
 
 ip netns exec "$NS_C" timeout -k 5 420 "$PY" tests/hostile/hostile.py --name bedrock-serve \

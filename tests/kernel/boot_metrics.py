@@ -14,11 +14,13 @@ IDLE_CPU_LIMIT percent, Ctrl-C does not stop QEMU, or the loadable image is
 above IMAGE_FILE_LIMIT bytes.
 """
 import os
-import select
 import struct
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from bedrock_test import KERNEL_ELF, Guest  # noqa: E402
 
 IDLE_CPU_LIMIT = 5.0  # percent of one host core
 # The loaded image: code and constants only. The big statics (TCP and HTTP
@@ -45,118 +47,45 @@ def loadable_bytes(path):
     return filesz, memsz, len(data)
 
 
-def qemu_cmd(elf, semihosting=True):
-    # Semihosting's console goes to the serial port's chardev: the kernel
-    # writes whole log lines through it (one trap per line, not per byte).
-    sh = ["-semihosting-config", "enable=on,target=native,chardev=serial0"] if semihosting else []
-    return ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-m", "128M",
-            "-nographic", *sh, "-kernel", elf,
-            "-global", "virtio-mmio.force-legacy=false",
-            "-netdev", "user,id=n0", "-device", "virtio-net-device,netdev=n0"]
-
-
-class Boot:
-    """One QEMU run with timestamped console output."""
-
-    def __init__(self, elf, semihosting=True):
-        self.t0 = time.monotonic()
-        self.proc = subprocess.Popen(qemu_cmd(elf, semihosting), stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self.buf = b""
-        self.first_byte = None
-        self.lines = []  # (seconds since launch, text)
-
-    def pump(self, timeout):
-        """Reads whatever arrives within `timeout` seconds."""
-        fd = self.proc.stdout.fileno()
-        end = time.monotonic() + timeout
-        while True:
-            left = end - time.monotonic()
-            if left <= 0:
-                return
-            r, _, _ = select.select([fd], [], [], left)
-            if not r:
-                return
-            chunk = os.read(fd, 4096)
-            now = time.monotonic() - self.t0
-            if not chunk:
-                return
-            if self.first_byte is None:
-                self.first_byte = now
-            self.buf += chunk
-            while b"\n" in self.buf:
-                line, self.buf = self.buf.split(b"\n", 1)
-                self.lines.append((now, line.decode(errors="replace").rstrip("\r")))
-
-    def wait_for(self, text, timeout):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            for t, line in self.lines:
-                if text in line:
-                    return t
-            if self.proc.poll() is not None:
-                self.pump(0.1)
-                break
-            self.pump(0.05)
-        for t, line in self.lines:
-            if text in line:
-                return t
-        return None
-
-    def cpu_seconds(self):
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-
-
 def main():
-    elf = sys.argv[1] if len(sys.argv) > 1 else \
-        "kernel/target/aarch64-unknown-none/release/bedrock-kernel"
+    elf = sys.argv[1] if len(sys.argv) > 1 else KERNEL_ELF
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     ok = True
     firsts, ups, guest_ups = [], [], []
     for i in range(runs):
-        b = Boot(elf)
+        b = Guest(elf)
         up = b.wait_for("network up", BOOT_TIMEOUT)
-        first_line = b.lines[0][0] if b.lines else None
+        lines = b.lines()
+        first_line = lines[0][0] if lines else None
         if up is None:
             print("boot_metrics: FAIL: no 'network up' within %.0f s; console:" % BOOT_TIMEOUT)
-            for _, line in b.lines:
-                print("    " + line)
-            b.kill()
+            print(b.console(last=None))
+            b.stop()
             return 1
         firsts.append(first_line)
         ups.append(up)
-        for _, line in b.lines:
+        for _, line in lines:
             if "network up" in line and line.startswith("["):
                 guest_ups.append(float(line[1:line.index("]")]))
         last = i == runs - 1
         if not last:
-            b.kill()
+            b.stop()
             continue
         # The last boot: idle CPU, then Ctrl-C.
         print("boot_metrics: console of the last boot:")
-        for t, line in b.lines:
+        for t, line in b.lines():
             print("    %7.1f ms  %s" % (t * 1000, line))
-        b.pump(1.0)  # let it settle
+        time.sleep(1.0)  # let it settle
         c0, w0 = b.cpu_seconds(), time.monotonic()
-        b.pump(3.0)
+        time.sleep(3.0)
         c1, w1 = b.cpu_seconds(), time.monotonic()
         idle = 100.0 * (c1 - c0) / (w1 - w0)
-        b.proc.stdin.write(b"\x03")
-        b.proc.stdin.flush()
+        b.send(b"\x03")
         try:
             status = b.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             status = None
-        b.pump(0.2)
-        b.kill()
+        b.stop()
         print("boot_metrics: idle QEMU host CPU over %.1f s: %.2f %%" % (w1 - w0, idle))
         if idle > IDLE_CPU_LIMIT:
             print("boot_metrics: FAIL: idle CPU above %.1f %%" % IDLE_CPU_LIMIT)
@@ -169,13 +98,12 @@ def main():
 
     # Without semihosting the console probe must fall back to the UART:
     # the kernel boots and logs all the same (no crash on the HLT).
-    b = Boot(elf, semihosting=False)
+    b = Guest(elf, semihosting=False)
     up = b.wait_for("network up", BOOT_TIMEOUT)
-    b.kill()
+    b.stop()
     if up is None:
         print("boot_metrics: FAIL: without -semihosting no 'network up' on the UART; console:")
-        for _, line in b.lines:
-            print("    " + line)
+        print(b.console(last=None))
         ok = False
     else:
         print("boot_metrics: without -semihosting: 'network up' on the UART after %.1f ms" % (up * 1000))

@@ -24,6 +24,10 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from bedrock_test import (KERNEL_ELF, Guest, Report, exchange, free_port, http_status,  # noqa: E402
+                          user_netdev, wait_until)
+
 TOTAL_TIMEOUT = 120  # seconds for the whole script
 BOOT_TIMEOUT = 10.0  # seconds to "serving HTTP"
 HOTELS = 1000
@@ -31,64 +35,8 @@ CLIENTS = 64
 SLOTS = 256  # bedrock_net::limits::TCP_MAX_CONNECTIONS, the kernel's slots
 REQUESTS_PER_CLIENT = 3
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Qemu:
-    """One QEMU run; a thread collects the console lines with timestamps."""
-
-    def __init__(self, elf, port):
-        self.t0 = time.monotonic()
-        cmd = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-m", "128M",
-               "-nographic", "-semihosting-config", "enable=on,target=native,chardev=serial0", "-global", "virtio-mmio.force-legacy=false",
-               "-kernel", elf,
-               "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:80" % port,
-               "-device", "virtio-net-device,netdev=n0"]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        self.lines = []  # (seconds since launch, text)
-        self.lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for raw in self.proc.stdout:
-            with self.lock:
-                self.lines.append((time.monotonic() - self.t0,
-                                   raw.decode(errors="replace").rstrip("\r\n")))
-
-    def find(self, text):
-        with self.lock:
-            for t, line in self.lines:
-                if text in line:
-                    return t
-        return None
-
-    def console(self, last=40):
-        with self.lock:
-            return "\n".join("    " + l for _, l in self.lines[-last:])
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-
-
-failures = []
-
-
-def check(cond, what):
-    if cond:
-        print("e2e_http: ok   %s" % what)
-    else:
-        print("e2e_http: FAIL %s" % what)
-        failures.append(what)
-    return cond
+REPORT = Report("e2e_http")
+check = REPORT.check
 
 
 def curl(port, *args):
@@ -100,49 +48,29 @@ def curl(port, *args):
     return int(code or 0), body
 
 
-def request(conn, method, path, body=None, headers=None):
-    conn.request(method, path, body=body, headers=headers or {})
-    r = conn.getresponse()
-    return r.status, r.read()
-
-
-def answered_by(port, path, deadline, pause):
-    """Retries GET `path` on new connections until a 200 or `deadline`."""
-    while time.monotonic() < deadline:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=0.5)
-            status, _ = request(c, "GET", path)
-            c.close()
-            if status == 200:
-                return True
-        except (OSError, http.client.HTTPException):
-            time.sleep(pause)
-    return False
-
-
-def first_answer(port, q, deadline):
+def first_answer(port, guest, deadline):
     """Retries GET / until it is answered; seconds since QEMU's launch."""
-    if answered_by(port, "/", deadline, 0.002):
-        return time.monotonic() - q.t0
+    if wait_until(lambda: http_status(port, "/", 0.5) == 200, deadline - time.monotonic(), 0.002):
+        return time.monotonic() - guest.launched
     return None
 
 
 def seed_lines(port):
     status, body = curl(port, "/")
-    check(status == 200 and len(body) > 0, "curl / -> 200 with a page (%d)" % status)
+    check("curl / -> 200 with a page (%d)" % status, status == 200 and len(body) > 0)
     status, body = curl(port, "/api/hotels")
-    check(status == 200 and json.loads(body) == [], "curl /api/hotels -> 200 [] (%d %r)"
-          % (status, body[:60]))
+    check("curl /api/hotels -> 200 [] (%d %r)" % (status, body[:60]),
+          status == 200 and json.loads(body) == [])
     status, body = curl(port, "-X", "POST", "-d", "Hilton,Toronto", "/api/hotels")
-    check(status == 201 and json.loads(body) == {"id": 1, "name": "Hilton", "city": "Toronto"},
-          "curl -X POST -d \"Hilton,Toronto\" -> 201 (%d %r)" % (status, body))
+    check("curl -X POST -d \"Hilton,Toronto\" -> 201 (%d %r)" % (status, body),
+          status == 201 and json.loads(body) == {"id": 1, "name": "Hilton", "city": "Toronto"})
     status, body = curl(port, "/api/hotels/1")
-    check(status == 200 and json.loads(body) == {"id": 1, "name": "Hilton", "city": "Toronto"},
-          "curl /api/hotels/1 -> 200 (%d %r)" % (status, body))
+    check("curl /api/hotels/1 -> 200 (%d %r)" % (status, body),
+          status == 200 and json.loads(body) == {"id": 1, "name": "Hilton", "city": "Toronto"})
     status, body = curl(port, "-X", "DELETE", "/api/hotels/1")
-    check(status == 204 and body == "", "curl -X DELETE /api/hotels/1 -> 204 (%d)" % status)
+    check("curl -X DELETE /api/hotels/1 -> 204 (%d)" % status, status == 204 and body == "")
     status, _ = curl(port, "/api/hotels/1")
-    check(status == 404, "deleted hotel is gone -> 404 (%d)" % status)
+    check("deleted hotel is gone -> 404 (%d)" % status, status == 404)
 
 
 def thousand_hotels(port):
@@ -151,15 +79,15 @@ def thousand_hotels(port):
     t = time.monotonic()
     ok = True
     for i in range(HOTELS):
-        status, body = request(c, "POST", "/api/hotels", "Hotel %d,City %d" % (i, i % 37))
+        status, _, body = exchange(c, "POST", "/api/hotels", "Hotel %d,City %d" % (i, i % 37))
         if status != 201:
             ok = False
             break
         ids[json.loads(body)["id"]] = i
     dt = time.monotonic() - t
-    check(ok and len(ids) == HOTELS, "%d POSTs over one keep-alive connection (%.0f req/s)"
-          % (HOTELS, HOTELS / dt))
-    status, body = request(c, "GET", "/api/hotels")
+    check("%d POSTs over one keep-alive connection (%.0f req/s)" % (HOTELS, HOTELS / dt),
+          ok and len(ids) == HOTELS)
+    status, _, body = exchange(c, "GET", "/api/hotels")
     c.close()
     try:
         listed = json.loads(body)
@@ -171,24 +99,24 @@ def thousand_hotels(port):
         by_id = {h["id"]: h for h in listed}
         good = all(by_id.get(k, {}).get("name") == "Hotel %d" % i and
                    by_id[k].get("city") == "City %d" % (i % 37) for k, i in ids.items())
-    check(good, "GET /api/hotels parses as JSON and holds all %d (%d bytes)"
-          % (HOTELS, len(body)))
+    check("GET /api/hotels parses as JSON and holds all %d (%d bytes)" % (HOTELS, len(body)),
+          good)
 
 
 def unicode_roundtrip(port):
     name = 'The "Grand" Hôtel — 東京 ✓ \\ /'
     city = "Zürich"
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    status, body = request(c, "POST", "/api/hotels",
+    status, _, body = exchange(c, "POST", "/api/hotels",
                            json.dumps({"name": name, "city": city}).encode(),
                            {"Content-Type": "application/json"})
     made = json.loads(body) if status == 201 else {}
-    status2, body2 = request(c, "GET", "/api/hotels/%s" % made.get("id", 0))
+    status2, _, body2 = exchange(c, "GET", "/api/hotels/%s" % made.get("id", 0))
     c.close()
     got = json.loads(body2) if status2 == 200 else {}
-    check(status == 201 and made.get("name") == name and got.get("name") == name
-          and got.get("city") == city, "quotes and non-ASCII round-trip via JSON (%d %d)"
-          % (status, status2))
+    check("quotes and non-ASCII round-trip via JSON (%d %d)" % (status, status2),
+          status == 201 and made.get("name") == name and got.get("name") == name
+          and got.get("city") == city)
 
 
 def concurrent(port):
@@ -201,10 +129,10 @@ def concurrent(port):
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             for k in range(REQUESTS_PER_CLIENT):
                 if k == 1:
-                    status, body = request(c, "POST", "/api/hotels", "C%d,Town" % n)
+                    status, _, body = exchange(c, "POST", "/api/hotels", "C%d,Town" % n)
                     ok += status == 201
                 else:
-                    status, body = request(c, "GET", "/api/hotels/2")
+                    status, _, body = exchange(c, "GET", "/api/hotels/2")
                     ok += status == 200 and b'"id":2' in body
             c.close()
         except (OSError, http.client.HTTPException) as e:
@@ -220,20 +148,22 @@ def concurrent(port):
         th.join(60)
     dt = time.monotonic() - t
     good = sum(1 for r in results if r == REQUESTS_PER_CLIENT)
-    check(good == CLIENTS, "%d concurrent clients x %d requests: %d all answered (%.2f s)"
-          % (CLIENTS, REQUESTS_PER_CLIENT, good, dt))
+    check("%d concurrent clients x %d requests: %d all answered (%.2f s)"
+          % (CLIENTS, REQUESTS_PER_CLIENT, good, dt),
+          good == CLIENTS)
 
 
 def served_quickly(port, what):
     t = time.monotonic()
     try:
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        status, _ = request(c, "GET", "/api/hotels/2")
+        status, _, _ = exchange(c, "GET", "/api/hotels/2")
         c.close()
     except (OSError, http.client.HTTPException) as e:
         status = repr(e)
-    check(status == 200, "%s: another client served (%s in %.0f ms)"
-          % (what, status, (time.monotonic() - t) * 1000))
+    check("%s: another client served (%s in %.0f ms)"
+          % (what, status, (time.monotonic() - t) * 1000),
+          status == 200)
 
 
 def bad_clients(port):
@@ -257,7 +187,7 @@ def bad_clients(port):
         closed = rest == b"" or rest.startswith(b"HTTP/1.1 4")
     except OSError:
         closed = True
-    check(closed, "the half-closed client is answered or closed")
+    check("the half-closed client is answered or closed", closed)
     half.close()
     # Vanished: a request head never finished, socket left open.
     gone = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -292,29 +222,30 @@ def slot_limit(port):
             conns.append(s)
             if not answered(s):
                 break
-        check(len(conns) == SLOTS, "%d keep-alive connections open and served (%.2f s)"
-              % (len(conns), time.monotonic() - t))
+        check("%d keep-alive connections open and served (%.2f s)"
+              % (len(conns), time.monotonic() - t),
+              len(conns) == SLOTS)
         extra = socket.create_connection(("127.0.0.1", port), timeout=5)
         try:
             refused = not answered(extra)
         except OSError:
             refused = True
         extra.close()
-        check(refused, "connection %d is refused (no answer, no hang)" % (SLOTS + 1))
+        check("connection %d is refused (no answer, no hang)" % (SLOTS + 1), refused)
         still = sum(1 for s in conns if answered(s))
-        check(still == SLOTS, "the %d connections are still served (%d)" % (SLOTS, still))
+        check("the %d connections are still served (%d)" % (SLOTS, still), still == SLOTS)
         conns.pop().close()
         time.sleep(0.2)
         served_quickly(port, "one of %d closed" % SLOTS)
     except OSError as e:
-        check(False, "slot limit: %r" % e)
+        check("slot limit: %r" % e, False)
     finally:
         for s in conns:
             s.close()
     # The closed connections free their slots once their FIN exchanges end;
     # until then a new connection may still find the table full.
-    if not answered_by(port, "/api/hotels/2", time.monotonic() + 3, 0.05):
-        check(False, "slots free again within 3 s of closing the %d connections" % SLOTS)
+    if not wait_until(lambda: http_status(port, "/api/hotels/2", 0.5) == 200, 3):
+        check("slots free again within 3 s of closing the %d connections" % SLOTS, False)
 
 
 def keepalive_rate(port, seconds=2.0):
@@ -323,7 +254,7 @@ def keepalive_rate(port, seconds=2.0):
     end = time.monotonic() + seconds
     t = time.monotonic()
     while time.monotonic() < end:
-        status, _ = request(c, "GET", "/api/hotels/2")
+        status, _, _ = exchange(c, "GET", "/api/hotels/2")
         if status != 200:
             break
         n += 1
@@ -333,29 +264,25 @@ def keepalive_rate(port, seconds=2.0):
 
 
 def main():
-    elf = sys.argv[1] if len(sys.argv) > 1 else \
-        "kernel/target/aarch64-unknown-none/release/bedrock-kernel"
+    elf = sys.argv[1] if len(sys.argv) > 1 else KERNEL_ELF
     port = free_port()
-    q = Qemu(elf, port)
+    guest = Guest(elf, user_netdev(port))
 
     def on_alarm(_sig, _frame):
-        print("e2e_http: FAIL: over %d s; console:\n%s" % (TOTAL_TIMEOUT, q.console()))
-        q.kill()
+        print("e2e_http: FAIL: over %d s; console:\n%s" % (TOTAL_TIMEOUT, guest.console()))
+        guest.stop()
         os._exit(1)
 
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(TOTAL_TIMEOUT)
     try:
         deadline = time.monotonic() + BOOT_TIMEOUT
-        first = first_answer(port, q, deadline)
+        first = first_answer(port, guest, deadline)
         # The first answer may come before the line is printed.
-        serving = q.find("serving HTTP")
-        while serving is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-            serving = q.find("serving HTTP")
+        serving = guest.wait_for("serving HTTP", deadline - time.monotonic())
         if first is None or serving is None:
             print("e2e_http: FAIL: no HTTP answer or no 'serving HTTP' within %.0f s; console:\n%s"
-                  % (BOOT_TIMEOUT, q.console()))
+                  % (BOOT_TIMEOUT, guest.console()))
             return 1
         print("e2e_http: QEMU launch -> 'serving HTTP' %.1f ms, -> first HTTP answer %.1f ms"
               % (serving * 1000, first * 1000))
@@ -366,18 +293,16 @@ def main():
         bad_clients(port)
         slot_limit(port)
         keepalive_rate(port)
-        if q.proc.poll() is not None:
-            check(False, "QEMU still running (exited %s)" % q.proc.returncode)
-        logged = q.find("GET /api/hotels/2 200")
-        check(logged is not None, "one log line per request on the console")
+        if not guest.running():
+            check("QEMU still running (exited %s)" % guest.proc.returncode, False)
+        logged = guest.find("GET /api/hotels/2 200")
+        check("one log line per request on the console", logged is not None)
     finally:
-        q.kill()
+        guest.stop()
         signal.alarm(0)
-    if failures:
-        print("e2e_http: %d FAILED; console tail:\n%s" % (len(failures), q.console()))
-        return 1
-    print("e2e_http: all passed")
-    return 0
+    if REPORT.failed:
+        print("e2e_http: console tail:\n%s" % guest.console())
+    return REPORT.summary()
 
 
 if __name__ == "__main__":

@@ -9,8 +9,7 @@
 # where a tap device cannot be created (not root, no /dev/net/tun).
 set -uo pipefail
 NAME=e2e_tap
-source "$(dirname "$0")/lib.sh"
-NS=bedrock-e2e-$$
+source "$(dirname "$0")/../lib/lib.sh"
 TAP=tap-bedrock
 OUT=$ROOT/kernel/target/e2e
 ELF=$OUT/aarch64-unknown-none/release/bedrock-kernel
@@ -21,29 +20,11 @@ mkdir -p "$OUT"
 require_tap
 build_tap_image "$OUT"
 
-QEMU_PID=
-cleanup() {
-    [ -n "$QEMU_PID" ] && kill "$QEMU_PID" 2>/dev/null && wait "$QEMU_PID" 2>/dev/null
-    ip netns del "$NS" 2>/dev/null
-}
-trap cleanup EXIT INT TERM
-
-make_netns "$NS" "$TAP"
-in_ns() { ip netns exec "$NS" "$@"; }
+make_netns "bedrock-e2e-$$" "$TAP"
 
 rm -f "$PCAP"
-# vnet_hdr=off: with a vnet header on the tap, QEMU 7.2's filter-dump
-# writes it in front of every frame and the pcap does not decode.
-# Started with ip netns exec, not in_ns: a function in the background is
-# a subshell, and $! would be its pid, not QEMU's.
-ip netns exec "$NS" "${QEMU_TAP[@]}" -kernel "$ELF" \
-    -netdev tap,id=n0,ifname="$TAP",script=no,downscript=no,vnet_hdr=off \
-    -device virtio-net-device,netdev=n0 \
-    -object filter-dump,id=f0,netdev=n0,file="$PCAP" \
-    </dev/null >"$LOG" 2>&1 &
-QEMU_PID=$!
-
-wait_network_up "$QEMU_PID"
+start_guest_on_tap "$ELF" "$TAP" -object filter-dump,id=f0,netdev=n0,file="$PCAP"
+wait_network_up
 
 checks=0
 ping_out=$(in_ns ping -c 5 -i 0.2 -W 2 "$GUEST_IP" 2>&1)
@@ -67,7 +48,7 @@ checks=$((checks + 1))
 
 # Stop QEMU (Ctrl-C is for a terminal; here the process is simply ended)
 # so the pcap is complete, then decode it.
-kill "$QEMU_PID"; wait "$QEMU_PID" 2>/dev/null; QEMU_PID=
+stop_pid "$QEMU_PID"
 
 TSHARK=(tshark -r "$PCAP" -o ip.check_checksum:TRUE)
 if ! command -v tshark >/dev/null 2>&1; then

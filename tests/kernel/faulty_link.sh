@@ -17,8 +17,7 @@
 # root, /dev/net/tun or network namespaces.
 set -uo pipefail
 NAME=faulty_link
-source "$(dirname "$0")/lib.sh"
-NS=bedrock-faulty-$$
+source "$(dirname "$0")/../lib/lib.sh"
 TAP=tap-faulty
 OUT=$ROOT/kernel/target/faulty-link
 ELF=$OUT/aarch64-unknown-none/release/bedrock-kernel
@@ -33,53 +32,30 @@ TIMEOUT=${FAULTY_LINK_TIMEOUT:-90}
 # UDP ports on the namespace's own loopback: nothing else uses them.
 QEMU_UDP=40000
 RELAY_UDP=40001
-PY=$(command -v python3) || { echo "$NAME: FAIL: python3 missing"; exit 1; }
 mkdir -p "$OUT"
 
 require_tap
 build_tap_image "$OUT" BEDROCK_ECHO_PORT=$ECHO_PORT
 
-QEMU_PID=
-RELAY_PID=
-cleanup() {
-    [ -n "$QEMU_PID" ] && kill "$QEMU_PID" 2>/dev/null && wait "$QEMU_PID" 2>/dev/null
-    [ -n "$RELAY_PID" ] && kill "$RELAY_PID" 2>/dev/null && wait "$RELAY_PID" 2>/dev/null
-    exec 3>&- 2>/dev/null
-    rm -f "$CONSOLE_IN"
-    ip netns del "$NS" 2>/dev/null
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-make_netns "$NS" "$TAP"
-in_ns() { ip netns exec "$NS" "$@"; }
+make_netns "bedrock-faulty-$$" "$TAP"
 
 # (ip netns exec, not in_ns, so that $! is the relay's pid.)
 ip netns exec "$NS" "$PY" tests/kernel/faulty_link.py --tap "$TAP" --port "$RELAY_UDP" \
     --qemu-port "$QEMU_UDP" --seed "$SEED" >"$RELAY_LOG" 2>&1 &
 RELAY_PID=$!
-for _ in $(seq 50); do
-    grep -q "faulty_link: seed" "$RELAY_LOG" && break
-    kill -0 "$RELAY_PID" 2>/dev/null || { cat "$RELAY_LOG"; fail "the relay did not start"; }
-    sleep 0.1
-done
+on_exit_stop "$RELAY_PID"
+poll_while_running "$RELAY_PID" 50 grep -q "faulty_link: seed" "$RELAY_LOG"
+[ $? -ne 2 ] || { cat "$RELAY_LOG"; fail "the relay did not start"; }
 sed 's/^/    /' "$RELAY_LOG"
 
-# The console's input is a FIFO held open here, so keys can be sent ('c'
-# prints the counters) and QEMU never sees end of input.
-rm -f "$CONSOLE_IN" "$PCAP"
-mkfifo "$CONSOLE_IN"
-exec 3<>"$CONSOLE_IN"
+console_fifo "$CONSOLE_IN"
+rm -f "$PCAP"
 dump=()
 [ "${FAULTY_LINK_PCAP:-0}" = 1 ] && dump=(-object filter-dump,id=f0,netdev=n0,file="$PCAP")
-# Started with ip netns exec, not in_ns: a function in the background is
-# a subshell, and $! would be its pid, not QEMU's.
-ip netns exec "$NS" "${QEMU_TAP[@]}" -kernel "$ELF" \
+start_guest "$ELF" \
     -netdev dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=$QEMU_UDP,remote.type=inet,remote.host=127.0.0.1,remote.port=$RELAY_UDP \
-    -device virtio-net-device,netdev=n0 "${dump[@]}" \
-    <&3 >"$LOG" 2>&1 &
-QEMU_PID=$!
-wait_network_up "$QEMU_PID"
+    -device virtio-net-device,netdev=n0 "${dump[@]}"
+wait_network_up
 grep -q "echo service on TCP port $ECHO_PORT" "$LOG" || fail "the image has no echo service"
 
 # Linux's retransmission counters, from zero for this namespace.
@@ -88,7 +64,7 @@ in_ns nstat -n >/dev/null 2>&1
 # Stops the relay and prints what it did to the frames.
 relay_report() {
     [ -n "$RELAY_PID" ] || return 0
-    kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null; RELAY_PID=
+    stop_pid "$RELAY_PID"; RELAY_PID=
     echo "$NAME: the relay's counts:"
     grep -v "faulty_link: seed" "$RELAY_LOG" | sed 's/^/    /'
 }
@@ -106,10 +82,7 @@ in_ns nstat -as TcpInSegs TcpOutSegs TcpRetransSegs TcpExtTCPFastRetrans TcpExtT
 
 # The kernel's counters: 'c' on the console.
 printf c >&3
-for _ in $(seq 30); do
-    grep -q -- "--- interrupts" "$LOG" && break
-    sleep 0.1
-done
+poll_while_running "$QEMU_PID" 30 grep -q -- "--- interrupts" "$LOG"
 echo "$NAME: the kernel's counters (console 'c'):"
 tr -d '\r' <"$LOG" | sed -n '/--- bedrock-net counters/,/--- interrupts/p' | sed 's/^/    /'
 grep -Eq "panicked|exception" "$LOG" && fail "the kernel reported a panic or an exception"

@@ -23,8 +23,8 @@ import threading
 import time
 import urllib.parse
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e import FAILED, PASSED, Server, check, raw, status_of  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from bedrock_test import Report, Server, raw, status_of  # noqa: E402
 
 # The server's caps (server/src/listing.rs, server/src/evict.rs).
 MAX_LISTING_ENTRIES = 131_072
@@ -35,6 +35,9 @@ BIG_LISTING = 100_000
 LIST_LIMIT = 0.5        # seconds for the 100,000-entry listing
 SECOND_CLIENT_LIMIT = 0.3
 QEMU_SLOWDOWN = 4
+
+REPORT = Report("server capacity", show_passes=False)
+check = REPORT.check
 
 
 def touch_all(d, names):
@@ -332,7 +335,6 @@ def main():
     # Many files: on tmpfs when there is one.
     base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
     tmp = tempfile.mkdtemp(prefix="bedrock-serve-capacity-", dir=base)
-    t0 = time.time()
     try:
         root = os.path.join(tmp, "www")
         os.makedirs(root)
@@ -344,9 +346,7 @@ def main():
         test_eviction(binary, root, a.qemu)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"server capacity: {len(PASSED)} passed, {len(FAILED)} failed ({time.time() - t0:.1f} s)")
-    if FAILED:
-        sys.exit(1)
+    sys.exit(REPORT.summary())
 
 
 if __name__ == "__main__":

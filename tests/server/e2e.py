@@ -25,109 +25,14 @@ import threading
 import time
 import urllib.parse
 
-PASSED = []
-FAILED = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from bedrock_test import Report, Server, http_request, raw, status_of, wait_until  # noqa: E402
+
+REPORT = Report("server e2e", show_passes=False)
+check = REPORT.check
 
 
-def check(name, cond, detail=""):
-    if cond:
-        PASSED.append(name)
-    else:
-        FAILED.append(name)
-        print(f"FAIL {name} {detail}", flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Server:
-    def __init__(self, binary, root, args=(), qemu=None, data=None, workers=2):
-        self.binary, self.root, self.args, self.qemu = binary, root, list(args), qemu
-        self.data, self.workers = data, workers
-        self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile(prefix="bedrock-serve-log-", delete=False)
-        self.proc = None
-
-    def cmd(self):
-        c = [self.binary, "--root", self.root, "--listen", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers)] + self.args
-        if self.data:
-            c += ["--data", self.data]
-        return ([self.qemu] if self.qemu else []) + c
-
-    def start(self):
-        self.proc = subprocess.Popen(self.cmd(), stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("server exited: " + self.output())
-                time.sleep(0.05)
-        raise RuntimeError("server did not start: " + self.output())
-
-    def output(self):
-        with open(self.log.name, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def kill9(self):
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                return self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill9()
-                return None
-        return self.proc.returncode if self.proc else None
-
-    def workers_pids(self):
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
-        return [int(p) for p in out.split()]
-
-
-def raw(port, data, timeout=5, read_all=True):
-    """Sends raw bytes, returns everything read until close (or timeout)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    s.sendall(data)
-    chunks = []
-    try:
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            chunks.append(b)
-            if not read_all:
-                break
-    except socket.timeout:
-        pass
-    s.close()
-    return b"".join(chunks)
-
-
-def status_of(resp):
-    m = re.match(rb"HTTP/1\.[01] (\d{3})", resp)
-    return int(m.group(1)) if m else None
-
-
-def req(port, method, path, body=None, headers=None, timeout=10):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    c.request(method, path, body=body, headers=headers or {})
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+req = http_request
 
 
 def get(port, path, headers=None):
@@ -429,15 +334,6 @@ def temps_in(d):
     return [n for n in os.listdir(d) if n.startswith(".bedrock-put-")]
 
 
-def wait_for(cond, seconds=10):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
-
-
 def test_put_kill9(binary, root, qemu, token):
     """kill -9 in the middle of an upload: the old file stays whole, the
     orphaned temp file is never listed or served, and the next server
@@ -453,7 +349,7 @@ def test_put_kill9(binary, root, qemu, token):
     before = set(temps_in(d))
     s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
     s.sendall(head + b"N" * 150000)
-    wait_for(lambda: temps_in(d), 5)
+    wait_until(lambda: temps_in(d), 5)
     time.sleep(0.2)
     srv.kill9()
     s.close()
@@ -476,7 +372,7 @@ def test_put_kill9(binary, root, qemu, token):
     # A server with writes sweeps orphans at start-up.
     rw = Server(binary, root, write_args[:-1], qemu=qemu).start()
     try:
-        gone = wait_for(lambda: not temps_in(d))
+        gone = wait_until(lambda: not temps_in(d), 10)
         check("orphaned temp file removed at start-up", gone and re.search(r"removed \d+ temp files", rw.output()),
               (temps_in(d), rw.output()[-300:]))
         st, _, body = get(rw.port, "/noindex/survivor.bin")
@@ -484,13 +380,13 @@ def test_put_kill9(binary, root, qemu, token):
         # A live upload's temp file survives another server's sweep.
         live = socket.create_connection(("127.0.0.1", rw.port), timeout=10)
         live.sendall(head + b"L" * 100000)
-        wait_for(lambda: temps_in(d), 5)
+        wait_until(lambda: temps_in(d), 5)
         live_temp = temps_in(d)
         planted = os.path.join(root, "sub", "deeper", ".bedrock-put-00000000000000ff")
         with open(planted, "wb") as f:
             f.write(b"left by a crash")
         other = Server(binary, root, write_args, qemu=qemu).start()
-        swept = wait_for(lambda: not os.path.exists(planted))
+        swept = wait_until(lambda: not os.path.exists(planted), 10)
         other.stop()
         check("sweep reaches nested directories", swept)
         check("sweep spares a live upload's temp file", len(live_temp) == 1 and temps_in(d) == live_temp,
@@ -774,7 +670,6 @@ def main():
     a = ap.parse_args()
     binary = os.path.abspath(a.binary)
     tmp = tempfile.mkdtemp(prefix="bedrock-serve-e2e-")
-    t0 = time.time()
     try:
         root = make_root(tmp)
         test_cli(binary, a.qemu)
@@ -807,9 +702,7 @@ def main():
         test_hotel_concurrency(binary, root, a.qemu, a.hotels, os.path.join(tmp, "conc-data"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"server e2e: {len(PASSED)} passed, {len(FAILED)} failed ({time.time() - t0:.1f} s)")
-    if FAILED:
-        sys.exit(1)
+    sys.exit(REPORT.summary())
 
 
 if __name__ == "__main__":
