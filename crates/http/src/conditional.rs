@@ -308,39 +308,30 @@ mod tests {
         evaluate(&c, method, Some(&REP))
     }
 
-    fn im(list: &str) -> Conditions<'_> {
+    const IM: usize = 0;
+    const INM: usize = 1;
+    const IMS: usize = 2;
+    const IUS: usize = 3;
+    const IR: usize = 4;
+
+    /// Conditions with the fields given set: `IM`, `INM`, `IMS`, `IUS`, `IR`.
+    fn with<'a>(set: &[(usize, &'a str)]) -> Conditions<'a> {
+        let mut f = [None; 5];
+        for &(field, v) in set {
+            f[field] = Some(v.as_bytes());
+        }
+        let [if_match, if_none_match, if_modified_since, if_unmodified_since, if_range] = f;
         Conditions {
-            if_match: Some(list.as_bytes()),
-            ..Conditions::default()
+            if_match,
+            if_none_match,
+            if_modified_since,
+            if_unmodified_since,
+            if_range,
         }
     }
 
-    fn inm(list: &str) -> Conditions<'_> {
-        Conditions {
-            if_none_match: Some(list.as_bytes()),
-            ..Conditions::default()
-        }
-    }
-
-    fn ims(d: &str) -> Conditions<'_> {
-        Conditions {
-            if_modified_since: Some(d.as_bytes()),
-            ..Conditions::default()
-        }
-    }
-
-    fn ius(d: &str) -> Conditions<'_> {
-        Conditions {
-            if_unmodified_since: Some(d.as_bytes()),
-            ..Conditions::default()
-        }
-    }
-
-    fn ir(v: &str) -> Conditions<'_> {
-        Conditions {
-            if_range: Some(v.as_bytes()),
-            ..Conditions::default()
-        }
+    fn one(field: usize, v: &str) -> Conditions<'_> {
+        with(&[(field, v)])
     }
 
     #[test]
@@ -441,15 +432,15 @@ mod tests {
     fn if_match_uses_strong_comparison() {
         for m in METHODS {
             let whole = if m == Method::Get { GO } else { GO_WHOLE };
-            assert_eq!(eval(im("\"abc\""), m), whole, "{m:?}");
-            assert_eq!(eval(im("\"x\", \"abc\""), m), whole);
-            assert_eq!(eval(im("*"), m), whole);
-            assert_eq!(eval(im("\"x\", *"), m), whole);
-            assert_eq!(eval(im("\"x\""), m), Verdict::PreconditionFailed);
-            assert_eq!(eval(im("W/\"abc\""), m), Verdict::PreconditionFailed);
-            assert_eq!(eval(im("\"ABC\""), m), Verdict::PreconditionFailed);
-            assert_eq!(eval(im("abc"), m), Verdict::PreconditionFailed);
-            assert_eq!(eval(im(""), m), Verdict::PreconditionFailed);
+            assert_eq!(eval(one(IM, "\"abc\""), m), whole, "{m:?}");
+            assert_eq!(eval(one(IM, "\"x\", \"abc\""), m), whole);
+            assert_eq!(eval(one(IM, "*"), m), whole);
+            assert_eq!(eval(one(IM, "\"x\", *"), m), whole);
+            assert_eq!(eval(one(IM, "\"x\""), m), Verdict::PreconditionFailed);
+            assert_eq!(eval(one(IM, "W/\"abc\""), m), Verdict::PreconditionFailed);
+            assert_eq!(eval(one(IM, "\"ABC\""), m), Verdict::PreconditionFailed);
+            assert_eq!(eval(one(IM, "abc"), m), Verdict::PreconditionFailed);
+            assert_eq!(eval(one(IM, ""), m), Verdict::PreconditionFailed);
         }
         // A weak current tag never matches strongly; `*` still does.
         let weak = Representation {
@@ -464,7 +455,7 @@ mod tests {
     #[test]
     fn if_match_without_a_representation_fails_even_for_star() {
         for list in ["*", "\"abc\"", ""] {
-            let c = im(list);
+            let c = one(IM, list);
             assert_eq!(
                 evaluate(&c, Method::Put, None),
                 Verdict::PreconditionFailed,
@@ -489,14 +480,24 @@ mod tests {
     #[test]
     fn if_none_match_uses_weak_comparison_304_for_get_and_head_412_else() {
         for list in ["\"abc\"", "W/\"abc\"", "\"x\", W/\"abc\"", "*", " * "] {
-            assert_eq!(eval(inm(list), Method::Get), Verdict::NotModified, "{list}");
-            assert_eq!(eval(inm(list), Method::Head), Verdict::NotModified);
-            assert_eq!(eval(inm(list), Method::Put), Verdict::PreconditionFailed);
-            assert_eq!(eval(inm(list), Method::Delete), Verdict::PreconditionFailed);
+            assert_eq!(
+                eval(one(INM, list), Method::Get),
+                Verdict::NotModified,
+                "{list}"
+            );
+            assert_eq!(eval(one(INM, list), Method::Head), Verdict::NotModified);
+            assert_eq!(
+                eval(one(INM, list), Method::Put),
+                Verdict::PreconditionFailed
+            );
+            assert_eq!(
+                eval(one(INM, list), Method::Delete),
+                Verdict::PreconditionFailed
+            );
         }
         for list in ["\"x\"", "\"ABC\"", "abc", "", "W/\"x\", \"y\""] {
-            assert_eq!(eval(inm(list), Method::Get), GO, "{list}");
-            assert_eq!(eval(inm(list), Method::Put), GO_WHOLE, "{list}");
+            assert_eq!(eval(one(INM, list), Method::Get), GO, "{list}");
+            assert_eq!(eval(one(INM, list), Method::Put), GO_WHOLE, "{list}");
         }
         // A weak current tag matches weakly.
         let weak = Representation {
@@ -508,13 +509,13 @@ mod tests {
 
     #[test]
     fn if_none_match_star_lets_a_put_create() {
-        let c = inm("*");
+        let c = one(INM, "*");
         assert_eq!(evaluate(&c, Method::Put, None), GO_WHOLE);
         assert_eq!(
             evaluate(&c, Method::Put, Some(&REP)),
             Verdict::PreconditionFailed
         );
-        let c = inm("\"abc\"");
+        let c = one(INM, "\"abc\"");
         assert_eq!(evaluate(&c, Method::Put, None), GO_WHOLE);
     }
 
@@ -522,138 +523,106 @@ mod tests {
     fn if_unmodified_since_at_and_past_the_modification_time() {
         for m in METHODS {
             let whole = if m == Method::Get { GO } else { GO_WHOLE };
-            assert_eq!(eval(ius(&date(T)), m), whole, "{m:?}");
-            assert_eq!(eval(ius(&date(T + 1)), m), whole);
-            assert_eq!(eval(ius(&date(T - 1)), m), Verdict::PreconditionFailed);
-            assert_eq!(eval(ius(&date(0)), m), Verdict::PreconditionFailed);
+            assert_eq!(eval(one(IUS, &date(T)), m), whole, "{m:?}");
+            assert_eq!(eval(one(IUS, &date(T + 1)), m), whole);
+            assert_eq!(eval(one(IUS, &date(T - 1)), m), Verdict::PreconditionFailed);
+            assert_eq!(eval(one(IUS, &date(0)), m), Verdict::PreconditionFailed);
         }
         // The obsolete forms are HTTP-dates too (RFC 9110 5.6.7).
         assert_eq!(
-            eval(ius("Saturday, 05-Nov-94 08:49:37 GMT"), Method::Put),
+            eval(one(IUS, "Saturday, 05-Nov-94 08:49:37 GMT"), Method::Put),
             Verdict::PreconditionFailed
         );
-        assert_eq!(eval(ius("Sun Nov  6 08:49:37 1994"), Method::Put), GO_WHOLE);
+        assert_eq!(
+            eval(one(IUS, "Sun Nov  6 08:49:37 1994"), Method::Put),
+            GO_WHOLE
+        );
     }
 
     #[test]
-    fn if_unmodified_since_is_ignored_when_malformed_or_unknown() {
-        for bad in [
+    fn date_conditions_are_ignored_when_malformed_or_unknown() {
+        // RFC 9110 13.1.3, 13.1.4: not a valid HTTP-date (a list of dates
+        // is not one), or no modification date to compare with.
+        let malformed = [
             "",
             "yesterday",
+            "1994-11-06",
             "Sun, 06 Nov 1994 08:49:37",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
             "Sun, 06 Nov 1994 08:49:37 GMT, Sun, 06 Nov 1994 08:49:37 GMT",
             "Sun, 32 Nov 1994 08:49:37 GMT",
             "Wed, 31 Dec 1969 23:59:59 GMT",
-        ] {
-            assert_eq!(eval(ius(bad), Method::Put), GO_WHOLE, "{bad}");
-        }
-        let c = ius("Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(evaluate(&c, Method::Put, None), GO_WHOLE);
+        ];
         let undated = Representation {
             etag: Some(ETAG),
             last_modified: None,
         };
-        assert_eq!(evaluate(&c, Method::Put, Some(&undated)), GO_WHOLE);
+        for (field, m, go) in [(IUS, Method::Put, GO_WHOLE), (IMS, Method::Get, GO)] {
+            for bad in malformed {
+                assert_eq!(eval(one(field, bad), m), go, "{bad}");
+            }
+            for d in [
+                "Thu, 01 Jan 1970 00:00:00 GMT",
+                "Sun, 06 Nov 1994 08:49:37 GMT",
+            ] {
+                let c = one(field, d);
+                assert_eq!(evaluate(&c, m, Some(&undated)), go, "{d}");
+                assert_eq!(evaluate(&c, m, None), go, "{d}");
+            }
+        }
         assert_eq!(if_unmodified_since(b"nonsense", Some(&REP)), None);
-    }
-
-    #[test]
-    fn if_match_takes_precedence_over_if_unmodified_since() {
-        // Step 2 applies only without If-Match (RFC 9110 13.2.2).
-        let c = Conditions {
-            if_match: Some(ETAG),
-            if_unmodified_since: Some(b"Thu, 01 Jan 1970 00:00:00 GMT"),
-            ..Conditions::default()
-        };
-        assert_eq!(eval(c, Method::Put), GO_WHOLE);
-        let c = Conditions {
-            if_match: Some(b"\"x\""),
-            if_unmodified_since: Some(DATE),
-            ..Conditions::default()
-        };
-        assert_eq!(eval(c, Method::Put), Verdict::PreconditionFailed);
+        assert_eq!(if_modified_since(b"nonsense", Some(&REP)), None);
     }
 
     #[test]
     fn if_modified_since_at_and_past_the_modification_time() {
         for m in [Method::Get, Method::Head] {
-            assert_eq!(eval(ims(&date(T)), m), Verdict::NotModified, "{m:?}");
-            assert_eq!(eval(ims(&date(T + 1)), m), Verdict::NotModified);
+            assert_eq!(eval(one(IMS, &date(T)), m), Verdict::NotModified, "{m:?}");
+            assert_eq!(eval(one(IMS, &date(T + 1)), m), Verdict::NotModified);
             assert!(matches!(
-                eval(ims(&date(T - 1)), m),
+                eval(one(IMS, &date(T - 1)), m),
                 Verdict::Proceed { .. }
             ));
         }
         // Ignored for other methods (RFC 9110 13.1.3).
         for m in [Method::Put, Method::Delete, Method::Post] {
-            assert_eq!(eval(ims(&date(T)), m), GO_WHOLE, "{m:?}");
+            assert_eq!(eval(one(IMS, &date(T)), m), GO_WHOLE, "{m:?}");
         }
     }
 
     #[test]
-    fn if_modified_since_is_ignored_when_malformed_or_unknown() {
-        for bad in [
-            "",
-            "tomorrow",
-            "Sun, 06 Nov 1994 08:49:37 UTC",
-            "1994-11-06",
-        ] {
-            assert_eq!(eval(ims(bad), Method::Get), GO, "{bad}");
+    fn precedence_per_rfc_9110_13_2_2() {
+        const EPOCH: &str = "Thu, 01 Jan 1970 00:00:00 GMT";
+        const AT: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
+        let (tag, other) = ("\"abc\"", "\"x\"");
+        let (pf, nm) = (Verdict::PreconditionFailed, Verdict::NotModified);
+        #[rustfmt::skip]
+        let cases = [
+            // Step 2 only without If-Match: a failing date is not looked at.
+            ([(IM, tag), (IUS, EPOCH)], Method::Put, GO_WHOLE),
+            ([(IM, other), (IUS, AT)], Method::Put, pf),
+            // Step 4 only without If-None-Match.
+            ([(INM, other), (IMS, AT)], Method::Get, GO),
+            ([(INM, tag), (IMS, EPOCH)], Method::Get, nm),
+            // Steps 1-2 (412) before steps 3-4 (304).
+            ([(IM, other), (INM, tag)], Method::Get, pf),
+            ([(IUS, EPOCH), (IMS, AT)], Method::Get, pf),
+            ([(IM, tag), (INM, tag)], Method::Get, nm),
+            ([(IM, tag), (INM, tag)], Method::Delete, pf),
+            // Step 5 (If-Range) after the others.
+            ([(INM, tag), (IR, tag)], Method::Get, nm),
+            ([(IM, tag), (IR, other)], Method::Get, GO_WHOLE),
+            ([(IM, tag), (IR, tag)], Method::Get, GO),
+        ];
+        for (set, m, verdict) in cases {
+            assert_eq!(eval(with(&set), m), verdict, "{set:?} {m:?}");
         }
-        let c = ims("Sun, 06 Nov 1994 08:49:37 GMT");
-        let undated = Representation {
-            etag: Some(ETAG),
-            last_modified: None,
-        };
-        assert_eq!(evaluate(&c, Method::Get, Some(&undated)), GO);
-        assert_eq!(evaluate(&c, Method::Get, None), GO);
-    }
-
-    #[test]
-    fn if_none_match_takes_precedence_over_if_modified_since() {
-        // Step 4 applies only without If-None-Match (RFC 9110 13.2.2).
-        let c = Conditions {
-            if_none_match: Some(b"\"x\""),
-            if_modified_since: Some(DATE),
-            ..Conditions::default()
-        };
-        assert_eq!(eval(c, Method::Get), GO);
-        let c = Conditions {
-            if_none_match: Some(ETAG),
-            if_modified_since: Some(b"Thu, 01 Jan 1970 00:00:00 GMT"),
-            ..Conditions::default()
-        };
-        assert_eq!(eval(c, Method::Get), Verdict::NotModified);
-    }
-
-    #[test]
-    fn step_order_412_before_304() {
-        // Steps 1-2 (412) come before steps 3-4 (304).
-        let c = Conditions {
-            if_match: Some(b"\"x\""),
-            if_none_match: Some(ETAG),
-            ..Conditions::default()
-        };
-        assert_eq!(eval(c, Method::Get), Verdict::PreconditionFailed);
-        let c = Conditions {
-            if_unmodified_since: Some(b"Thu, 01 Jan 1970 00:00:00 GMT"),
-            if_modified_since: Some(DATE),
-            ..Conditions::default()
-        };
-        assert_eq!(eval(c, Method::Get), Verdict::PreconditionFailed);
-        let c = Conditions {
-            if_match: Some(ETAG),
-            if_none_match: Some(ETAG),
-            ..Conditions::default()
-        };
-        assert_eq!(eval(c, Method::Get), Verdict::NotModified);
-        assert_eq!(eval(c, Method::Delete), Verdict::PreconditionFailed);
     }
 
     #[test]
     fn if_range_with_an_entity_tag_needs_a_strong_match() {
-        assert_eq!(eval(ir("\"abc\""), Method::Get), GO);
-        assert_eq!(eval(ir(" \"abc\" "), Method::Get), GO);
+        assert_eq!(eval(one(IR, "\"abc\""), Method::Get), GO);
+        assert_eq!(eval(one(IR, " \"abc\" "), Method::Get), GO);
         for v in [
             "\"x\"",
             "W/\"abc\"",
@@ -663,7 +632,7 @@ mod tests {
             "*",
             "",
         ] {
-            assert_eq!(eval(ir(v), Method::Get), GO_WHOLE, "{v}");
+            assert_eq!(eval(one(IR, v), Method::Get), GO_WHOLE, "{v}");
         }
         let weak = Representation {
             etag: Some(b"W/\"abc\""),
@@ -676,12 +645,18 @@ mod tests {
 
     #[test]
     fn if_range_with_a_date_needs_an_exact_match() {
-        assert_eq!(eval(ir(&date(T)), Method::Get), GO);
-        assert_eq!(eval(ir("Sunday, 06-Nov-94 08:49:37 GMT"), Method::Get), GO);
+        assert_eq!(eval(one(IR, &date(T)), Method::Get), GO);
+        assert_eq!(
+            eval(one(IR, "Sunday, 06-Nov-94 08:49:37 GMT"), Method::Get),
+            GO
+        );
         for t in [T - 1, T + 1, 0] {
-            assert_eq!(eval(ir(&date(t)), Method::Get), GO_WHOLE, "{t}");
+            assert_eq!(eval(one(IR, &date(t)), Method::Get), GO_WHOLE, "{t}");
         }
-        assert_eq!(eval(ir("Sun, 06 Nov 1994 08:49:37"), Method::Get), GO_WHOLE);
+        assert_eq!(
+            eval(one(IR, "Sun, 06 Nov 1994 08:49:37"), Method::Get),
+            GO_WHOLE
+        );
         let undated = Representation {
             etag: Some(ETAG),
             last_modified: None,
@@ -692,20 +667,8 @@ mod tests {
     #[test]
     fn if_range_only_matters_for_get_and_after_the_other_steps() {
         for m in [Method::Head, Method::Put] {
-            assert_eq!(eval(ir("\"abc\""), m), GO_WHOLE, "{m:?}");
+            assert_eq!(eval(one(IR, "\"abc\""), m), GO_WHOLE, "{m:?}");
         }
-        let c = Conditions {
-            if_none_match: Some(ETAG),
-            if_range: Some(ETAG),
-            ..Conditions::default()
-        };
-        assert_eq!(eval(c, Method::Get), Verdict::NotModified);
-        let c = Conditions {
-            if_match: Some(ETAG),
-            if_range: Some(b"\"x\""),
-            ..Conditions::default()
-        };
-        assert_eq!(eval(c, Method::Get), GO_WHOLE);
     }
 
     #[test]

@@ -35,21 +35,19 @@ fn field() -> impl Strategy<Value = Option<Vec<u8>>> {
     proptest::option::of(proptest::collection::vec(pieces, 0..4).prop_map(|v| v.concat()))
 }
 
-fn method() -> impl Strategy<Value = Method> {
-    prop_oneof![
-        Just(Method::Get),
-        Just(Method::Head),
-        Just(Method::Put),
-        Just(Method::Delete),
-        Just(Method::Post)
-    ]
-}
+const METHODS: [Method; 5] = [
+    Method::Get,
+    Method::Head,
+    Method::Put,
+    Method::Delete,
+    Method::Post,
+];
 
 proptest! {
     #[test]
     fn verdicts_are_consistent(
         a in field(), b in field(), c in field(), d in field(), e in field(),
-        m in method(), exists in any::<bool>(),
+        m in proptest::sample::select(&METHODS[..]), exists in any::<bool>(),
     ) {
         let cond = Conditions {
             if_match: a.as_deref(),

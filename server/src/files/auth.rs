@@ -54,14 +54,23 @@ mod tests {
 
     #[test]
     fn bearer_tokens() {
-        assert_eq!(bearer(b"Bearer abc"), Some(&b"abc"[..]));
-        assert_eq!(bearer(b"bearer abc"), Some(&b"abc"[..]));
-        assert_eq!(bearer(b"BEARER   abc  "), Some(&b"abc"[..]));
-        assert_eq!(bearer(b"Bearer  "), None);
-        assert_eq!(bearer(b"Bearer "), None);
-        assert_eq!(bearer(b"Bearer"), None);
-        assert_eq!(bearer(b"Basic abc"), None);
-        assert_eq!(bearer(b"Bearerabc"), None);
+        let cases = [
+            ("Bearer abc", Some("abc")),
+            ("bearer abc", Some("abc")),
+            ("BEARER   abc  ", Some("abc")),
+            ("Bearer  ", None),
+            ("Bearer ", None),
+            ("Bearer", None),
+            ("Basic abc", None),
+            ("Bearerabc", None),
+        ];
+        for (value, token) in cases {
+            assert_eq!(
+                bearer(value.as_bytes()),
+                token.map(str::as_bytes),
+                "{value}"
+            );
+        }
     }
 
     #[test]
