@@ -39,7 +39,7 @@ pub struct Conditions<'a> {
 
 impl<'b> Conditions<'b> {
     /// The precondition fields of `req` (the first line of each).
-    pub fn of(req: &Request<'_, 'b>) -> Conditions<'b> {
+    pub fn of(req: &Request<'b, '_>) -> Conditions<'b> {
         Conditions {
             if_match: req.header("if-match"),
             if_none_match: req.header("if-none-match"),
