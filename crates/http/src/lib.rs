@@ -2,10 +2,10 @@
 //! semantics (RFC 9110) a server needs to read requests and write responses.
 //! It owns request-head parsing, message framing (Content-Length, chunked),
 //! the chunked body decoder, percent-decoding, query strings, Range headers,
-//! HTTP dates, media types by file extension and a response-head writer. It is
-//! I/O-free, allocation-free and `no_std`: every function works on caller
-//! buffers, reports "need more bytes" as [`Status::Partial`], and never panics
-//! on any input. It must not touch sockets, clocks, files, routing or
+//! conditional requests, HTTP dates, media types by file extension and a
+//! response-head writer. It is I/O-free, allocation-free and `no_std`: every
+//! function works on caller buffers, reports "need more bytes" as
+//! [`Status::Partial`], and never panics on any input. It must not touch sockets, clocks, files, routing or
 //! application logic; those belong to the crates above it.
 //!
 //! Line endings: only CRLF is accepted. A bare LF or a bare CR anywhere in a
@@ -17,6 +17,7 @@
 
 mod chars;
 pub mod chunked;
+pub mod conditional;
 pub mod date;
 pub mod error;
 pub mod framing;
@@ -30,6 +31,7 @@ pub mod response;
 mod scan;
 
 pub use chunked::{ChunkProgress, ChunkedDecoder};
+pub use conditional::{evaluate, Conditions, Representation, Verdict};
 pub use date::{format_imf_fixdate, parse_http_date};
 pub use error::Error;
 pub use framing::{framing, BodyKind, Framing};

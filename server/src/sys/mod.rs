@@ -14,11 +14,13 @@ mod x86_64;
 #[cfg(target_arch = "x86_64")]
 use x86_64 as arch;
 
+mod fd;
 pub mod mem;
 #[cfg(not(test))]
 pub mod start;
 
 pub use arch::{EpollEvent, O_DIRECTORY, O_NOFOLLOW};
+pub use fd::Fd;
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
