@@ -7,11 +7,12 @@
 //! unikernel over its own TCP sockets, the hosted server over Linux
 //! sockets. It never reads a socket or a clock itself, and knows no app:
 //! requests go to any [`bedrock_web::Service`].
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
 mod config;
 mod conn;
+mod head;
 mod output;
 
 pub use config::{
