@@ -2,7 +2,8 @@
 //!
 //! A connection alternates between reading a request (head, then body)
 //! and writing its reply; replies go out in request order, so pipelined
-//! requests simply wait in the input buffer. Driving it:
+//! requests simply wait in the input buffer. [`Conn::drive`] (drive.rs)
+//! runs it over a transport; by hand it goes:
 //!
 //! ```text
 //! conn.open(now);
