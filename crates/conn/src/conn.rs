@@ -2,7 +2,8 @@
 //!
 //! A connection alternates between reading a request (head, then body)
 //! and writing its reply; replies go out in request order, so pipelined
-//! requests simply wait in the input buffer. Driving it:
+//! requests simply wait in the input buffer. [`Conn::drive`] (drive.rs)
+//! runs it over a transport; by hand it goes:
 //!
 //! ```text
 //! conn.open(now);
@@ -21,11 +22,13 @@
 //! ```
 
 use bedrock_http::{
-    framing, parse_request, BodyKind, ChunkedDecoder, Header, Status, Version, MAX_HEADERS,
+    framing, parse_request, BodyKind, ChunkedDecoder, Error, Header, Request, Status, Version,
+    MAX_HEADERS,
 };
 use bedrock_web::{dispatch, Body, Framing, HeadOptions, Reject, Reply, Service};
 
 use crate::config::Config;
+use crate::head::HeadScan;
 use crate::output::{frame_chunk, Output, Source, Streaming, CHUNK_PREFIX};
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -104,6 +107,8 @@ pub struct Conn<const IN: usize, const BODY: usize, const OUT: usize> {
     config: Config,
     input: [u8; IN],
     in_len: usize,
+    /// How far the search for the end of the head at `input`'s start got.
+    head: HeadScan,
     body: [u8; BODY],
     body_len: usize,
     scratch: [u8; OUT],
@@ -135,6 +140,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             config,
             input: [0; IN],
             in_len: 0,
+            head: HeadScan::new(),
             body: [0; BODY],
             body_len: 0,
             scratch: [0; OUT],
@@ -151,6 +157,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
     /// Starts (or restarts, for reuse) a connection accepted at `now`.
     pub fn open(&mut self, now: u64) {
         self.in_len = 0;
+        self.head = HeadScan::new();
         self.body_len = 0;
         self.output.clear();
         self.phase = Phase::Head;
@@ -208,6 +215,13 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         n
     }
 
+    /// Bytes the head search and parser have looked at since the
+    /// connection opened (head.rs).
+    #[cfg(test)]
+    pub(crate) fn head_examined(&self) -> usize {
+        self.head.examined
+    }
+
     /// The peer will send nothing more (it half-closed or vanished).
     pub fn peer_closed(&mut self) {
         self.peer_eof = true;
@@ -259,7 +273,12 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         };
         match self.phase {
             Phase::Head if self.in_len > 0 => {
-                let reject = Reject::new(408, "request head too slow");
+                // A head the parser refuses gets its error, as it would
+                // have had it been parsed at every read (head.rs).
+                let reject = match self.head_error() {
+                    Some(e) => Reject::from(e),
+                    None => Reject::new(408, "request head too slow"),
+                };
                 self.respond_error(t, reject);
             }
             Phase::Body { .. } => {
@@ -343,16 +362,34 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         true
     }
 
+    /// The error the parser finds in the partial head, if any.
+    fn head_error(&mut self) -> Option<Error> {
+        let mut headers = [Header::EMPTY; MAX_HEADERS];
+        let input = &self.input[..self.in_len];
+        let parsed = parse_request(input, &mut headers, &self.config.limits);
+        self.head.parsed(input, None);
+        parsed.err()
+    }
+
     fn read_head<S: Service, L: FnMut(&LogRecord<'_>)>(&mut self, t: &mut Turn<'_, S, L>) -> bool {
         if self.in_len == 0 {
             return self.peer_eof && self.close();
         }
+        // Whatever the bytes, these need an answer now: a peer that is
+        // gone, an input with no room left, a head past its limit.
+        let decide =
+            self.peer_eof || self.in_len == IN || self.in_len > self.config.limits.max_head_len;
+        if !self.head.due(&self.input[..self.in_len], decide) {
+            return false;
+        }
         let mut headers = [Header::EMPTY; MAX_HEADERS];
-        let parsed = parse_request(
-            &self.input[..self.in_len],
-            &mut headers,
-            &self.config.limits,
-        );
+        let input = &self.input[..self.in_len];
+        let parsed = parse_request(input, &mut headers, &self.config.limits);
+        let head_len = match parsed {
+            Ok(Status::Complete((_, n))) => Some(n),
+            _ => None,
+        };
+        self.head.parsed(input, head_len);
         let (request, head_len) = match parsed {
             Ok(Status::Complete(done)) => done,
             Ok(Status::Partial) if self.in_len == IN => {
@@ -388,11 +425,25 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             BodyKind::Length(n) => BodyRead::Length { remaining: n },
             BodyKind::Chunked => BodyRead::Chunked(ChunkedDecoder::new(&self.config.limits)),
         };
+        // The next head starts where this request ends.
+        self.head.restart();
+        self.body_len = 0;
         let body_expected = !matches!(read, BodyRead::Length { remaining: 0 });
+        if !body_expected && self.output.pending_is_empty() {
+            // Nothing more to read: answered with the head parsed here.
+            let keep_alive = framed.keep_alive && !self.peer_eof;
+            let out = Outgoing {
+                scratch: &mut self.scratch,
+                output: &mut self.output,
+                server: self.config.server,
+            };
+            let close_after = run_app(t, &request, &[], keep_alive, self.request_start, out);
+            self.answered(head_len, close_after);
+            return true;
+        }
         if wants_continue && body_expected && self.in_len == head_len {
             self.output.set_head(CONTINUE);
         }
-        self.body_len = 0;
         self.phase = Phase::Body {
             head_len,
             read,
@@ -467,47 +518,38 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
     }
 
     /// Dispatches the request whose head is `input[..head_len]` and whose
-    /// body is complete, queues the reply, and drops the head.
+    /// body is complete, queues the reply, and drops the head. The head
+    /// is parsed again: the request parsed when it arrived borrowed the
+    /// input, which the body was read into since.
     fn answer<S: Service, L: FnMut(&LogRecord<'_>)>(
         &mut self,
         t: &mut Turn<'_, S, L>,
         head_len: usize,
     ) {
-        let Conn {
-            config,
-            input,
-            body,
-            body_len,
-            scratch,
-            output,
-            ..
-        } = self;
         let mut headers = [Header::EMPTY; MAX_HEADERS];
         let Ok(Status::Complete((request, _))) =
-            parse_request(&input[..head_len], &mut headers, &config.limits)
+            parse_request(&self.input[..head_len], &mut headers, &self.config.limits)
         else {
             // It parsed before and the bytes are unchanged.
-            output.set_head(FALLBACK_500);
+            self.output.set_head(FALLBACK_500);
             self.close_after = true;
             self.phase = Phase::Write;
             return;
         };
         let keep_alive = framing(&request).is_ok_and(|f| f.keep_alive) && !self.peer_eof;
-        let response = dispatch(t.app, &request, &body[..*body_len], &mut scratch[..]);
-        let opts = HeadOptions {
-            version: request.version,
-            keep_alive,
-            head_only: response.head_only,
-            date: t.date,
-            server: config.server,
+        let out = Outgoing {
+            scratch: &mut self.scratch,
+            output: &mut self.output,
+            server: self.config.server,
         };
-        let close_after = queue_reply(output, &response.reply, &opts);
-        (t.log)(&LogRecord {
-            method: request.method_str,
-            target: request.target,
-            status: response.reply.status,
-            micros: t.now.saturating_sub(self.request_start),
-        });
+        let body = &self.body[..self.body_len];
+        let close_after = run_app(t, &request, body, keep_alive, self.request_start, out);
+        self.answered(head_len, close_after);
+    }
+
+    /// A request whose head was `input[..head_len]` has its reply queued:
+    /// drops the head and sends the reply.
+    fn answered(&mut self, head_len: usize, close_after: bool) {
         self.close_after = close_after;
         self.input.copy_within(head_len..self.in_len, 0);
         self.in_len -= head_len;
@@ -543,6 +585,43 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         self.phase = Phase::Write;
         true
     }
+}
+
+/// Where a reply goes: the buffer a handler writes its body into, the
+/// output queue, and the `Server` header value.
+struct Outgoing<'o> {
+    scratch: &'o mut [u8],
+    output: &'o mut Output,
+    server: Option<&'static str>,
+}
+
+/// Runs the app on `request` (its whole body in `body`), queues the reply
+/// and logs it with the time since `started`; returns whether the
+/// connection must close after the reply.
+fn run_app<S: Service, L: FnMut(&LogRecord<'_>)>(
+    t: &mut Turn<'_, S, L>,
+    request: &Request<'_, '_>,
+    body: &[u8],
+    keep_alive: bool,
+    started: u64,
+    out: Outgoing<'_>,
+) -> bool {
+    let response = dispatch(t.app, request, body, out.scratch);
+    let opts = HeadOptions {
+        version: request.version,
+        keep_alive,
+        head_only: response.head_only,
+        date: t.date,
+        server: out.server,
+    };
+    let close_after = queue_reply(out.output, &response.reply, &opts);
+    (t.log)(&LogRecord {
+        method: request.method_str,
+        target: request.target,
+        status: response.reply.status,
+        micros: t.now.saturating_sub(started),
+    });
+    close_after
 }
 
 /// Writes `reply`'s head into `output` and queues its body; returns whether

@@ -2,19 +2,24 @@
 //! bytes out, time passed in. It owns keep-alive, pipelining, request
 //! bodies (Content-Length and chunked, with `Expect: 100-continue`), the
 //! whole-head, body, idle and send deadlines that stop slow or idle
-//! clients from holding a connection, and feeding a reply (fixed, written
-//! or streamed) to the transport in pieces. Both servers drive it: the
-//! unikernel over its own TCP sockets, the hosted server over Linux
-//! sockets. It never reads a socket or a clock itself, and knows no app:
-//! requests go to any [`bedrock_web::Service`].
-#![no_std]
+//! clients from holding a connection, feeding a reply (fixed, written or
+//! streamed) to the transport in pieces, and the loop that moves bytes
+//! between a connection and its transport ([`Conn::drive`]). Both servers
+//! drive it: the unikernel over its own TCP sockets, the hosted server
+//! over Linux sockets, each behind a [`Transport`]. It never opens a
+//! socket or reads a clock but through what the server hands it, and
+//! knows no app: requests go to any [`bedrock_web::Service`].
+#![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
 mod config;
 mod conn;
+mod drive;
+mod head;
 mod output;
 
 pub use config::{
     Config, BODY_TIMEOUT_US, HEAD_BUFFER, HEAD_TIMEOUT_US, IDLE_TIMEOUT_US, SEND_TIMEOUT_US,
 };
 pub use conn::{Activity, Conn, LogRecord};
+pub use drive::Transport;

@@ -436,6 +436,61 @@ fn head_larger_than_the_input_buffer_is_431() {
 }
 
 #[test]
+fn head_filling_the_input_byte_by_byte_is_431() {
+    // 300 bytes: not a length at which the head is parsed anyway (1, 2,
+    // 4 ... 256), so the full input itself must trigger the parse.
+    let mut conn = Box::new(Conn::<300, 64, 1024>::new(Config::new(64)));
+    conn.open(0);
+    let mut app = Box::new(Hotels::new());
+    let mut ignore = |_: &LogRecord<'_>| {};
+    let head = format!("GET / HTTP/1.1\r\nX-Pad: {}", "p".repeat(300));
+    for (k, b) in head.as_bytes()[..300].iter().enumerate() {
+        assert!(conn.output().is_empty(), "answered after {k} bytes");
+        assert_eq!(conn.receive(0, std::slice::from_ref(b)), 1);
+        conn.process(0, None, &mut *app, &mut ignore);
+    }
+    assert!(String::from_utf8_lossy(conn.output()).starts_with("HTTP/1.1 431 "));
+}
+
+#[test]
+fn malformed_partial_head_gets_its_own_error() {
+    // The head is parsed when it first arrives (partial here), then when
+    // it may be complete, when the input has doubled, at the deadline or
+    // when the peer closes: a bad byte that follows the first parse is
+    // refused at the first of those, with the error parsing at every read
+    // would have given (400), never 408.
+    const LINE: &[u8] = b"GET / HTTP/1.1\r\n"; // 16 bytes
+    const BAD: &[u8] = b"Bad\x01"; // a control in a field name
+    let mut h = Harness::new();
+    h.send(LINE);
+    h.send(BAD);
+    h.send(&[b'x'; 11]);
+    assert!(h.take_wire().is_empty(), "31 bytes: not parsed since 16");
+    h.send(b"x");
+    assert_eq!(responses(&h.take_wire())[0].status, 400, "doubled");
+    assert!(h.conn.wants_close());
+
+    let mut h = Harness::new();
+    h.send(LINE);
+    h.send(BAD);
+    h.timer(HEAD_TIMEOUT_US);
+    assert_eq!(responses(&h.take_wire())[0].status, 400, "deadline");
+    assert_eq!(h.log.last().unwrap().2, 400);
+
+    let mut h = Harness::new();
+    h.send(LINE);
+    h.send(BAD);
+    h.conn.peer_closed();
+    h.pump();
+    assert_eq!(responses(&h.take_wire())[0].status, 400, "peer closed");
+
+    // Garbage (here the start of a TLS ClientHello) is refused at once.
+    let mut h = Harness::new();
+    h.send(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03");
+    assert_eq!(responses(&h.take_wire())[0].status, 400, "garbage");
+}
+
+#[test]
 fn peer_close_mid_head_closes_without_reply() {
     let mut h = Harness::new();
     h.send(b"GET / HT");
