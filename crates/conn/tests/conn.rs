@@ -515,17 +515,7 @@ fn half_closed_peer_still_gets_its_reply() {
 #[test]
 fn long_list_streams_through_small_writes() {
     let mut h = Harness::new();
-    for i in 0..2000u64 {
-        // The Hotel app's change record "hotel i + 1 is now H{i}, C{i}".
-        let (name, city) = (format!("H{i}"), format!("C{i}"));
-        let mut record = vec![1];
-        record.extend((i + 1).to_le_bytes());
-        for field in [&name, &city] {
-            record.push(field.len() as u8);
-            record.extend(field.as_bytes());
-        }
-        assert!(bedrock_web::Persist::replay(&mut *h.app, &record));
-    }
+    seed(&mut h.app, 2000);
     h.write_size = 1000;
     h.send(
         b"GET /api/hotels HTTP/1.1\r\nHost: x\r\n\r\nHEAD /api/hotels HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -543,4 +533,14 @@ fn long_list_streams_through_small_writes() {
     assert_eq!(list.as_array().unwrap().len(), 2000);
     assert_eq!(list[1999]["name"], "H1999");
     assert!(!h.conn.wants_close());
+}
+
+/// Puts hotels 1..=n (named H0.., in C0..) in the app, as a replay would.
+fn seed(app: &mut bedrock_hotel::Hotels, n: u64) {
+    let mut record = [0u8; bedrock_hotel::MAX_CHANGE_BYTES];
+    for i in 0..n {
+        let hotel = bedrock_hotel::parse_hotel(None, format!("H{i},C{i}").as_bytes()).unwrap();
+        let len = bedrock_hotel::put_record(i + 1, &hotel, &mut record);
+        assert!(bedrock_web::Persist::replay(app, &record[..len]));
+    }
 }

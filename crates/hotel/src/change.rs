@@ -18,8 +18,9 @@ pub const MAX_CHANGE_BYTES: usize = 1 + 8 + 2 + MAX_NAME_BYTES + MAX_CITY_BYTES;
 const _: () = assert!(MAX_NAME_BYTES <= 255 && MAX_CITY_BYTES <= 255);
 
 /// Writes the record "hotel `id` is now `hotel`" into `out`; returns its
-/// length.
-pub(crate) fn put(id: u64, hotel: &Hotel, out: &mut [u8; MAX_CHANGE_BYTES]) -> usize {
+/// length. (For tools that write or seed a journal; the app records its
+/// own changes.)
+pub fn put(id: u64, hotel: &Hotel, out: &mut [u8; MAX_CHANGE_BYTES]) -> usize {
     out[..9].copy_from_slice(&head(OP_PUT, id));
     let mut at = 9;
     for field in [hotel.name.as_str(), hotel.city.as_str()] {
