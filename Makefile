@@ -1,20 +1,26 @@
 # bedrock: every command a user needs. Each target does its own set-up.
 .PHONY: all setup setup-qemu test lint unit nostd kernel kernel-test run serve bench fuzz clean help \
 	setup-server server server-aarch64 server-test server-lint bench-serve browser-test bench-kernel \
-	hostile-test
+	hostile-test todo-test
 
 CARGO ?= cargo
 # Crates that must build for bare metal (no std, no alloc, no libc).
-NOSTD_CRATES := bedrock-http bedrock-json bedrock-web bedrock-store bedrock-hotel bedrock-net bedrock-journal
+NOSTD_CRATES := bedrock-http bedrock-json bedrock-web bedrock-store bedrock-hotel bedrock-net bedrock-journal bedrock-todo bedrock-conn
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := request_parser json_reader router net_frame conditional
 # The unikernel: its own cargo workspace in kernel/ (target aarch64-unknown-none).
 KERNEL_OUT := kernel/target/aarch64-unknown-none/release
 KERNEL_ELF := $(KERNEL_OUT)/bedrock-kernel
+# Which app `make run` and `make serve` run: hotel (the default) or todo.
+# Each app is an image of its own: bedrock-kernel[-APP], bedrock-serve[-APP].
+APP ?= hotel
+APP_SUFFIX := $(if $(filter hotel,$(APP)),,-$(APP))
+APP_TRY := $(if $(filter hotel,$(APP)),/api/hotels,/todos)
 PORT ?= 8888
 # The hosted server (server/, its own cargo workspace): `make serve` runs it
 # on ROOT at 127.0.0.1:SERVE_PORT; `make serve PORT=9000` overrides the port.
 SERVER_BIN := server/target/release/bedrock-serve
+SERVER_BIN_TODO := server/target/release/bedrock-serve-todo
 SERVER_BIN_A64 := server/target/aarch64-unknown-linux-gnu/release/bedrock-serve
 # Its unit tests build for the host with std and without the libc-free
 # link flags of server/.cargo/config.toml (RUSTFLAGS overrides them).
@@ -29,10 +35,10 @@ QEMU_VIRT = $(shell python3 tests/lib/bedrock_test.py qemu-virt)
 all: test
 
 help:
-	@echo "make run     boot the unikernel in QEMU serving the Hotel app on 127.0.0.1:PORT (PORT=$(PORT))"
+	@echo "make run     boot the unikernel in QEMU serving the Hotel app on 127.0.0.1:PORT (PORT=$(PORT)); APP=todo for the Todo-Backend app"
 	@echo "make test    every test: lint, host unit/property tests, bare-metal build, kernel in QEMU, web page in Chromium"
 	@echo "make kernel  build the unikernel image ($(KERNEL_ELF)) and its test runner"
-	@echo "make serve   the hosted server on ROOT=$(ROOT) at 127.0.0.1:$(SERVE_PORT) (ARGS='--allow-write' ...)"
+	@echo "make serve   the hosted server on ROOT=$(ROOT) at 127.0.0.1:$(SERVE_PORT) (ARGS='--allow-write' ...); APP=todo as for run"
 	@echo "make bench   criterion benchmarks, side by side with reference crates; bench-serve: wrk vs nginx"
 	@echo "make hostile-test  issue 15's hostile clients against the unikernel (tap) and bedrock-serve (veth)"
 	@echo "make fuzz    each fuzz target for FUZZ_SECONDS (default $(FUZZ_SECONDS)) seconds"
@@ -44,7 +50,7 @@ setup:
 setup-qemu:
 	@scripts/setup.sh base qemu
 
-test: setup-qemu lint unit nostd kernel-test server-test browser-test hostile-test
+test: setup-qemu lint unit nostd kernel-test server-test todo-test browser-test hostile-test
 	@echo "make test: all passed"
 
 lint: setup
@@ -81,8 +87,9 @@ kernel-test: kernel
 	@tests/kernel/faulty_link.sh
 
 run: kernel
-	@echo "make run: booting $(KERNEL_ELF); try: curl localhost:$(PORT)/api/hotels; stop with Ctrl-C (or Ctrl-A X)"
-	@$(QEMU_VIRT) -kernel $(KERNEL_ELF) \
+	@[ -e $(KERNEL_ELF)$(APP_SUFFIX) ] || { echo "make run: no app '$(APP)' (APP=hotel or APP=todo)"; exit 2; }
+	@echo "make run: booting $(KERNEL_ELF)$(APP_SUFFIX) ($(APP) app); try: curl localhost:$(PORT)$(APP_TRY); stop with Ctrl-C (or Ctrl-A X)"
+	@$(QEMU_VIRT) -kernel $(KERNEL_ELF)$(APP_SUFFIX) \
 		-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(PORT)-:80 \
 		-device virtio-net-device,netdev=n0
 
@@ -127,6 +134,11 @@ hostile-test: setup-qemu server
 	echo "== hostile clients against bedrock-serve (1 worker, --max-conns 256) over a veth pair: the same"; \
 	tests/hostile/server.sh $(SERVER_BIN) || ok=1; exit $$ok
 
+# The second app, the Todo-Backend, on both servers.
+todo-test: server kernel
+	@echo "== the Todo-Backend app end to end: bedrock-serve-todo and the bedrock-kernel-todo image in QEMU"
+	@python3 tests/todo/e2e.py --server $(SERVER_BIN_TODO) --kernel $(KERNEL_ELF)-todo
+
 browser-test: server kernel
 	@scripts/setup.sh browser
 	@echo "== the Hotel web page in headless Chromium, against bedrock-serve and the unikernel in QEMU"
@@ -134,8 +146,10 @@ browser-test: server kernel
 
 serve: server
 	@mkdir -p $(ROOT)
-	@[ -e $(ROOT)/index.html ] || printf '<!doctype html>\n<title>bedrock</title>\n<h1>bedrock</h1>\n<p>Served by bedrock-serve. The Hotel API is at <a href="/api/hotels">/api/hotels</a>.</p>\n' > $(ROOT)/index.html
-	@$(SERVER_BIN) --root $(ROOT) --listen 127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(SERVE_PORT)) $(ARGS)
+	@[ -e $(ROOT)/index.html ] || printf '<!doctype html>\n<title>bedrock</title>\n<h1>bedrock</h1>\n<p>Served by bedrock-serve. The $(APP) app is at <a href="$(APP_TRY)">$(APP_TRY)</a>.</p>\n' > $(ROOT)/index.html
+	@[ -e $(SERVER_BIN)$(APP_SUFFIX) ] || { echo "make serve: no app '$(APP)' (APP=hotel or APP=todo)"; exit 2; }
+	@echo "make serve: the $(APP) app beside the files of $(ROOT); try: curl localhost:$(if $(filter command line,$(origin PORT)),$(PORT),$(SERVE_PORT))$(APP_TRY)"
+	@$(SERVER_BIN)$(APP_SUFFIX) --root $(ROOT) --listen 127.0.0.1:$(if $(filter command line,$(origin PORT)),$(PORT),$(SERVE_PORT)) $(ARGS)
 
 bench: setup
 	@echo "== criterion benchmarks (ratios vs httparse, matchit, serde_json in the same run)"

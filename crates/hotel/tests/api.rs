@@ -470,10 +470,7 @@ fn every_list_piece_makes_progress_at_the_minimum_buffer() {
             201
         );
     }
-    let mut stream = Stream {
-        kind: LIST_STREAM,
-        cursor: 0,
-    };
+    let mut stream = Stream::new(LIST_STREAM, 0);
     let mut out = vec![0u8; MIN_STREAM_BUFFER];
     let mut body = Vec::new();
     let mut pieces = 0;
