@@ -7,8 +7,10 @@ use bedrock_web::{Persist, Service};
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use super::disk::{CommitError, Disk, Group};
 use super::{HttpConn, SLOTS};
-use crate::{info, time};
+use crate::{info, time, warn};
+use bedrock_web::Reject;
 
 /// Requests answered since boot (for the counters' CPU-per-request line).
 pub static REQUESTS: AtomicU64 = AtomicU64::new(0);
@@ -30,10 +32,21 @@ pub struct Server<S: 'static> {
     active: [u16; SLOTS],
     active_len: usize,
     app: &'static mut S,
+    /// The app's journal, if the image has a disk.
+    disk: Option<Disk>,
+    /// Changes waiting for the next commit, and the slots whose replies
+    /// wait for it (group commit: one flush for every change of a turn).
+    group: &'static mut Group,
+    waiting: [bool; SLOTS],
 }
 
 impl<S: Service + Persist> Server<S> {
-    pub fn new(conns: &'static mut [MaybeUninit<HttpConn>; SLOTS], app: &'static mut S) -> Self {
+    pub fn new(
+        conns: &'static mut [MaybeUninit<HttpConn>; SLOTS],
+        app: &'static mut S,
+        disk: Option<Disk>,
+        group: &'static mut Group,
+    ) -> Self {
         Server {
             conns,
             built: [false; SLOTS],
@@ -41,6 +54,9 @@ impl<S: Service + Persist> Server<S> {
             active: [0; SLOTS],
             active_len: 0,
             app,
+            disk,
+            group,
+            waiting: [false; SLOTS],
         }
     }
 
@@ -62,13 +78,18 @@ impl<S: Service + Persist> Server<S> {
         }
     }
 
-    /// Serves every bound slot (see `serve`); returns whether any moved
-    /// bytes. Slots whose connection ended leave the active list.
+    /// Serves every bound slot (see `serve`), then commits the changes
+    /// their requests made and sends the replies that waited for that;
+    /// returns whether any bytes moved. Slots whose connection ended leave
+    /// the active list.
     pub fn serve_all<const N: usize>(&mut self, tcp: &mut TcpStack<N>, now: u64) -> bool {
         let mut any = false;
         let mut k = 0;
         while k < self.active_len {
             let i = usize::from(self.active[k]);
+            if !self.group.room(CHANGES_PER_REQUEST * (S::MAX_CHANGE + 8)) {
+                any |= self.commit(tcp, now);
+            }
             any |= self.serve(tcp, i, now);
             if self.bound[i].is_none() {
                 self.active_len -= 1;
@@ -76,6 +97,47 @@ impl<S: Service + Persist> Server<S> {
             } else {
                 k += 1;
             }
+        }
+        any | self.commit(tcp, now)
+    }
+
+    /// Makes the waiting changes durable (one append, one flush), then
+    /// lets their replies go: the app's on success; on failure, the app is
+    /// rebuilt from the disk (which undoes them) and they get 507 (full)
+    /// or 503 (device). Returns whether anything was sent.
+    fn commit<const N: usize>(&mut self, tcp: &mut TcpStack<N>, now: u64) -> bool {
+        let (Some(disk), false) = (self.disk.as_mut(), self.group.is_empty()) else {
+            return false;
+        };
+        let failed = match self.group.commit(disk) {
+            Ok(()) => None,
+            Err(e) => {
+                disk.rebuild(&mut *self.app);
+                Some(match e {
+                    CommitError::Full => Reject::new(507, "the disk is full"),
+                    CommitError::Device(_) => Reject::new(503, "the disk failed"),
+                })
+            }
+        };
+        let mut any = false;
+        let mut replaced = 0;
+        for i in 0..SLOTS {
+            if !core::mem::take(&mut self.waiting[i]) {
+                continue;
+            }
+            if let (Some(reject), true) = (failed, self.built[i]) {
+                // SAFETY: built[i] is set only after conns[i] was written.
+                let conn = unsafe { self.conns[i].assume_init_mut() };
+                conn.replace_reply(None, &mut *self.app, reject);
+                replaced += 1;
+            }
+            any |= self.serve(tcp, i, now);
+        }
+        if let Some(reject) = failed {
+            warn!(
+                "disk: commit failed; {replaced} replies replaced by {}",
+                reject.status
+            );
         }
         any
     }
@@ -97,9 +159,19 @@ impl<S: Service + Persist> Server<S> {
         if !self.built[i] {
             return false;
         }
+        if self.waiting[i] {
+            return false; // its reply waits for the commit
+        }
         // SAFETY: built[i] is set only after conns[i] was written.
         let conn = unsafe { self.conns[i].assume_init_mut() };
-        let any = pump(tcp, h, conn, &mut *self.app, now);
+        let (group, has_disk) = (&mut *self.group, self.disk.is_some());
+        let mut held = false;
+        let mut take = |app: &mut S| {
+            held |= take_changes(app, group, has_disk);
+            held
+        };
+        let any = pump(tcp, h, conn, &mut *self.app, now, &mut take);
+        self.waiting[i] = held;
         tcp.set_phase(h, app_phase(conn.activity()));
         any
     }
@@ -116,7 +188,8 @@ impl<S: Service + Persist> Server<S> {
             let conn = unsafe { self.conns[i].assume_init_mut() };
             if conn.deadline().is_some_and(|at| at <= now) {
                 conn.on_timer(now, None, self.app, &mut log_request);
-                forget_changes(self.app);
+                // A timer answers with an error, which changes nothing.
+                take_changes(self.app, self.group, self.disk.is_some());
             }
             if let Some(at) = conn.deadline() {
                 next = Some(next.map_or(at, |n| n.min(at)));
@@ -126,10 +199,22 @@ impl<S: Service + Persist> Server<S> {
     }
 }
 
-/// The unikernel has no disk yet (issue 14): the changes an app records
-/// are taken and dropped, so its log never fills.
-fn forget_changes<S: Persist>(app: &mut S) {
-    app.drain_changes(&mut |_| {});
+/// Changes one request may make (room kept in the group before serving a
+/// connection, so a group never overflows in practice).
+const CHANGES_PER_REQUEST: usize = 4;
+
+/// Takes the app's new change records into `group` (with a disk) or
+/// drops them (without one: nothing persists); returns whether the reply
+/// must wait for a commit.
+fn take_changes<S: Persist>(app: &mut S, group: &mut Group, has_disk: bool) -> bool {
+    let mut any = false;
+    app.drain_changes(&mut |record| {
+        any = true;
+        if has_disk {
+            group.push(record);
+        }
+    });
+    any && has_disk
 }
 
 /// How much dropping a connection would lose, for the stack's eviction:
@@ -147,12 +232,15 @@ fn app_phase(activity: Activity) -> AppPhase {
 /// did. `now` (taken after the poll that brought the bytes) stamps their
 /// arrival; `process` reads the clock afresh, so the logged microseconds
 /// cover parsing and the app.
+/// `hold` is asked after every `process` whether the reply must wait (for
+/// a commit); then nothing is sent.
 fn pump<const N: usize, S: Service + Persist>(
     tcp: &mut TcpStack<N>,
     h: Handle,
     conn: &mut HttpConn,
     app: &mut S,
     now: u64,
+    hold: &mut dyn FnMut(&mut S) -> bool,
 ) -> bool {
     let mut any = false;
     loop {
@@ -194,7 +282,9 @@ fn pump<const N: usize, S: Service + Persist>(
             return any;
         }
         conn.process(time::now().micros(), None, app, &mut log_request);
-        forget_changes(app);
+        if hold(app) {
+            return true;
+        }
         loop {
             let out = conn.output();
             if out.is_empty() {
@@ -207,7 +297,9 @@ fn pump<const N: usize, S: Service + Persist>(
             conn.sent(now, n);
             progress = true;
             conn.process(time::now().micros(), None, app, &mut log_request);
-            forget_changes(app);
+            if hold(app) {
+                return true;
+            }
         }
         if conn.wants_close() {
             progress = true;
