@@ -1,7 +1,7 @@
 # bedrock: every command a user needs. Each target does its own set-up.
 .PHONY: all setup setup-qemu test lint unit nostd kernel kernel-test run serve bench fuzz clean help \
 	setup-server server server-aarch64 server-test server-lint bench-serve browser-test bench-kernel \
-	hostile-test todo-test run-test image image-test deploy-test
+	hostile-test todo-test run-test probe image image-test deploy-test
 
 CARGO ?= cargo
 # Crates that must build for bare metal (no std, no alloc, no libc).
@@ -100,6 +100,50 @@ run-test: kernel
 	@echo "== make run: 64 parallel new connections through 127.0.0.1:PORT within 1 s, then Ctrl-C leaves nothing behind"
 	@python3 tests/run/parallel.py
 
+# Issue 17's OCI image of the hosted server (deploy/Containerfile): FROM
+# scratch with the static bedrock-serve and the static health probe of
+# deploy/probe, numeric non-root user, a HEALTHCHECK, the site on /srv and
+# the data volume on /data. `podman build --format docker`: the OCI format
+# drops HEALTHCHECK. These machines need podman's runc runtime
+# (../shared/reference/platform.md).
+IMAGE ?= localhost/bedrock-serve:latest
+IMAGE_CONTEXT := target/image
+PROBE_BIN := deploy/probe/target/x86_64-unknown-linux-gnu/release/bedrock-probe
+PODMAN := podman --runtime runc
+
+probe: setup
+	@echo "== the image's health probe (static, no libc): fmt, clippy, $(PROBE_BIN)"
+	@cd deploy/probe && $(CARGO) fmt -- --check
+	@cd deploy/probe && $(CARGO) clippy --quiet --release -- -D warnings
+	@cd deploy/probe && $(CARGO) build --quiet --release
+
+image: server probe
+	@scripts/setup.sh container
+	@echo "== OCI image $(IMAGE) with podman (FROM scratch: $(SERVER_BIN), $(PROBE_BIN))"
+	@rm -rf $(IMAGE_CONTEXT) && mkdir -p $(IMAGE_CONTEXT)/data $(IMAGE_CONTEXT)/srv
+	@cp $(SERVER_BIN) $(PROBE_BIN) deploy/Containerfile $(IMAGE_CONTEXT)/
+	@$(PODMAN) build --quiet --format docker -t $(IMAGE) -f $(IMAGE_CONTEXT)/Containerfile $(IMAGE_CONTEXT) >/dev/null
+	@echo "make image: $(IMAGE), $$(podman image inspect --format '{{.Size}}' $(IMAGE)) bytes; run it with:"
+	@echo "  $(PODMAN) run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 -p 127.0.0.1:8080:8080 -v ./www:/srv:ro -v bedrock-data:/data $(IMAGE)"
+
+# Runs the image and talks to it (tests/image/image_test.py); skips, saying
+# why, where podman cannot be installed or cannot run containers.
+image-test:
+	@scripts/setup.sh container || echo "image-test: could not install podman"
+	@if command -v podman >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory image && \
+		echo "== the image in podman: a mounted file, POST /api/hotels, HEALTHCHECK, restart keeps the hotel" && \
+		python3 tests/image/image_test.py --image $(IMAGE); \
+	else echo "image-test: SKIP: no podman on this machine"; fi
+
+# deploy/kubernetes validated offline: kubernetes-validate (its own venv
+# under target/, from scripts/setup.sh kube) and issue 17's requirements
+# read from the YAML (tests/deploy/validate.py). No cluster runs them.
+deploy-test:
+	@scripts/setup.sh kube
+	@echo "== deploy/kubernetes: schema (kubernetes-validate --strict) and issue 17's requirements, offline"
+	@target/kube-venv/bin/python tests/deploy/validate.py
+
 setup-server:
 	@scripts/setup.sh base server
 
@@ -191,4 +235,5 @@ clean:
 	$(CARGO) clean
 	cd kernel && $(CARGO) clean
 	cd server && $(CARGO) clean
+	cd deploy/probe && $(CARGO) clean
 	rm -rf fuzz/target
