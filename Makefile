@@ -34,12 +34,15 @@ ARGS ?=
 all: test
 
 help:
-	@echo "make run     boot the unikernel in QEMU serving the Hotel app on 127.0.0.1:PORT (PORT=$(PORT)); APP=todo for the Todo-Backend app"
+	@echo "make run     boot the unikernel in QEMU serving the Hotel app on 127.0.0.1:PORT (PORT=$(PORT)); APP=todo for the Todo-Backend app; as root on a tap behind scripts/forward.py, NET=user for QEMU's user network"
 	@echo "make test    every test: lint, host unit/property tests, bare-metal build, kernel in QEMU, web page in Chromium"
 	@echo "make kernel  build the unikernel image ($(KERNEL_ELF)) and its test runner"
 	@echo "make serve   the hosted server on ROOT=$(ROOT) at 127.0.0.1:$(SERVE_PORT) (ARGS='--allow-write' ...); APP=todo as for run"
 	@echo "make bench   criterion benchmarks, side by side with reference crates; bench-serve: wrk vs nginx"
 	@echo "make hostile-test  issue 15's hostile clients against the unikernel (tap) and bedrock-serve (veth)"
+	@echo "make run-test    make run in a pty: 64 parallel new connections within 1 s, Ctrl-C leaves nothing"
+	@echo "make image   the OCI image of bedrock-serve (podman, FROM scratch); image-test runs it and talks to it"
+	@echo "make deploy-test  deploy/kubernetes validated offline (kubernetes-validate, issue 17's requirements)"
 	@echo "make fuzz    each fuzz target for FUZZ_SECONDS (default $(FUZZ_SECONDS)) seconds"
 	@echo "make clean   remove build artefacts"
 
@@ -124,7 +127,7 @@ image: server probe
 	@cp $(SERVER_BIN) $(PROBE_BIN) deploy/Containerfile $(IMAGE_CONTEXT)/
 	@$(PODMAN) build --quiet --format docker -t $(IMAGE) -f $(IMAGE_CONTEXT)/Containerfile $(IMAGE_CONTEXT) >/dev/null
 	@echo "make image: $(IMAGE), $$(podman image inspect --format '{{.Size}}' $(IMAGE)) bytes; run it with:"
-	@echo "  $(PODMAN) run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 -p 127.0.0.1:8080:8080 -v ./www:/srv:ro -v bedrock-data:/data $(IMAGE)"
+	@echo "  $(PODMAN) run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --read-only -p 127.0.0.1:8080:8080 -v ./www:/srv:ro -v bedrock-data:/data $(IMAGE)"
 
 # Runs the image and talks to it (tests/image/image_test.py); skips, saying
 # why, where podman cannot be installed or cannot run containers.
