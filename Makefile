@@ -1,7 +1,7 @@
 # bedrock: every command a user needs. Each target does its own set-up.
 .PHONY: all setup setup-qemu test lint unit nostd kernel kernel-test run serve bench fuzz clean help \
 	setup-server server server-aarch64 server-test server-lint bench-serve browser-test bench-kernel \
-	hostile-test todo-test
+	hostile-test todo-test run-test probe image image-test deploy-test
 
 CARGO ?= cargo
 # Crates that must build for bare metal (no std, no alloc, no libc).
@@ -28,19 +28,21 @@ SERVER_HOST_TARGET := target/host-test
 SERVE_PORT ?= 8080
 ROOT ?= www
 ARGS ?=
-# The unikernel's QEMU machine: written once, in tests/lib/bedrock_test.py,
-# which the Python tests import and the shell tests run (as here).
-QEMU_VIRT = $(shell python3 tests/lib/bedrock_test.py qemu-virt)
+# The unikernel's QEMU machine is written once, in tests/lib/bedrock_test.py,
+# which the Python tests import and the shell scripts run (scripts/run.sh).
 
 all: test
 
 help:
-	@echo "make run     boot the unikernel in QEMU serving the Hotel app on 127.0.0.1:PORT (PORT=$(PORT)); APP=todo for the Todo-Backend app"
+	@echo "make run     boot the unikernel in QEMU serving the Hotel app on 127.0.0.1:PORT (PORT=$(PORT)); APP=todo for the Todo-Backend app; as root on a tap behind scripts/forward.py, NET=user for QEMU's user network"
 	@echo "make test    every test: lint, host unit/property tests, bare-metal build, kernel in QEMU, web page in Chromium"
 	@echo "make kernel  build the unikernel image ($(KERNEL_ELF)) and its test runner"
 	@echo "make serve   the hosted server on ROOT=$(ROOT) at 127.0.0.1:$(SERVE_PORT) (ARGS='--allow-write' ...); APP=todo as for run"
 	@echo "make bench   criterion benchmarks, side by side with reference crates; bench-serve: wrk vs nginx"
 	@echo "make hostile-test  issue 15's hostile clients against the unikernel (tap) and bedrock-serve (veth)"
+	@echo "make run-test    make run in a pty: 64 parallel new connections within 1 s, Ctrl-C leaves nothing"
+	@echo "make image   the OCI image of bedrock-serve (podman, FROM scratch); image-test runs it and talks to it"
+	@echo "make deploy-test  deploy/kubernetes validated offline (kubernetes-validate, issue 17's requirements)"
 	@echo "make fuzz    each fuzz target for FUZZ_SECONDS (default $(FUZZ_SECONDS)) seconds"
 	@echo "make clean   remove build artefacts"
 
@@ -50,7 +52,7 @@ setup:
 setup-qemu:
 	@scripts/setup.sh base qemu
 
-test: setup-qemu lint unit nostd kernel-test server-test todo-test browser-test hostile-test
+test: setup-qemu lint unit nostd kernel-test server-test todo-test browser-test hostile-test run-test image-test deploy-test
 	@echo "make test: all passed"
 
 lint: setup
@@ -86,12 +88,64 @@ kernel-test: kernel
 	@echo "== kernel: Linux's TCP through a faulty link (5% loss, duplication, reordering): 10 MiB echoed, Hotel API"
 	@tests/kernel/faulty_link.sh
 
+# As root: the guest on a tap in a network namespace, 127.0.0.1:PORT relayed
+# to it by scripts/forward.py (a real listen backlog); otherwise, or with
+# NET=user, QEMU's user network (hostfwd, backlog 1). See scripts/run.sh.
+NET ?= auto
 run: kernel
 	@[ -e $(KERNEL_ELF)$(APP_SUFFIX) ] || { echo "make run: no app '$(APP)' (APP=hotel or APP=todo)"; exit 2; }
-	@echo "make run: booting $(KERNEL_ELF)$(APP_SUFFIX) ($(APP) app); try: curl localhost:$(PORT)$(APP_TRY); stop with Ctrl-C (or Ctrl-A X)"
-	@$(QEMU_VIRT) -kernel $(KERNEL_ELF)$(APP_SUFFIX) \
-		-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(PORT)-:80 \
-		-device virtio-net-device,netdev=n0
+	@echo "make run: booting the $(APP) app; try: curl localhost:$(PORT)$(APP_TRY); stop with Ctrl-C (or Ctrl-A X)"
+	@NET=$(NET) scripts/run.sh $(APP) $(PORT)
+
+# Issue 17: `make run` in a terminal (a pty), 64 parallel new connections
+# answered within 1 s (three rounds), then Ctrl-C and nothing left behind.
+run-test: kernel
+	@echo "== make run: 64 parallel new connections through 127.0.0.1:PORT within 1 s, then Ctrl-C leaves nothing behind"
+	@python3 tests/run/parallel.py
+
+# Issue 17's OCI image of the hosted server (deploy/Containerfile): FROM
+# scratch with the static bedrock-serve and the static health probe of
+# deploy/probe, numeric non-root user, a HEALTHCHECK, the site on /srv and
+# the data volume on /data. `podman build --format docker`: the OCI format
+# drops HEALTHCHECK. These machines need podman's runc runtime
+# (../shared/reference/platform.md).
+IMAGE ?= localhost/bedrock-serve:latest
+IMAGE_CONTEXT := target/image
+PROBE_BIN := deploy/probe/target/x86_64-unknown-linux-gnu/release/bedrock-probe
+PODMAN := podman --runtime runc
+
+probe: setup
+	@echo "== the image's health probe (static, no libc): fmt, clippy, $(PROBE_BIN)"
+	@cd deploy/probe && $(CARGO) fmt -- --check
+	@cd deploy/probe && $(CARGO) clippy --quiet --release -- -D warnings
+	@cd deploy/probe && $(CARGO) build --quiet --release
+
+image: server probe
+	@scripts/setup.sh container
+	@echo "== OCI image $(IMAGE) with podman (FROM scratch: $(SERVER_BIN), $(PROBE_BIN))"
+	@rm -rf $(IMAGE_CONTEXT) && mkdir -p $(IMAGE_CONTEXT)/data $(IMAGE_CONTEXT)/srv
+	@cp $(SERVER_BIN) $(PROBE_BIN) deploy/Containerfile $(IMAGE_CONTEXT)/
+	@$(PODMAN) build --quiet --format docker -t $(IMAGE) -f $(IMAGE_CONTEXT)/Containerfile $(IMAGE_CONTEXT) >/dev/null
+	@echo "make image: $(IMAGE), $$(podman image inspect --format '{{.Size}}' $(IMAGE)) bytes; run it with:"
+	@echo "  $(PODMAN) run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --read-only -p 127.0.0.1:8080:8080 -v ./www:/srv:ro -v bedrock-data:/data $(IMAGE)"
+
+# Runs the image and talks to it (tests/image/image_test.py); skips, saying
+# why, where podman cannot be installed or cannot run containers.
+image-test:
+	@scripts/setup.sh container || echo "image-test: could not install podman"
+	@if command -v podman >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory image && \
+		echo "== the image in podman: a mounted file, POST /api/hotels, HEALTHCHECK, restart keeps the hotel" && \
+		python3 tests/image/image_test.py --image $(IMAGE); \
+	else echo "image-test: SKIP: no podman on this machine"; fi
+
+# deploy/kubernetes validated offline: kubernetes-validate (its own venv
+# under target/, from scripts/setup.sh kube) and issue 17's requirements
+# read from the YAML (tests/deploy/validate.py). No cluster runs them.
+deploy-test:
+	@scripts/setup.sh kube
+	@echo "== deploy/kubernetes: schema (kubernetes-validate --strict) and issue 17's requirements, offline"
+	@target/kube-venv/bin/python tests/deploy/validate.py
 
 setup-server:
 	@scripts/setup.sh base server
@@ -184,4 +238,5 @@ clean:
 	$(CARGO) clean
 	cd kernel && $(CARGO) clean
 	cd server && $(CARGO) clean
+	cd deploy/probe && $(CARGO) clean
 	rm -rf fuzz/target
