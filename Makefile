@@ -16,6 +16,9 @@ KERNEL_ELF := $(KERNEL_OUT)/bedrock-kernel
 APP ?= hotel
 APP_SUFFIX := $(if $(filter hotel,$(APP)),,-$(APP))
 APP_TRY := $(if $(filter hotel,$(APP)),/api/hotels,/todos)
+# Where `make run` keeps the app's data: a raw disk image, made on first
+# use; DISK=none runs without one (nothing persists).
+DISK ?= target/disk/$(APP).img
 PORT ?= 8888
 # The hosted server (server/, its own cargo workspace): `make serve` runs it
 # on ROOT at 127.0.0.1:SERVE_PORT; `make serve PORT=9000` overrides the port.
@@ -95,7 +98,7 @@ NET ?= auto
 run: kernel
 	@[ -e $(KERNEL_ELF)$(APP_SUFFIX) ] || { echo "make run: no app '$(APP)' (APP=hotel or APP=todo)"; exit 2; }
 	@echo "make run: booting the $(APP) app; try: curl localhost:$(PORT)$(APP_TRY); stop with Ctrl-C (or Ctrl-A X)"
-	@NET=$(NET) scripts/run.sh $(APP) $(PORT)
+	@NET=$(NET) DISK=$(filter-out none,$(DISK)) scripts/run.sh $(APP) $(PORT)
 
 # Issue 17: `make run` in a terminal (a pty), 64 parallel new connections
 # answered within 1 s (three rounds), then Ctrl-C and nothing left behind.

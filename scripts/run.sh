@@ -16,7 +16,11 @@
 # on this terminal: Ctrl-C (or Ctrl-A X) stops it, and the exit trap then
 # stops the forwarder and deletes the namespace with its tap.
 #
-# Usage: scripts/run.sh APP PORT   (APP: hotel or todo; NET in the environment)
+# DISK (in the environment): a raw image file that becomes the guest's
+# virtio-blk disk, where the app's journal lives (created, 64 MiB sparse,
+# on first use); empty: no disk, nothing persists.
+#
+# Usage: scripts/run.sh APP PORT   (APP: hotel or todo; NET, DISK in the environment)
 set -uo pipefail
 NAME="make run"
 source "$(dirname "$0")/../tests/lib/lib.sh"
@@ -35,6 +39,21 @@ LISTEN_WAIT_TENTHS=50
 
 [ -e "$USER_ELF" ] || { echo "$NAME: no app '$APP' (APP=hotel or APP=todo)"; exit 2; }
 
+# The disk: QEMU arguments for it, after making it on first use.
+DISK=${DISK:-}
+# Size of a new disk image (sparse: it takes room as the journal grows).
+DISK_SIZE=64M
+DISK_ARGS=()
+if [ -n "$DISK" ]; then
+    if [ ! -e "$DISK" ]; then
+        mkdir -p "$(dirname "$DISK")"
+        truncate -s "$DISK_SIZE" "$DISK" || fail "cannot create the disk image $DISK"
+        echo "$NAME: created the disk image $DISK ($DISK_SIZE, sparse); delete it to start over"
+    fi
+    mapfile -t DISK_ARGS < <("$PY" "$ROOT/tests/lib/bedrock_test.py" disk-args "$DISK")
+    echo "$NAME: the app's data is in $DISK (DISK=none: no disk)"
+fi
+
 # Why the tap cannot be had here, or nothing if it can.
 why_no_tap() {
     if [ "$(id -u)" -ne 0 ]; then echo "not root"
@@ -45,7 +64,7 @@ why_no_tap() {
 
 run_user() {
     qemu_virt
-    exec "${QEMU_VIRT[@]}" -kernel "$USER_ELF" \
+    exec "${QEMU_VIRT[@]}" -kernel "$USER_ELF" "${DISK_ARGS[@]}" \
         -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:80" -device virtio-net-device,netdev=n0
 }
 
@@ -89,7 +108,7 @@ echo "$NAME: the guest is on a tap in network namespace $NS ($GUEST_IP); scripts
 # to this script alone (SIGTERM, SIGHUP) runs the exit trap at once, which
 # stops QEMU too. Ctrl-C reaches QEMU and the script together.
 qemu_virt
-ip netns exec "$NS" "${QEMU_VIRT[@]}" -kernel "$TAP_ELF" \
+ip netns exec "$NS" "${QEMU_VIRT[@]}" -kernel "$TAP_ELF" "${DISK_ARGS[@]}" \
     -netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no,vnet_hdr=off" \
     -device virtio-net-device,netdev=n0 <&0 &
 QEMU_PID=$!

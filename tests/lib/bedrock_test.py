@@ -375,9 +375,13 @@ def main():
     q.add_argument("--virtio", choices=("modern", "legacy"), default="modern")
     q.add_argument("--no-semihosting", action="store_true")
     sub.add_parser("free-port", help="a free TCP port on 127.0.0.1")
+    d = sub.add_parser("disk-args", help="QEMU arguments for a raw image as the guest's disk")
+    d.add_argument("path")
     a = ap.parse_args()
     if a.what == "qemu-virt":
         words = qemu_virt(legacy_virtio=a.virtio == "legacy", semihosting=not a.no_semihosting)
+    elif a.what == "disk-args":
+        words = disk_args(a.path)
     else:
         words = [str(free_port())]
     print("\n".join(words))

@@ -21,9 +21,11 @@ import argparse
 import os
 import pty
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -177,7 +179,12 @@ def main():
     a = ap.parse_args()
     report = Report("run-test")
     port = free_port()
-    term = Terminal(f"PORT={port}")
+    # The app's disk: a fresh image, so that the user's own data
+    # (target/disk/) is not touched, and a second `make run` on it must
+    # find what the first one kept.
+    disk_dir = tempfile.mkdtemp(prefix="bedrock-run-disk-")
+    disk = os.path.join(disk_dir, "hotel.img")
+    term = Terminal(f"PORT={port}", f"DISK={disk}")
     try:
         if not boot(term, port, report, "make run"):
             return report.summary()
@@ -189,6 +196,8 @@ def main():
             return report.summary()
         ns = m.group(1)
         report.say(f"make run put the guest in network namespace {ns} behind scripts/forward.py")
+        made = bedrock_test.http_request(port, "POST", PATH, "Kept,Across Runs")
+        report.check("a hotel POSTed through make run (201)", made[0] == 201, made)
         for r in range(1, BURST_ROUNDS + 1):
             in_time, slowest, bad = burst(port)
             report.check(f"round {r}: {in_time} of {BURST_CONNECTIONS} parallel new connections answered "
@@ -204,8 +213,18 @@ def main():
         left = [p for p in run_pids if alive(p)]
         report.check(f"none of the run's {len(run_pids)} processes (make, run.sh, QEMU, forwarder) is left",
                      len(run_pids) >= 4 and not left, f"processes {run_pids}, left {left}")
+        term.kill()
+        # The same disk again: the hotel is still there.
+        term = Terminal(f"PORT={port}", f"DISK={disk}")
+        if boot(term, port, report, "make run on the same disk"):
+            listed = bedrock_test.http_request(port, "GET", PATH)[2]
+            report.check("the hotel survived make run's restart (DISK keeps the journal)",
+                         b'"name":"Kept","city":"Across Runs"' in listed, listed[:200])
+        term.type(b"\x03")
+        wait_until(term.exited, EXIT_TIMEOUT_S, 0.1)
     finally:
         term.kill()
+        shutil.rmtree(disk_dir, ignore_errors=True)
     if a.compare_user:
         compare_user(report)
     return report.summary()
