@@ -88,6 +88,8 @@ kernel-test: kernel
 	@tests/kernel/boot_metrics.py $(KERNEL_ELF)
 	@echo "== kernel: the Hotel app over HTTP in QEMU (curl, http.client, bad clients)"
 	@tests/kernel/e2e_http.py $(KERNEL_ELF)
+	@echo "== kernel: the Hotel app on a virtio-blk disk: SIGKILL during 16 clients' changes, reboot, every acknowledged change there; damaged records"
+	@tests/kernel/disk_crash.py $(KERNEL_ELF)
 	@echo "== kernel: Linux's TCP through a faulty link (5% loss, duplication, reordering): 10 MiB echoed, Hotel API"
 	@tests/kernel/faulty_link.sh
 
