@@ -1,7 +1,8 @@
 //! The app's change records, what the host journals: `1 | id u64 LE |
 //! the todo as JSON` (its state after a create or an update), `2 | id u64
-//! LE` (deleted) and `3` (every todo deleted). The same `apply` runs a
-//! live change and a replayed one.
+//! LE` (deleted), `3` (every todo deleted) and, ending a snapshot, `4 |
+//! next id u64 LE` (ids below it are used). The same `apply` runs a live
+//! change and a replayed one.
 
 use bedrock_json::{JsonWriter, SliceSink};
 use bedrock_store::{Store, StoreError};
@@ -19,6 +20,7 @@ pub enum Change {
     Put(u64, Todo),
     Delete(u64),
     Clear,
+    NextId(u64),
 }
 
 impl Change {
@@ -44,6 +46,10 @@ impl Change {
                 }
                 Ok(())
             }
+            Change::NextId(next) => {
+                store.skip_ids_below(next);
+                Ok(())
+            }
         }
     }
 
@@ -52,6 +58,7 @@ impl Change {
         let (op, id) = match *self {
             Change::Put(id, _) => (1, id),
             Change::Delete(id) => (2, id),
+            Change::NextId(next) => (4, next),
             Change::Clear => {
                 out[0] = 3;
                 return 1;
@@ -83,6 +90,7 @@ impl Change {
             }
             (2, 9) => Some(Change::Delete(id?)),
             (3, 1) => Some(Change::Clear),
+            (4, 9) => Some(Change::NextId(id?)),
             _ => None,
         }
     }

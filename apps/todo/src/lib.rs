@@ -264,4 +264,14 @@ impl Persist for Todos {
         self.store.clear();
         self.changes.clear();
     }
+
+    fn snapshot(&self, sink: &mut dyn FnMut(&[u8])) {
+        let mut buf = [0u8; change::MAX_CHANGE];
+        for (id, todo) in self.store.iter() {
+            let n = change::Change::Put(id, *todo).encode(&mut buf);
+            sink(&buf[..n]);
+        }
+        let n = change::Change::NextId(self.store.next_id()).encode(&mut buf);
+        sink(&buf[..n]);
+    }
 }

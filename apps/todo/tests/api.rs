@@ -258,3 +258,26 @@ fn change_records_replay_into_the_same_list() {
         assert!(!again.replay(junk), "{junk:?}");
     }
 }
+
+#[test]
+fn a_snapshot_rebuilds_the_same_list_and_the_next_id() {
+    let mut app = app();
+    for i in 0..5 {
+        post(&mut app, json!({"title": format!("t{i}"), "order": i}));
+    }
+    send(&mut app, "PATCH", "/todos/2", r#"{"completed":true}"#);
+    send(&mut app, "DELETE", "/todos/5", "");
+    let mut records = Vec::new();
+    app.snapshot(&mut |r| records.push(r.to_vec()));
+    assert_eq!(records.len(), 5, "four todos and the next id");
+    let mut again = Box::new(Todos::new());
+    for r in &records {
+        assert!(again.replay(r));
+    }
+    let list = |a: &mut Todos| json_of(&send(a, "GET", "/todos", ""));
+    assert_eq!(list(&mut again), list(&mut app));
+    assert_eq!(
+        post(&mut again, json!({"title": "n"}))["url"],
+        format!("http://{HOST}/todos/6")
+    );
+}

@@ -219,4 +219,14 @@ impl Persist for Hotels {
         self.store.clear();
         self.changes.clear();
     }
+
+    /// Every hotel as a put, then the next id.
+    fn snapshot(&self, sink: &mut dyn FnMut(&[u8])) {
+        let mut buf = [0u8; MAX_CHANGE_BYTES];
+        for (id, hotel) in self.store.iter() {
+            let n = change::put(id, hotel, &mut buf);
+            sink(&buf[..n]);
+        }
+        sink(&change::next_id(self.store.next_id()));
+    }
 }
