@@ -10,7 +10,13 @@ changes, booted again on the same disk.
 2. The same with PUT and DELETE mixed in, against a model of what was
    acknowledged (an id whose change was in flight at the kill may show
    either side of it).
-3. Damage: a corrupted last record, and a corrupted record in the middle:
+3. The same on a disk small enough that the journal is compacted again
+   and again during the load (a snapshot to the other region, then the
+   header switched), the SIGKILL landing wherever it lands.
+4. A full disk: POSTs until 507, every acknowledged hotel kept; DELETEs
+   still work (they shrink the snapshot that makes room), and POSTs work
+   again after them; all of it survives a reboot.
+5. Damage: a corrupted last record, and a corrupted record in the middle:
    the journal ends before it (the records after a damaged one are not
    trusted), and the app serves what came before.
 
@@ -31,6 +37,10 @@ CLIENTS = 16
 POSTS = 2000
 KILL_AFTER = 1000
 DISK_BYTES = 16 * 1024 * 1024
+# Regions of 32 KiB: compacted every few hundred changes under the load.
+COMPACTING_DISK_BYTES = 64 * 1024 + 2 * 512
+# Regions of 16 KiB: full after a few hundred hotels.
+FULL_DISK_BYTES = 32 * 1024 + 2 * 512
 SECTOR = 512
 BOOT_TIMEOUT_S = 30
 report = Report("disk_crash")
@@ -139,16 +149,17 @@ class Load:
         return False
 
 
-def crash_run(elf, mix):
-    what = "POST, PUT and DELETE" if mix else "POSTs"
+def crash_run(elf, mix, disk_bytes=DISK_BYTES, what=None):
+    what = what or ("POST, PUT and DELETE" if mix else "POSTs")
     disk = tempfile.NamedTemporaryFile(prefix="bedrock-disk-", suffix=".img", delete=False).name
-    os.truncate(disk, DISK_BYTES)
+    os.truncate(disk, disk_bytes)
     guest, port = boot(elf, disk)
     load = Load(port, mix)
     load.start()
     reached = load.wait_posts(KILL_AFTER, 120)
     guest.proc.kill()  # SIGKILL: no shutdown of any kind
     guest.proc.wait()
+    first_console = guest.console(10**6)
     load.stop.set()
     for th in load.threads:
         th.join(10)
@@ -181,22 +192,63 @@ def crash_run(elf, mix):
         new_id = json.loads(c.getresponse().read())["id"]
         check(f"{what}: ids continue without reuse (new id {new_id} > {max(load.ids_seen)})",
               new_id > max(load.ids_seen), new_id)
+        return first_console
+    finally:
+        guest.stop()
+        os.unlink(disk)
+
+
+def full_disk(elf):
+    disk = tempfile.NamedTemporaryFile(prefix="bedrock-disk-", suffix=".img", delete=False).name
+    os.truncate(disk, FULL_DISK_BYTES)
+    guest, port = boot(elf, disk)
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def call(method, path, body=None):
+        c.request(method, path, body)
+        r = c.getresponse()
+        return r.status, r.read()
+
+    made, status, body = [], 201, b""
+    while status == 201 and len(made) < 5000:
+        status, body = call("POST", "/api/hotels", f"Full {len(made)},Town")
+        if status == 201:
+            made.append(json.loads(body)["id"])
+    check(f"full disk: POSTs get 507 once the disk is full ({len(made)} hotels on a "
+          f"{FULL_DISK_BYTES // 1024} KiB disk)", status == 507 and b"disk is full" in body, (status, body))
+    got = [h["id"] for h in listed(port)]
+    check("full disk: every acknowledged hotel is there, nothing more", got == made, (len(got), len(made)))
+    deleted = made[:100]
+    statuses = {call("DELETE", f"/api/hotels/{i}")[0] for i in deleted}
+    check("full disk: DELETEs work on the full disk (204)", statuses == {204}, statuses)
+    again = [call("POST", "/api/hotels", f"Again {i},Town") for i in range(20)]
+    check("full disk: POSTs work again after the DELETEs", all(s == 201 for s, _ in again),
+          [s for s, _ in again])
+    expected = made[100:] + [json.loads(b)["id"] for _, b in again]
+    guest.proc.kill()
+    guest.proc.wait()
+    guest, port = boot(elf, disk)
+    try:
+        got = [h["id"] for h in listed(port)]
+        check("full disk: all of it survives a SIGKILL and a reboot", got == expected,
+              (len(got), len(expected)))
     finally:
         guest.stop()
         os.unlink(disk)
 
 
 def journal_records(disk):
-    """(offset, length) of each record in the journal area of `disk`."""
+    """(offset, length) of each record in the journal's first region (from
+    sector 2, after the two header slots)."""
     with open(disk, "rb") as f:
-        f.seek(SECTOR)
+        f.seek(2 * SECTOR)
         data = f.read(4 * 1024 * 1024)
     out, at = [], 0
     while at + 8 <= len(data):
         n = int.from_bytes(data[at:at + 4], "little")
         if n == 0:
             break
-        out.append((SECTOR + at, 8 + n))
+        out.append((2 * SECTOR + at, 8 + n))
         at += 8 + n
     return out
 
@@ -244,6 +296,11 @@ def main():
     elf = sys.argv[1]
     crash_run(elf, mix=False)
     crash_run(elf, mix=True)
+    console = crash_run(elf, mix=True, disk_bytes=COMPACTING_DISK_BYTES, what="compacting")
+    compactions = console.count("disk: compacted") if console else 0
+    check(f"compacting: the journal was compacted under the load ({compactions} times before the kill)",
+          compactions > 0, console[-2000:] if console else "")
+    full_disk(elf)
     damage(elf)
     sys.exit(report.summary())
 

@@ -1,10 +1,19 @@
 //! The journal on a block device, I/O-free: where records go on the
 //! sectors and how a boot finds where they end.
 //!
-//! Layout: sector 0 holds the label ([`LABEL`]); records follow from
-//! sector 1 as one byte stream, back to back (a record may span sectors);
-//! space never written reads as zeros, which is never a record (a zero
-//! length is [`Next::Damaged`]), so a replay stops where the records end.
+//! Layout: sectors 0 and 1 hold two copies of the [`Header`] (written
+//! alternately, each with its CRC, so a torn header write leaves the
+//! other); the rest is two equal regions, and the header says which one
+//! holds the journal. In it, records follow one another as one byte
+//! stream (a record may span sectors); space never written reads as
+//! zeros, which is never a record (a zero length is [`Next::Damaged`]), so
+//! a replay stops where the records end.
+//!
+//! Compaction writes a snapshot of the live state as the first records of
+//! the other region (and zeroes what follows), flushes, then writes the
+//! header naming that region with the next generation, and flushes again:
+//! until that header is on the disk the old region is the journal, after
+//! it the new one; there is no moment at which neither is whole.
 //!
 //! An append rewrites the sector holding the end (its earlier bytes
 //! unchanged) and writes the sectors after it, then the host flushes; the
@@ -19,24 +28,108 @@
 //! before anything is appended, so a stale record can never line up with
 //! a later end and come back.
 
-use crate::{next_record, Next, HEADER};
+use crate::{crc32, next_record, Next, HEADER};
 
 /// Bytes in a sector.
 pub const SECTOR: usize = 512;
-/// Sector 0: the journal's label and format version.
-pub const LABEL: [u8; 16] = *b"bedrock-jrnl-v1\n";
-/// The first sector of records.
-pub const FIRST_SECTOR: u64 = 1;
+/// What a header starts with: the format and its version.
+pub const LABEL: [u8; 16] = *b"bedrock-jrnl-v2\n";
+/// Sectors 0 and 1 are the two header slots.
+pub const HEADER_SECTORS: u64 = 2;
+/// Bytes of a header: label, generation, region, CRC-32.
+const HEADER_BYTES: usize = 16 + 8 + 1 + 4;
+
+/// Which region holds the journal, and how many times that changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// Counts compactions; the newer valid slot wins.
+    pub generation: u64,
+    /// 0 or 1.
+    pub region: u8,
+}
+
+impl Header {
+    /// The header of a new journal.
+    pub const FIRST: Header = Header {
+        generation: 1,
+        region: 0,
+    };
+
+    /// The sector this header is written to (slots alternate).
+    pub fn slot(&self) -> u64 {
+        self.generation % 2
+    }
+
+    /// The header after a compaction into the other region.
+    pub fn next(&self) -> Header {
+        Header {
+            generation: self.generation + 1,
+            region: 1 - self.region,
+        }
+    }
+
+    /// The sector holding it.
+    pub fn encode(&self) -> [u8; SECTOR] {
+        let mut s = [0u8; SECTOR];
+        s[..16].copy_from_slice(&LABEL);
+        s[16..24].copy_from_slice(&self.generation.to_le_bytes());
+        s[24] = self.region;
+        let crc = crc32(&s[..25]);
+        s[25..HEADER_BYTES].copy_from_slice(&crc.to_le_bytes());
+        s
+    }
+
+    /// The header in a slot, if it holds a whole one.
+    pub fn decode(s: &[u8; SECTOR]) -> Option<Header> {
+        let crc = u32::from_le_bytes([s[25], s[26], s[27], s[28]]);
+        (s[..16] == LABEL && s[24] <= 1 && crc32(&s[..25]) == crc).then(|| Header {
+            generation: u64::from_le_bytes(s[16..24].try_into().unwrap_or_default()),
+            region: s[24],
+        })
+    }
+}
+
+/// What the two header slots say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Found {
+    /// Both slots are zeros: a new disk.
+    Empty,
+    /// The newer of the valid headers.
+    Journal(Header),
+    /// Neither slot holds a header, and they are not zeros: not ours.
+    Foreign,
+}
+
+/// Reads the two header slots (sectors 0 and 1).
+pub fn find_header(slot0: &[u8; SECTOR], slot1: &[u8; SECTOR]) -> Found {
+    match (Header::decode(slot0), Header::decode(slot1)) {
+        (Some(a), Some(b)) => Found::Journal(if a.generation >= b.generation { a } else { b }),
+        (Some(h), None) | (None, Some(h)) => Found::Journal(h),
+        (None, None) if slot0.iter().chain(slot1).all(|&b| b == 0) => Found::Empty,
+        (None, None) => Found::Foreign,
+    }
+}
+
+/// The sectors of region `region` (0 or 1) on a disk of `capacity`
+/// sectors: `first..limit`.
+pub fn region(capacity: u64, region: u8) -> (u64, u64) {
+    let size = capacity.saturating_sub(HEADER_SECTORS) / 2;
+    let first = HEADER_SECTORS + u64::from(region) * size;
+    (first, first + size)
+}
 /// The most bytes one append may write (its records plus the rewritten
 /// head of the end sector, rounded up to sectors).
 pub const MAX_APPEND: usize = 64 * 1024;
 /// Bytes zeroed after the end at boot: more than any append writes.
 pub const ZERO_AHEAD: usize = MAX_APPEND + SECTOR;
 
-/// Where the records end, and the bytes of the sector holding the end
-/// (the part before the end; the rest is zeros).
+/// Where the records of a region end, and the bytes of the sector
+/// holding the end (the part before the end; the rest is zeros).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tail {
+    /// The region: sectors `first..limit`.
+    first: u64,
+    limit: u64,
     end: u64,
     last: [u8; SECTOR],
 }
@@ -51,27 +144,39 @@ pub struct Write {
 }
 
 impl Tail {
-    /// An empty journal.
-    pub const fn empty() -> Tail {
+    /// No records in the region of sectors `first..limit`.
+    pub const fn empty(first: u64, limit: u64) -> Tail {
         Tail {
+            first,
+            limit,
             end: 0,
             last: [0; SECTOR],
         }
     }
 
-    /// The tail of records ending at byte `end`, given the sector that
-    /// holds it as read from the disk (only its bytes before the end are
-    /// kept).
-    pub fn at(end: u64, sector: &[u8; SECTOR]) -> Tail {
+    /// The tail of records ending at byte `end` of the region
+    /// `first..limit`, given the sector that holds it as read from the
+    /// disk ([`Tail::end_sector`]; only its bytes before the end are kept).
+    pub fn at(first: u64, limit: u64, end: u64, sector: &[u8; SECTOR]) -> Tail {
         let head = (end % SECTOR as u64) as usize;
         let mut last = [0; SECTOR];
         last[..head].copy_from_slice(&sector[..head]);
-        Tail { end, last }
+        Tail {
+            first,
+            limit,
+            end,
+            last,
+        }
     }
 
-    /// The sector holding byte `end` of the records.
-    pub fn end_sector(end: u64) -> u64 {
-        FIRST_SECTOR + end / SECTOR as u64
+    /// The sector holding byte `end` of a region starting at `first`.
+    pub fn end_sector(first: u64, end: u64) -> u64 {
+        first + end / SECTOR as u64
+    }
+
+    /// The region's sectors, `first..limit`.
+    pub fn region(&self) -> (u64, u64) {
+        (self.first, self.limit)
     }
 
     /// Bytes of records.
@@ -87,15 +192,15 @@ impl Tail {
     /// Lays out `records` (encoded records, back to back) after the end
     /// into `out`: the end sector's head, the records, zeros to a whole
     /// sector. `None` when it is longer than `out` or [`MAX_APPEND`], or
-    /// would not fit a device of `capacity` sectors (the disk is full).
-    pub fn plan(&self, records: &[u8], capacity: u64, out: &mut [u8]) -> Option<Write> {
+    /// would not fit the region (the disk is full).
+    pub fn plan(&self, records: &[u8], out: &mut [u8]) -> Option<Write> {
         let head = (self.end % SECTOR as u64) as usize;
         let len = (head + records.len()).div_ceil(SECTOR) * SECTOR;
         if len > out.len().min(MAX_APPEND) {
             return None;
         }
-        let sector = Self::end_sector(self.end);
-        if sector + (len / SECTOR) as u64 > capacity {
+        let sector = Self::end_sector(self.first, self.end);
+        if sector + (len / SECTOR) as u64 > self.limit {
             return None;
         }
         out[..head].copy_from_slice(&self.last[..head]);
@@ -116,11 +221,12 @@ impl Tail {
         }
     }
 
-    /// The zeroing a boot does after the end (see the module doc): its
-    /// first sector and the bytes to zero, within `capacity` sectors.
-    pub fn zero_ahead(&self, capacity: u64) -> Write {
-        let sector = FIRST_SECTOR + Self::sectors_for(self.end);
-        let room = capacity.saturating_sub(sector) as usize * SECTOR;
+    /// The zeroing a boot (or a compaction) does after the end (see the
+    /// module doc): its first sector and the bytes to zero, within the
+    /// region.
+    pub fn zero_ahead(&self) -> Write {
+        let sector = self.first + Self::sectors_for(self.end);
+        let room = self.limit.saturating_sub(sector) as usize * SECTOR;
         Write {
             sector,
             len: room.min(ZERO_AHEAD).div_ceil(SECTOR) * SECTOR,

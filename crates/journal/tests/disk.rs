@@ -2,11 +2,13 @@
 //! every point of an append (any subset of its sectors written), checked
 //! against what was acknowledged.
 
-use bedrock_journal::disk::{Replay, Tail, Write, FIRST_SECTOR, MAX_APPEND, SECTOR};
+use bedrock_journal::disk::{
+    find_header, region, Found, Header, Replay, Tail, Write, MAX_APPEND, SECTOR,
+};
 use bedrock_journal::{encode, HEADER};
 use proptest::prelude::*;
 
-const CAPACITY: u64 = 256;
+const CAPACITY: u64 = 2 + 2 * 255;
 const MAX_PAYLOAD: usize = 600;
 type Scan = Replay<{ MAX_PAYLOAD + HEADER + SECTOR }>;
 
@@ -29,14 +31,30 @@ impl Disk {
         }
     }
 
-    /// What a boot does: replay (4 sectors a read), rebuild the tail,
-    /// zero ahead. Returns the payloads and the tail.
+    /// The header a boot finds (writing the first on an empty disk).
+    fn header(&mut self) -> Header {
+        match find_header(&self.sectors[0], &self.sectors[1]) {
+            Found::Journal(h) => h,
+            Found::Empty => {
+                let h = Header::FIRST;
+                self.sectors[h.slot() as usize] = h.encode();
+                h
+            }
+            Found::Foreign => panic!("not a journal"),
+        }
+    }
+
+    /// What a boot does: replay the header's region (4 sectors a read),
+    /// rebuild the tail, zero ahead. Returns the payloads, the tail and
+    /// the header.
     fn boot(&mut self) -> (Vec<Vec<u8>>, Tail) {
+        let h = self.header();
+        let (first, limit) = region(CAPACITY, h.region);
         let mut scan = Scan::new(MAX_PAYLOAD);
         let mut got = Vec::new();
-        let mut sector = FIRST_SECTOR;
-        while !scan.is_done() && sector < CAPACITY {
-            let n = 4.min(CAPACITY - sector) as usize;
+        let mut sector = first;
+        while !scan.is_done() && sector < limit {
+            let n = 4.min(limit - sector) as usize;
             let piece: Vec<u8> = self.sectors[sector as usize..][..n].concat();
             scan.feed(&piece, &mut |p| {
                 got.push(p.to_vec());
@@ -45,9 +63,9 @@ impl Disk {
             sector += n as u64;
         }
         let end = scan.end();
-        let at = Tail::end_sector(end).min(CAPACITY - 1) as usize;
-        let tail = Tail::at(end, &self.sectors[at]);
-        let z = tail.zero_ahead(CAPACITY);
+        let at = Tail::end_sector(first, end).min(limit - 1) as usize;
+        let tail = Tail::at(first, limit, end, &self.sectors[at]);
+        let z = tail.zero_ahead();
         self.write(z, &vec![0; z.len], |_| true);
         (got, tail)
     }
@@ -68,7 +86,7 @@ fn records(payloads: &[Vec<u8>]) -> Vec<u8> {
 fn append(disk: &mut Disk, tail: &mut Tail, group: &[Vec<u8>], crash: Option<u64>) -> bool {
     let bytes = records(group);
     let mut out = vec![0; MAX_APPEND];
-    let Some(w) = tail.plan(&bytes, CAPACITY, &mut out) else {
+    let Some(w) = tail.plan(&bytes, &mut out) else {
         return false;
     };
     match crash {
@@ -125,13 +143,11 @@ fn an_empty_disk_has_no_records_and_appends_start_at_sector_one() {
     assert!(got.is_empty());
     assert_eq!(tail.end(), 0);
     let mut out = vec![0; MAX_APPEND];
-    let w = tail
-        .plan(&records(&[b"abc".to_vec()]), CAPACITY, &mut out)
-        .unwrap();
+    let w = tail.plan(&records(&[b"abc".to_vec()]), &mut out).unwrap();
     assert_eq!(
         w,
         Write {
-            sector: FIRST_SECTOR,
+            sector: 2,
             len: SECTOR
         }
     );
@@ -143,9 +159,9 @@ fn an_empty_disk_has_no_records_and_appends_start_at_sector_one() {
 fn a_full_disk_refuses_at_and_past_its_last_sector() {
     let mut disk = Disk::new();
     let (_, mut tail) = disk.boot();
-    // 255 record sectors: fill them with 512-byte records exactly.
+    // A region of 255 sectors: fill it with 512-byte records exactly.
     let one = vec![7u8; SECTOR - HEADER];
-    for _ in 0..(CAPACITY - FIRST_SECTOR) {
+    for _ in 0..255 {
         assert!(append(
             &mut disk,
             &mut tail,
@@ -153,22 +169,18 @@ fn a_full_disk_refuses_at_and_past_its_last_sector() {
             None
         ));
     }
-    assert_eq!(tail.end(), (CAPACITY - FIRST_SECTOR) * SECTOR as u64);
+    assert_eq!(tail.end(), 255 * SECTOR as u64);
     assert!(!append(&mut disk, &mut tail, &[vec![1]], None));
     let (got, _) = disk.boot();
-    assert_eq!(got.len(), (CAPACITY - FIRST_SECTOR) as usize);
+    assert_eq!(got.len(), 255);
 }
 
 #[test]
 fn an_append_longer_than_max_append_is_refused() {
-    let tail = Tail::empty();
+    let tail = Tail::empty(2, 100_000);
     let mut out = vec![0; 2 * MAX_APPEND];
-    assert!(tail
-        .plan(&vec![1; MAX_APPEND], CAPACITY * 1000, &mut out)
-        .is_some());
-    assert!(tail
-        .plan(&vec![1; MAX_APPEND + 1], CAPACITY * 1000, &mut out)
-        .is_none());
+    assert!(tail.plan(&vec![1; MAX_APPEND], &mut out).is_some());
+    assert!(tail.plan(&vec![1; MAX_APPEND + 1], &mut out).is_none());
 }
 
 #[test]
@@ -179,7 +191,7 @@ fn a_corrupt_middle_record_ends_the_journal_there() {
         append(&mut disk, &mut tail, &[p], None);
     }
     // Flip a payload byte of "two" (it starts at byte 11 of the records).
-    disk.sectors[1][HEADER + 3 + HEADER] ^= 1;
+    disk.sectors[2][HEADER + 3 + HEADER] ^= 1;
     let (got, tail) = disk.boot();
     assert_eq!(got, [b"one".to_vec()]);
     assert_eq!(tail.end(), (HEADER + 3) as u64);
@@ -206,4 +218,101 @@ fn a_record_a_crash_left_past_the_end_never_comes_back() {
     assert_eq!(tail.end(), 3 * SECTOR as u64);
     let (got, _) = disk.boot();
     assert_eq!(got, again);
+}
+
+/// Compacts: `snapshot` as the first records of the other region, the
+/// rest of it zeroed, a flush, then the next header, a flush. `crash`:
+/// Some((mask, header)) stops before the first flush with only the
+/// masked sectors of the region written, or (mask = u64::MAX) after it,
+/// with the header written whole (`header`) or not at all.
+fn compact(disk: &mut Disk, snapshot: &[Vec<u8>], crash: Option<(u64, bool)>) -> Option<Tail> {
+    let h = disk.header();
+    let next = h.next();
+    let (first, limit) = region(CAPACITY, next.region);
+    let mut tail = Tail::empty(first, limit);
+    let bytes = records(snapshot);
+    let mut out = vec![0; MAX_APPEND];
+    let w = tail.plan(&bytes, &mut out)?;
+    let mut region_bytes = out[..w.len].to_vec();
+    region_bytes.resize(((limit - first) as usize) * SECTOR, 0);
+    let whole = Write {
+        sector: first,
+        len: region_bytes.len(),
+    };
+    match crash {
+        Some((mask, _)) if mask != u64::MAX => {
+            disk.write(whole, &region_bytes, |k| mask >> (k % 64) & 1 == 1);
+            return None;
+        }
+        _ => disk.write(whole, &region_bytes, |_| true),
+    }
+    tail.advance(bytes.len(), &out[..w.len]);
+    if crash.is_some_and(|(_, header)| !header) {
+        return None;
+    }
+    disk.sectors[next.slot() as usize] = next.encode();
+    Some(tail)
+}
+
+proptest! {
+    #[test]
+    fn a_compaction_crashed_anywhere_leaves_the_old_journal_or_the_new_whole(
+        before in proptest::collection::vec(payload(), 1..6),
+        crash in proptest::option::of((any::<u64>(), any::<bool>())),
+        after in proptest::collection::vec(payload(), 0..4),
+    ) {
+        let mut disk = Disk::new();
+        let (_, mut tail) = disk.boot();
+        for p in &before {
+            append(&mut disk, &mut tail, std::slice::from_ref(p), None);
+        }
+        // The live state is the last two records (the rest "deleted").
+        let live: Vec<Vec<u8>> = before.iter().rev().take(2).rev().cloned().collect();
+        let done = compact(&mut disk, &live, crash);
+        let (got, mut tail) = disk.boot();
+        match done {
+            Some(_) => prop_assert_eq!(&got, &live),
+            None => prop_assert!(got == before || got == live, "a mix: {} records", got.len()),
+        }
+        // And the journal goes on from whichever it is.
+        let expected: Vec<Vec<u8>> = got.iter().chain(&after).cloned().collect();
+        for p in &after {
+            append(&mut disk, &mut tail, std::slice::from_ref(p), None);
+        }
+        let (got, _) = disk.boot();
+        prop_assert_eq!(got, expected);
+    }
+}
+
+#[test]
+fn compacting_twice_reuses_the_first_region_with_nothing_stale() {
+    let mut disk = Disk::new();
+    let (_, mut tail) = disk.boot();
+    let many: Vec<Vec<u8>> = (0..20u8).map(|i| vec![i + 1; 100]).collect();
+    for p in &many {
+        append(&mut disk, &mut tail, std::slice::from_ref(p), None);
+    }
+    compact(&mut disk, &many[19..], None).unwrap();
+    compact(&mut disk, &many[18..19], None).unwrap();
+    // Region 0 again: only the snapshot, none of the twenty old records.
+    let (got, _) = disk.boot();
+    assert_eq!(got, &many[18..19]);
+    assert_eq!(disk.header().generation, 3);
+}
+
+#[test]
+fn torn_headers_and_foreign_disks() {
+    let zero = [0u8; SECTOR];
+    assert_eq!(find_header(&zero, &zero), Found::Empty);
+    let h1 = Header::FIRST;
+    let h2 = h1.next();
+    let (s1, s2) = (h1.encode(), h2.encode());
+    assert_eq!(find_header(&s2, &s1), Found::Journal(h2));
+    let mut torn = s2;
+    torn[20] ^= 1;
+    assert_eq!(find_header(&torn, &s1), Found::Journal(h1));
+    let mut other = [0u8; SECTOR];
+    other[..4].copy_from_slice(b"\x7fELF");
+    assert_eq!(find_header(&other, &zero), Found::Foreign);
+    assert_eq!(region(2 + 2 * 10, 1), (12, 22));
 }

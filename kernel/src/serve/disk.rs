@@ -1,15 +1,19 @@
 //! The app's journal on the virtio-blk disk (`bedrock_journal::disk` says
-//! where records go; this file moves them): at boot the label is checked
-//! (an empty disk gets one), every record is replayed into the app and the
-//! space after the end zeroed; then each group of changes is one append
-//! and one flush, and the replies waiting for it leave only after both
-//! completed.
+//! where records go and why each step is crash-safe; this file moves
+//! them). At boot the headers are read (an empty disk gets one), every
+//! record of the journal's region is replayed into the app and the space
+//! after the end zeroed. Then each group of changes is one append and one
+//! flush, and the replies waiting for it leave only after both completed.
+//! Once the region is half full, or when a group does not fit, the app's
+//! snapshot is written to the other region and the header switched to it
+//! (compaction); a boot then replays at most one region (half the disk).
 
-use bedrock_journal::disk::{Replay, Tail, Write, LABEL, MAX_APPEND, SECTOR};
+use bedrock_journal::disk::{find_header, region, Found, Header, Replay, Tail, Write};
+use bedrock_journal::disk::{HEADER_SECTORS, MAX_APPEND, SECTOR};
 use bedrock_web::Persist;
 
 use crate::global::Global;
-use crate::virtio::blk::{BlkError, VirtioBlk, REQUEST_BYTES};
+use crate::virtio::blk::{BlkError, VirtioBlk, REQUESTS, REQUEST_BYTES};
 use crate::{info, warn};
 
 /// The longest change record a disk journal takes (an app's
@@ -18,11 +22,16 @@ pub const MAX_RECORD: usize = 4096;
 /// Bytes of encoded records one commit takes at most: what an append of
 /// [`MAX_APPEND`] holds beside the rewritten head of the end sector.
 pub const GROUP_BYTES: usize = MAX_APPEND - SECTOR;
+/// A commit that leaves the region fuller than this (a fraction:
+/// numerator over 2) compacts right after.
+const COMPACT_AT_HALVES: u64 = 1;
 
 type Scan = Replay<{ MAX_RECORD + bedrock_journal::HEADER + SECTOR }>;
 
 /// One append's sectors, laid out.
 static APPEND: Global<[u8; MAX_APPEND]> = Global::new([0; MAX_APPEND]);
+/// A snapshot's records, encoded, a group at a time.
+static CHUNK: Global<[u8; GROUP_BYTES]> = Global::new([0; GROUP_BYTES]);
 
 /// Why a commit failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,26 +42,29 @@ pub enum CommitError {
     Device(BlkError),
 }
 
+impl From<BlkError> for CommitError {
+    fn from(e: BlkError) -> Self {
+        CommitError::Device(e)
+    }
+}
+
 /// The journal on the disk.
 pub struct Disk {
     blk: VirtioBlk,
+    header: Header,
     tail: Tail,
     append: &'static mut [u8; MAX_APPEND],
+    chunk: &'static mut [u8; GROUP_BYTES],
     broken: Option<BlkError>,
 }
 
-/// What a boot found.
-struct Opened {
-    records: u64,
-    end: u64,
-}
-
 impl Disk {
-    /// Checks the label (labels an empty disk), replays every record into
-    /// `app` and zeroes after the end. `None`: the disk is not used (it is
-    /// read-only, holds something else, or failed; the log says which).
+    /// Reads the headers (an empty disk gets its first), replays the
+    /// journal into `app` and zeroes after its end. `None`: the disk is
+    /// not used (read-only, someone else's, or failing; the log says
+    /// which).
     pub fn open<S: Persist>(blk: VirtioBlk, app: &mut S) -> Option<Disk> {
-        let append = APPEND.take()?;
+        let (append, chunk) = (APPEND.take()?, CHUNK.take()?);
         if blk.read_only() {
             warn!("disk: read-only; running without persistence");
             return None;
@@ -60,19 +72,22 @@ impl Disk {
         if !blk.can_flush() {
             warn!("disk: no VIRTIO_BLK_F_FLUSH: a completed write may still be in the device's cache; durability is not guaranteed");
         }
+        let capacity = blk.capacity();
         let mut disk = Disk {
             blk,
-            tail: Tail::empty(),
+            header: Header::FIRST,
+            tail: Tail::empty(HEADER_SECTORS, HEADER_SECTORS),
             append,
+            chunk,
             broken: None,
         };
         match disk.boot(app) {
-            Ok(Some(o)) => {
+            Ok(Some(records)) => {
+                let (first, limit) = disk.tail.region();
                 info!(
-                    "disk: {} sectors; replayed {} records ({} bytes of journal)",
-                    disk.blk.capacity(),
-                    o.records,
-                    o.end
+                    "disk: {capacity} sectors, journal generation {} in sectors {first}..{limit}: replayed {records} records ({} bytes)",
+                    disk.header.generation,
+                    disk.tail.end()
                 );
                 Some(disk)
             }
@@ -84,56 +99,52 @@ impl Disk {
         }
     }
 
-    fn boot<S: Persist>(&mut self, app: &mut S) -> Result<Option<Opened>, BlkError> {
-        let mut sector = [0u8; SECTOR];
-        self.blk.read(0, &mut sector)?;
-        if sector.iter().all(|&b| b == 0) {
-            sector[..LABEL.len()].copy_from_slice(&LABEL);
-            write_all(
-                &mut self.blk,
-                Write {
-                    sector: 0,
-                    len: SECTOR,
-                },
-                &sector,
-            )?;
-            flush(&mut self.blk)?;
-            info!("disk: labelled a new journal");
-        } else if sector[..LABEL.len()] != LABEL {
-            warn!("disk: not a bedrock journal (no label in sector 0): left alone, running without persistence");
-            return Ok(None);
-        }
+    /// The boot: `Some(records replayed)`, or `None` for a foreign disk.
+    fn boot<S: Persist>(&mut self, app: &mut S) -> Result<Option<u64>, BlkError> {
+        let mut slots = [0u8; 2 * SECTOR];
+        self.blk.read(0, &mut slots)?;
+        let (s0, s1) = slots.split_at(SECTOR);
+        let (s0, s1) = (
+            s0.try_into().unwrap_or(&[0; SECTOR]),
+            s1.try_into().unwrap_or(&[0; SECTOR]),
+        );
+        self.header = match find_header(s0, s1) {
+            Found::Journal(h) => h,
+            Found::Foreign => {
+                warn!("disk: not a bedrock journal (no header in sectors 0-1): left alone, running without persistence");
+                return Ok(None);
+            }
+            Found::Empty => {
+                let h = Header::FIRST;
+                write_all(
+                    &mut self.blk,
+                    Write {
+                        sector: h.slot(),
+                        len: SECTOR,
+                    },
+                    &h.encode(),
+                )?;
+                flush(&mut self.blk)?;
+                info!("disk: a new journal");
+                h
+            }
+        };
         let records = self.replay(app)?;
-        let end = self.tail.end();
-        let z = self.tail.zero_ahead(self.blk.capacity());
-        self.append.fill(0);
-        let first = z.len.min(MAX_APPEND);
-        write_all(
-            &mut self.blk,
-            Write { len: first, ..z },
-            &self.append[..first],
-        )?;
-        if z.len > first {
-            let sector = z.sector + (first / SECTOR) as u64;
-            let rest = Write {
-                sector,
-                len: z.len - first,
-            };
-            write_all(&mut self.blk, rest, &self.append[..rest.len])?;
-        }
+        let z = self.tail.zero_ahead();
+        self.zero(z)?;
         flush(&mut self.blk)?;
-        Ok(Some(Opened { records, end }))
+        Ok(Some(records))
     }
 
-    /// Replays the records into `app` and sets the tail after them.
+    /// Replays the journal's region into `app` and sets the tail after it.
     fn replay<S: Persist>(&mut self, app: &mut S) -> Result<u64, BlkError> {
         app.clear();
-        let capacity = self.blk.capacity();
+        let (first, limit) = region(self.blk.capacity(), self.header.region);
         let mut scan = Scan::new(S::MAX_CHANGE);
-        let mut sector = bedrock_journal::disk::FIRST_SECTOR;
+        let mut sector = first;
         let per_read = (REQUEST_BYTES / SECTOR) as u64;
-        while !scan.is_done() && sector < capacity {
-            let n = per_read.min(capacity - sector) as usize;
+        while !scan.is_done() && sector < limit {
+            let n = per_read.min(limit - sector) as usize;
             let t = self.blk.read_start(sector, n * SECTOR)?;
             self.blk.wait(t)?;
             scan.feed(self.blk.read_data(t, n * SECTOR), &mut |r| app.replay(r));
@@ -141,11 +152,11 @@ impl Disk {
         }
         let end = scan.end();
         let mut last = [0u8; SECTOR];
-        let at = Tail::end_sector(end);
-        if at < capacity {
+        let at = Tail::end_sector(first, end);
+        if at < limit {
             self.blk.read(at, &mut last)?;
         }
-        self.tail = Tail::at(end, &last);
+        self.tail = Tail::at(first, limit, end, &last);
         Ok(scan.records())
     }
 
@@ -156,15 +167,99 @@ impl Disk {
         }
         let w = self
             .tail
-            .plan(records, self.blk.capacity(), &mut self.append[..])
+            .plan(records, &mut self.append[..])
             .ok_or(CommitError::Full)?;
         let done =
             write_all(&mut self.blk, w, &self.append[..w.len]).and_then(|()| flush(&mut self.blk));
-        if let Err(e) = done {
-            self.broken = Some(e);
+        self.check(done)?;
+        self.tail.advance(records.len(), &self.append[..w.len]);
+        Ok(())
+    }
+
+    /// Whether the region is full enough to compact.
+    pub fn wants_compaction(&self) -> bool {
+        let (first, limit) = self.tail.region();
+        let bytes = (limit - first) * SECTOR as u64;
+        self.tail.end() * 2 > bytes * COMPACT_AT_HALVES
+    }
+
+    /// Writes `app`'s snapshot as the journal of the other region, zeroes
+    /// the rest of it, flushes, then switches the header to it and
+    /// flushes again. On failure the old journal is still the journal.
+    pub fn compact<S: Persist>(&mut self, app: &S) -> Result<(), CommitError> {
+        if let Some(e) = self.broken {
             return Err(CommitError::Device(e));
         }
-        self.tail.advance(records.len(), &self.append[..w.len]);
+        let next = self.header.next();
+        let (first, limit) = region(self.blk.capacity(), next.region);
+        let mut tail = Tail::empty(first, limit);
+        let mut len = 0;
+        let mut failed = None;
+        app.snapshot(&mut |record| {
+            if failed.is_some() {
+                return;
+            }
+            let fits = bedrock_journal::encode(record, &mut self.chunk[len..]);
+            let n = match fits {
+                Some(n) => n,
+                None => {
+                    // A group's worth: out it goes, and the record again.
+                    failed = self.append_to(&mut tail, len).err();
+                    len = 0;
+                    match bedrock_journal::encode(record, &mut self.chunk[..]) {
+                        Some(n) => n,
+                        None => {
+                            failed = Some(CommitError::Full);
+                            0
+                        }
+                    }
+                }
+            };
+            len += n;
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        self.append_to(&mut tail, len)?;
+        let rest = tail.zero_ahead().sector;
+        self.zero(Write {
+            sector: rest,
+            len: (limit - rest) as usize * SECTOR,
+        })?;
+        let done = flush(&mut self.blk)
+            .and_then(|()| {
+                write_all(
+                    &mut self.blk,
+                    Write {
+                        sector: next.slot(),
+                        len: SECTOR,
+                    },
+                    &next.encode(),
+                )
+            })
+            .and_then(|()| flush(&mut self.blk));
+        self.check(done)?;
+        info!(
+            "disk: compacted into sectors {first}..{limit} (generation {}): {} bytes of journal",
+            next.generation,
+            tail.end()
+        );
+        self.header = next;
+        self.tail = tail;
+        Ok(())
+    }
+
+    /// Writes the first `len` bytes of the chunk after `tail` (no flush).
+    fn append_to(&mut self, tail: &mut Tail, len: usize) -> Result<(), CommitError> {
+        if len == 0 {
+            return Ok(());
+        }
+        let w = tail
+            .plan(&self.chunk[..len], &mut self.append[..])
+            .ok_or(CommitError::Full)?;
+        let done = write_all(&mut self.blk, w, &self.append[..w.len]);
+        self.check(done)?;
+        tail.advance(len, &self.append[..w.len]);
         Ok(())
     }
 
@@ -176,12 +271,34 @@ impl Disk {
             warn!("disk: {e:?} while rebuilding; changes refused");
         }
     }
+
+    /// Writes zeros over `w` (any length, whole sectors), then nothing
+    /// else: the caller flushes.
+    fn zero(&mut self, w: Write) -> Result<(), BlkError> {
+        self.append.fill(0);
+        let mut done = 0;
+        while done < w.len {
+            let n = (w.len - done).min(MAX_APPEND);
+            let sector = w.sector + (done / SECTOR) as u64;
+            write_all(&mut self.blk, Write { sector, len: n }, &self.append[..n])?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// A device error makes the disk unusable from here on.
+    fn check(&mut self, r: Result<(), BlkError>) -> Result<(), CommitError> {
+        r.map_err(|e| {
+            self.broken = Some(e);
+            CommitError::Device(e)
+        })
+    }
 }
 
-/// Writes `bytes` (whole sectors) at `w.sector`, every request of it
-/// in flight together, and waits for them all.
+/// Writes `bytes` (whole sectors) at `w.sector`, every request of it in
+/// flight together, and waits for them all.
 fn write_all(blk: &mut VirtioBlk, w: Write, bytes: &[u8]) -> Result<(), BlkError> {
-    let mut tickets = [None; crate::virtio::blk::REQUESTS];
+    let mut tickets = [None; REQUESTS];
     let mut result = Ok(());
     for (k, chunk) in bytes[..w.len].chunks(REQUEST_BYTES).enumerate() {
         let sector = w.sector + (k * REQUEST_BYTES / SECTOR) as u64;

@@ -110,7 +110,18 @@ impl<S: Service + Persist> Server<S> {
             return false;
         };
         let failed = match self.group.commit(disk) {
-            Ok(()) => None,
+            Ok(()) => {
+                if disk.wants_compaction() {
+                    // The app holds exactly what is acknowledged now.
+                    if let Err(e) = disk.compact(&*self.app) {
+                        warn!("disk: compaction failed ({e:?}); the journal goes on as it was");
+                    }
+                }
+                None
+            }
+            // No room after the end: a snapshot of the app, which holds
+            // the group's changes, may still fit (deletes shrink it).
+            Err(CommitError::Full) if disk.compact(&*self.app).is_ok() => None,
             Err(e) => {
                 disk.rebuild(&mut *self.app);
                 Some(match e {
