@@ -1,7 +1,7 @@
 # bedrock: every command a user needs. Each target does its own set-up.
 .PHONY: all setup setup-qemu test lint unit nostd kernel kernel-test run serve bench fuzz clean help \
 	setup-server server server-aarch64 server-test server-lint bench-serve browser-test bench-kernel \
-	hostile-test todo-test run-test probe image image-test deploy-test
+	hostile-test todo-test bench-disk run-test probe image image-test deploy-test
 
 CARGO ?= cargo
 # Crates that must build for bare metal (no std, no alloc, no libc).
@@ -213,7 +213,7 @@ serve: server
 bench: setup
 	@echo "== criterion benchmarks (ratios vs httparse, matchit, serde_json in the same run)"
 	@$(CARGO) bench --workspace --quiet -- --noplot 2>&1 | scripts/bench-ratios.py
-	@$(MAKE) --no-print-directory bench-serve bench-kernel
+	@$(MAKE) --no-print-directory bench-serve bench-kernel bench-disk
 
 # Benchmark images log at warn level (no access-log line per request), one
 # for QEMU user networking and one with the tap subnet's addresses.
@@ -226,6 +226,17 @@ bench-kernel: setup-qemu
 	@echo "== unikernel: wrk over hostfwd and over a tap device"
 	@scripts/bench-kernel.py --elf kernel/target/bench/aarch64-unknown-none/release/bedrock-kernel \
 		--tap-elf kernel/target/bench-tap/aarch64-unknown-none/release/bedrock-kernel
+
+# The disk journal: PUTs with no disk, with group commit, with a flush per
+# request (issue 14).
+bench-disk: setup-qemu
+	@scripts/setup.sh bench
+	@echo "== build the unikernel for the disk benchmark (BEDROCK_LOG=warn; BEDROCK_COMMIT=each for the per-request flush)"
+	@cd kernel && BEDROCK_LOG=warn CARGO_TARGET_DIR=target/bench $(CARGO) build --quiet --release --bin bedrock-kernel
+	@cd kernel && BEDROCK_LOG=warn BEDROCK_COMMIT=each CARGO_TARGET_DIR=target/bench-each $(CARGO) build --quiet --release --bin bedrock-kernel
+	@echo "== unikernel: wrk PUTs against the journal on a virtio-blk disk"
+	@scripts/bench-disk.py --elf kernel/target/bench/aarch64-unknown-none/release/bedrock-kernel \
+		--each-elf kernel/target/bench-each/aarch64-unknown-none/release/bedrock-kernel
 
 bench-serve: server
 	@scripts/setup.sh bench

@@ -6,7 +6,10 @@
 //! - `BEDROCK_GATEWAY=10.0.3.1`: the default gateway (default 10.0.2.2);
 //! - `BEDROCK_ECHO_PORT=7`: a TCP echo service on that port for bulk
 //!   transfer tests (default: none, so `make run` images have no echo port);
-//! - `BEDROCK_LOG=error|warn|info|debug|trace`: console log level (info).
+//! - `BEDROCK_LOG=error|warn|info|debug|trace`: console log level (info);
+//! - `BEDROCK_COMMIT=group|each`: with a disk, one append and flush for
+//!   every change of a loop turn (group, the default) or one per request
+//!   (each: only for the benchmark that compares them).
 #![allow(missing_docs)] // generated constants, documented above
 
 include!(concat!(env!("OUT_DIR"), "/build_config.rs"));

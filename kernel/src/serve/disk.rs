@@ -13,7 +13,7 @@ use bedrock_journal::disk::{HEADER_SECTORS, MAX_APPEND, SECTOR};
 use bedrock_web::Persist;
 
 use crate::global::Global;
-use crate::virtio::blk::{BlkError, VirtioBlk, REQUESTS, REQUEST_BYTES};
+use crate::virtio::blk::{BlkError, Ticket, VirtioBlk, REQUESTS, REQUEST_BYTES};
 use crate::{info, warn};
 
 /// The longest change record a disk journal takes (an app's
@@ -25,6 +25,9 @@ pub const GROUP_BYTES: usize = MAX_APPEND - SECTOR;
 /// A commit that leaves the region fuller than this (a fraction:
 /// numerator over 2) compacts right after.
 const COMPACT_AT_HALVES: u64 = 1;
+
+// One append's writes are in flight together.
+const _: () = assert!(MAX_APPEND <= REQUESTS * REQUEST_BYTES);
 
 type Scan = Replay<{ MAX_RECORD + bedrock_journal::HEADER + SECTOR }>;
 
@@ -48,11 +51,30 @@ impl From<BlkError> for CommitError {
     }
 }
 
+/// A commit in flight: its writes, then its flush (VIRTIO 1.2 §5.2.6.1:
+/// a flush makes durable the writes that completed before it was sent,
+/// so it goes only after they all completed).
+#[derive(Clone, Copy)]
+enum Committing {
+    Idle,
+    Writing {
+        tickets: [Option<Ticket>; REQUESTS],
+        records: usize,
+        last: [u8; SECTOR],
+    },
+    Flushing {
+        ticket: Ticket,
+        records: usize,
+        last: [u8; SECTOR],
+    },
+}
+
 /// The journal on the disk.
 pub struct Disk {
     blk: VirtioBlk,
     header: Header,
     tail: Tail,
+    committing: Committing,
     append: &'static mut [u8; MAX_APPEND],
     chunk: &'static mut [u8; GROUP_BYTES],
     broken: Option<BlkError>,
@@ -80,6 +102,7 @@ impl Disk {
             append,
             chunk,
             broken: None,
+            committing: Committing::Idle,
         };
         match disk.boot(app) {
             Ok(Some(records)) => {
@@ -160,20 +183,116 @@ impl Disk {
         Ok(scan.records())
     }
 
-    /// Appends `records` (encoded, at most [`GROUP_BYTES`]) and flushes.
-    pub fn commit(&mut self, records: &[u8]) -> Result<(), CommitError> {
+    /// Starts appending `records` (encoded, at most [`GROUP_BYTES`]): its
+    /// writes go out now, the flush once they completed
+    /// ([`Disk::commit_poll`]). Only one commit is in flight at a time.
+    pub fn commit_start(&mut self, records: &[u8]) -> Result<(), CommitError> {
         if let Some(e) = self.broken {
             return Err(CommitError::Device(e));
+        }
+        if !matches!(self.committing, Committing::Idle) {
+            return Err(CommitError::Device(BlkError::Busy));
         }
         let w = self
             .tail
             .plan(records, &mut self.append[..])
             .ok_or(CommitError::Full)?;
-        let done =
-            write_all(&mut self.blk, w, &self.append[..w.len]).and_then(|()| flush(&mut self.blk));
-        self.check(done)?;
-        self.tail.advance(records.len(), &self.append[..w.len]);
+        let mut tickets = [None; REQUESTS];
+        for (k, chunk) in self.append[..w.len].chunks(REQUEST_BYTES).enumerate() {
+            let sector = w.sector + (k * REQUEST_BYTES / SECTOR) as u64;
+            // (MAX_APPEND is REQUESTS x REQUEST_BYTES at most: k fits.)
+            let started = self.blk.write_start(sector, chunk);
+            match started {
+                Ok(t) => tickets[k] = Some(t),
+                Err(e) => {
+                    self.broken = Some(e);
+                    return Err(CommitError::Device(e));
+                }
+            }
+        }
+        let mut last = [0u8; SECTOR];
+        last.copy_from_slice(&self.append[w.len - SECTOR..w.len]);
+        self.committing = Committing::Writing {
+            tickets,
+            records: records.len(),
+            last,
+        };
         Ok(())
+    }
+
+    /// Whether a commit is in flight.
+    pub fn committing(&self) -> bool {
+        !matches!(self.committing, Committing::Idle)
+    }
+
+    /// Moves the commit in flight on: `Some(result)` once it is over (its
+    /// records durable, or the error), `None` while it is in flight.
+    pub fn commit_poll(&mut self) -> Option<Result<(), CommitError>> {
+        match self.committing {
+            Committing::Idle => None,
+            Committing::Writing {
+                mut tickets,
+                records,
+                last,
+            } => {
+                for slot in tickets.iter_mut() {
+                    let Some(t) = *slot else { continue };
+                    match self.blk.check(t) {
+                        None => {
+                            self.committing = Committing::Writing {
+                                tickets,
+                                records,
+                                last,
+                            };
+                            return None;
+                        }
+                        Some(Ok(())) => *slot = None,
+                        Some(Err(e)) => return Some(self.fail(e)),
+                    }
+                }
+                match self.blk.flush_start() {
+                    Ok(ticket) => {
+                        self.committing = Committing::Flushing {
+                            ticket,
+                            records,
+                            last,
+                        }
+                    }
+                    Err(e) => return Some(self.fail(e)),
+                }
+                None
+            }
+            Committing::Flushing {
+                ticket,
+                records,
+                last,
+            } => match self.blk.check(ticket)? {
+                Ok(()) => {
+                    self.committing = Committing::Idle;
+                    self.tail.advance(records, &last);
+                    Some(Ok(()))
+                }
+                Err(e) => Some(self.fail(e)),
+            },
+        }
+    }
+
+    /// Waits for the commit in flight, if any.
+    pub fn commit_wait(&mut self) -> Option<Result<(), CommitError>> {
+        while self.committing() {
+            if let Some(r) = self.commit_poll() {
+                return Some(r);
+            }
+            core::hint::spin_loop();
+        }
+        None
+    }
+
+    /// A device error: the commit is over and the disk unusable.
+    fn fail(&mut self, e: BlkError) -> Result<(), CommitError> {
+        self.committing = Committing::Idle;
+        self.broken = Some(e);
+        Err(CommitError::Device(e))
     }
 
     /// Whether the region is full enough to compact.
@@ -353,6 +472,12 @@ impl Group {
         }
     }
 
+    /// Forgets every record (their changes were undone).
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.overflowed = false;
+    }
+
     /// Whether nothing waits.
     pub fn is_empty(&self) -> bool {
         self.len == 0 && !self.overflowed
@@ -363,12 +488,12 @@ impl Group {
         self.len + bytes <= GROUP_BYTES
     }
 
-    /// Commits the group to `disk` and empties it.
-    pub fn commit(&mut self, disk: &mut Disk) -> Result<(), CommitError> {
+    /// Starts committing the group to `disk` and empties it.
+    pub fn start(&mut self, disk: &mut Disk) -> Result<(), CommitError> {
         let result = if self.overflowed {
             Err(CommitError::Full)
         } else {
-            disk.commit(&self.bytes[..self.len])
+            disk.commit_start(&self.bytes[..self.len])
         };
         self.len = 0;
         self.overflowed = false;

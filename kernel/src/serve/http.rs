@@ -37,7 +37,17 @@ pub struct Server<S: 'static> {
     /// Changes waiting for the next commit, and the slots whose replies
     /// wait for it (group commit: one flush for every change of a turn).
     group: &'static mut Group,
-    waiting: [bool; SLOTS],
+    waiting: [Wait; SLOTS],
+}
+
+/// Whether a slot's reply waits for its request's changes to be durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    No,
+    /// Its changes are in the group gathering now.
+    Next,
+    /// Its changes are in the commit in flight.
+    Committing,
 }
 
 impl<S: Service + Persist> Server<S> {
@@ -56,7 +66,7 @@ impl<S: Service + Persist> Server<S> {
             app,
             disk,
             group,
-            waiting: [false; SLOTS],
+            waiting: [Wait::No; SLOTS],
         }
     }
 
@@ -78,17 +88,19 @@ impl<S: Service + Persist> Server<S> {
         }
     }
 
-    /// Serves every bound slot (see `serve`), then commits the changes
-    /// their requests made and sends the replies that waited for that;
-    /// returns whether any bytes moved. Slots whose connection ended leave
-    /// the active list.
+    /// Serves every bound slot (see `serve`), and moves the group commit
+    /// on (see `progress`); returns whether any bytes moved or a commit is
+    /// in flight (the loop keeps turning for it). Slots whose connection
+    /// ended leave the active list.
     pub fn serve_all<const N: usize>(&mut self, tcp: &mut TcpStack<N>, now: u64) -> bool {
-        let mut any = false;
+        let mut any = self.progress(tcp, now, false);
         let mut k = 0;
         while k < self.active_len {
             let i = usize::from(self.active[k]);
-            if !self.group.room(CHANGES_PER_REQUEST * (S::MAX_CHANGE + 8)) {
-                any |= self.commit(tcp, now);
+            if crate::config::COMMIT_EACH_REQUEST
+                || !self.group.room(CHANGES_PER_REQUEST * (S::MAX_CHANGE + 8))
+            {
+                any |= self.progress(tcp, now, true);
             }
             any |= self.serve(tcp, i, now);
             if self.bound[i].is_none() {
@@ -98,59 +110,113 @@ impl<S: Service + Persist> Server<S> {
                 k += 1;
             }
         }
-        any | self.commit(tcp, now)
+        any |= self.progress(tcp, now, false);
+        any || self.disk.as_ref().is_some_and(|d| d.committing())
     }
 
-    /// Makes the waiting changes durable (one append, one flush), then
-    /// lets their replies go: the app's on success; on failure, the app is
-    /// rebuilt from the disk (which undoes them) and they get 507 (full)
-    /// or 503 (device). Returns whether anything was sent.
-    fn commit<const N: usize>(&mut self, tcp: &mut TcpStack<N>, now: u64) -> bool {
-        let (Some(disk), false) = (self.disk.as_mut(), self.group.is_empty()) else {
-            return false;
-        };
-        let failed = match self.group.commit(disk) {
-            Ok(()) => {
+    /// Group commit, pipelined: while one group's append and flush are in
+    /// flight, the changes of the requests served meanwhile gather in the
+    /// next group, which starts when the first is durable; each group's
+    /// replies leave when it is. `block`: wait until every change made so
+    /// far is durable (or failed). On a failure the app is rebuilt from
+    /// the disk, which undoes every change not yet durable, and all their
+    /// replies become 507 (full) or 503 (device). When the region has no
+    /// room, a snapshot of the app (its state including the group) may
+    /// still fit the other region: deletes shrink it. Returns whether
+    /// anything was sent.
+    fn progress<const N: usize>(&mut self, tcp: &mut TcpStack<N>, now: u64, block: bool) -> bool {
+        let mut any = false;
+        loop {
+            let Some(disk) = self.disk.as_mut() else {
+                return any;
+            };
+            let done = if block {
+                disk.commit_wait()
+            } else {
+                disk.commit_poll()
+            };
+            let in_flight = disk.committing();
+            match done {
+                Some(Ok(())) => any |= self.release(tcp, now, Wait::Committing, None),
+                Some(Err(e)) => return any | self.fail_all(tcp, now, e),
+                None if in_flight => return any,
+                None => {}
+            }
+            let Some(disk) = self.disk.as_mut() else {
+                return any;
+            };
+            if self.group.is_empty() {
+                // Idle, and the app holds exactly what is durable.
                 if disk.wants_compaction() {
-                    // The app holds exactly what is acknowledged now.
                     if let Err(e) = disk.compact(&*self.app) {
                         warn!("disk: compaction failed ({e:?}); the journal goes on as it was");
                     }
                 }
-                None
+                return any;
             }
-            // No room after the end: a snapshot of the app, which holds
-            // the group's changes, may still fit (deletes shrink it).
-            Err(CommitError::Full) if disk.compact(&*self.app).is_ok() => None,
-            Err(e) => {
-                disk.rebuild(&mut *self.app);
-                Some(match e {
-                    CommitError::Full => Reject::new(507, "the disk is full"),
-                    CommitError::Device(_) => Reject::new(503, "the disk failed"),
-                })
+            for w in self.waiting.iter_mut().filter(|w| **w == Wait::Next) {
+                *w = Wait::Committing;
             }
-        };
+            match self.group.start(disk) {
+                Ok(()) if block => {}
+                Ok(()) => return any,
+                Err(CommitError::Full) if disk.compact(&*self.app).is_ok() => {
+                    return any | self.release(tcp, now, Wait::Committing, None);
+                }
+                Err(e) => return any | self.fail_all(tcp, now, e),
+            }
+        }
+    }
+
+    /// Lets the replies waiting in `which` go (replaced by `reject`'s).
+    fn release<const N: usize>(
+        &mut self,
+        tcp: &mut TcpStack<N>,
+        now: u64,
+        which: Wait,
+        reject: Option<Reject>,
+    ) -> bool {
         let mut any = false;
-        let mut replaced = 0;
         for i in 0..SLOTS {
-            if !core::mem::take(&mut self.waiting[i]) {
+            if self.waiting[i] != which {
                 continue;
             }
-            if let (Some(reject), true) = (failed, self.built[i]) {
+            self.waiting[i] = Wait::No;
+            if let (Some(reject), true) = (reject, self.built[i]) {
                 // SAFETY: built[i] is set only after conns[i] was written.
                 let conn = unsafe { self.conns[i].assume_init_mut() };
                 conn.replace_reply(None, &mut *self.app, reject);
-                replaced += 1;
             }
             any |= self.serve(tcp, i, now);
         }
-        if let Some(reject) = failed {
-            warn!(
-                "disk: commit failed; {replaced} replies replaced by {}",
-                reject.status
-            );
-        }
         any
+    }
+
+    /// A commit failed: the app goes back to what the disk holds, and
+    /// every reply waiting for durability says why instead.
+    fn fail_all<const N: usize>(
+        &mut self,
+        tcp: &mut TcpStack<N>,
+        now: u64,
+        e: CommitError,
+    ) -> bool {
+        if let Some(disk) = self.disk.as_mut() {
+            disk.rebuild(&mut *self.app);
+        }
+        self.group.clear();
+        let reject = match e {
+            CommitError::Full => Reject::new(507, "the disk is full"),
+            CommitError::Device(_) => Reject::new(503, "the disk failed"),
+        };
+        let waiting = self.waiting.iter().filter(|w| **w != Wait::No).count();
+        warn!(
+            "disk: commit failed ({e:?}); {waiting} replies replaced by {}",
+            reject.status
+        );
+        for w in self.waiting.iter_mut().filter(|w| **w == Wait::Next) {
+            *w = Wait::Committing;
+        }
+        self.release(tcp, now, Wait::Committing, Some(reject))
     }
 
     /// Moves bytes both ways on slot `i` (see [`pump`]), then tells the
@@ -170,7 +236,7 @@ impl<S: Service + Persist> Server<S> {
         if !self.built[i] {
             return false;
         }
-        if self.waiting[i] {
+        if self.waiting[i] != Wait::No {
             return false; // its reply waits for the commit
         }
         // SAFETY: built[i] is set only after conns[i] was written.
@@ -182,7 +248,9 @@ impl<S: Service + Persist> Server<S> {
             held
         };
         let any = pump(tcp, h, conn, &mut *self.app, now, &mut take);
-        self.waiting[i] = held;
+        if held {
+            self.waiting[i] = Wait::Next;
+        }
         tcp.set_phase(h, app_phase(conn.activity()));
         any
     }

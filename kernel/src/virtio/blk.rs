@@ -12,7 +12,7 @@
 
 use super::queue::Queue;
 use super::{find, Error, Line, Transport, RING_BYTES};
-use crate::time::{self, Duration};
+use crate::time::{self, Duration, Instant};
 use bedrock_virtio::{BlkRequest, BlkStatus, Chains, Op, UsedError, HEADER_LEN, SECTOR};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -62,7 +62,8 @@ pub struct Ticket(usize);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Slot {
     Free,
-    InFlight,
+    /// Started at this time.
+    InFlight(Instant),
     Done(Result<(), BlkError>),
 }
 
@@ -236,24 +237,34 @@ impl VirtioBlk {
         unsafe { &(&(*self.dma).data[t.0])[..len.min(REQUEST_BYTES)] }
     }
 
-    /// Waits (polling, at most [`TIMEOUT`]) for `t` and frees its slot.
-    pub fn wait(&mut self, t: Ticket) -> Result<(), BlkError> {
-        let deadline = time::now() + TIMEOUT;
-        loop {
-            if let Slot::Done(result) = self.slots[t.0] {
+    /// Whether `t` is over: `Some(result)` (its slot freed), or `None`
+    /// while it is in flight and younger than [`TIMEOUT`].
+    pub fn check(&mut self, t: Ticket) -> Option<Result<(), BlkError>> {
+        self.reap();
+        match self.slots[t.0] {
+            Slot::Done(result) => {
                 self.slots[t.0] = Slot::Free;
-                return result;
+                Some(result)
             }
-            if self.broken {
+            _ if self.broken => {
                 self.slots[t.0] = Slot::Free;
-                return Err(BlkError::Broken);
+                Some(Err(BlkError::Broken))
             }
-            self.reap();
-            if time::now() >= deadline {
+            Slot::InFlight(since) if time::now() >= since + TIMEOUT => {
                 self.broken = true;
                 self.stats.errors += 1;
                 self.slots[t.0] = Slot::Free;
-                return Err(BlkError::Timeout);
+                Some(Err(BlkError::Timeout))
+            }
+            _ => None,
+        }
+    }
+
+    /// Waits (polling, at most [`TIMEOUT`]) for `t` and frees its slot.
+    pub fn wait(&mut self, t: Ticket) -> Result<(), BlkError> {
+        loop {
+            if let Some(result) = self.check(t) {
+                return result;
             }
             core::hint::spin_loop();
         }
@@ -316,7 +327,7 @@ impl VirtioBlk {
             self.t.notify(self.q.index);
             self.stats.notifies += 1;
         }
-        self.slots[slot] = Slot::InFlight;
+        self.slots[slot] = Slot::InFlight(time::now());
         match req.op {
             Op::Read => self.stats.reads += 1,
             Op::Write => self.stats.writes += 1,
@@ -348,7 +359,11 @@ impl VirtioBlk {
                     // with the next write either.
                     self.stats.errors += 1;
                     self.broken = true;
-                    for s in self.slots.iter_mut().filter(|s| **s == Slot::InFlight) {
+                    for s in self
+                        .slots
+                        .iter_mut()
+                        .filter(|s| matches!(s, Slot::InFlight(_)))
+                    {
                         *s = Slot::Done(Err(BlkError::Protocol(e)));
                     }
                 }
