@@ -278,6 +278,8 @@ def damage(elf):
     names = [h["name"] for h in listed(port)]
     check("damage: a corrupted last record is dropped, the nine before it served",
           names == [f"D{i}" for i in range(9)], names)
+    check("damage: and the log says so", guest.find("torn or damaged record") is not None,
+          guest.console(20))
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     c.request("POST", "/api/hotels", "New,After")
     check("damage: and the journal takes records after it", c.getresponse().status == 201)

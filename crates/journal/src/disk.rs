@@ -244,6 +244,9 @@ pub struct Replay<const CARRY: usize> {
     end: u64,
     records: u64,
     done: bool,
+    /// The replay ended at bytes that are not zeros: a torn or damaged
+    /// record (or one the app refused), dropped.
+    damaged: bool,
     max_payload: usize,
 }
 
@@ -258,6 +261,7 @@ impl<const CARRY: usize> Replay<CARRY> {
             end: 0,
             records: 0,
             done: false,
+            damaged: false,
             max_payload: max_payload.min(CARRY.saturating_sub(HEADER + SECTOR)),
         }
     }
@@ -270,6 +274,12 @@ impl<const CARRY: usize> Replay<CARRY> {
     /// Records replayed.
     pub fn records(&self) -> u64 {
         self.records
+    }
+
+    /// Whether the records ended at a torn, damaged or refused record
+    /// (bytes that are not zeros) rather than at the zeros after the last.
+    pub fn dropped_damage(&self) -> bool {
+        self.damaged
     }
 
     /// Takes the next piece of the record area (whole sectors) and hands
@@ -294,6 +304,8 @@ impl<const CARRY: usize> Replay<CARRY> {
                     Next::Partial => break,
                     _ => {
                         self.done = true;
+                        let rest = &self.carry[used..self.carry_len];
+                        self.damaged = rest.iter().take(HEADER).any(|&b| b != 0);
                         break;
                     }
                 }
@@ -303,6 +315,7 @@ impl<const CARRY: usize> Replay<CARRY> {
             self.carry_len -= used;
             if self.carry_len == CARRY {
                 self.done = true; // a "record" longer than any real one
+                self.damaged = true;
             }
         }
     }

@@ -195,6 +195,13 @@ fn a_corrupt_middle_record_ends_the_journal_there() {
     let (got, tail) = disk.boot();
     assert_eq!(got, [b"one".to_vec()]);
     assert_eq!(tail.end(), (HEADER + 3) as u64);
+    // The replay says it stopped at damage, not at the end.
+    let mut scan = Scan::new(MAX_PAYLOAD);
+    scan.feed(&disk.sectors[2], &mut |_| true);
+    assert!(scan.is_done() && scan.dropped_damage());
+    let mut clean = Scan::new(MAX_PAYLOAD);
+    clean.feed(&[0u8; SECTOR], &mut |_| true);
+    assert!(clean.is_done() && !clean.dropped_damage());
 }
 
 #[test]

@@ -180,6 +180,9 @@ impl Disk {
             self.blk.read(at, &mut last)?;
         }
         self.tail = Tail::at(first, limit, end, &last);
+        if scan.dropped_damage() {
+            warn!("disk: the journal ends at a torn or damaged record at byte {end} of its region: dropped (it was never acknowledged, or the disk is damaged there)");
+        }
         Ok(scan.records())
     }
 
