@@ -16,7 +16,11 @@ changes, booted again on the same disk.
 4. A full disk: POSTs until 507, every acknowledged hotel kept; DELETEs
    still work (they shrink the snapshot that makes room), and POSTs work
    again after them; all of it survives a reboot.
-5. Damage: a corrupted last record, and a corrupted record in the middle:
+5. A failing device: the image on a tmpfs too small for it (as root), so
+   the host's writes fail with ENOSPC and the guest sees I/O errors:
+   503 from the first failed commit on, and a reboot on a copy of the
+   image finds exactly what was acknowledged.
+6. Damage: a corrupted last record, and a corrupted record in the middle:
    the journal ends before it (the records after a damaged one are not
    trusted), and the app serves what came before.
 
@@ -26,6 +30,8 @@ import http.client
 import json
 import os
 import random
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -41,15 +47,17 @@ DISK_BYTES = 16 * 1024 * 1024
 COMPACTING_DISK_BYTES = 64 * 1024 + 2 * 512
 # Regions of 16 KiB: full after a few hundred hotels.
 FULL_DISK_BYTES = 32 * 1024 + 2 * 512
+# The tmpfs under a 16 MiB sparse image: room for a few thousand records.
+FAILING_FS_BYTES = 160 * 1024
 SECTOR = 512
 BOOT_TIMEOUT_S = 30
 report = Report("disk_crash")
 check = report.check
 
 
-def boot(elf, disk):
+def boot(elf, disk, disk_errors=False):
     port = free_port()
-    guest = Guest(elf, user_netdev(port), disk=disk)
+    guest = Guest(elf, user_netdev(port), disk=disk, disk_errors=disk_errors)
     up = guest.wait_for("serving HTTP on port 80", BOOT_TIMEOUT_S)
     if not up:
         raise RuntimeError("no boot:\n" + guest.console())
@@ -237,6 +245,51 @@ def full_disk(elf):
         os.unlink(disk)
 
 
+def failing_device(elf):
+    if os.geteuid() != 0:
+        report.say("SKIP failing device: needs root to mount a small tmpfs")
+        return
+    mnt = tempfile.mkdtemp(prefix="bedrock-tmpfs-")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={FAILING_FS_BYTES}", "tmpfs", mnt]).returncode:
+        report.say("SKIP failing device: cannot mount a tmpfs")
+        os.rmdir(mnt)
+        return
+    copy = tempfile.NamedTemporaryFile(prefix="bedrock-disk-", suffix=".img", delete=False).name
+    try:
+        disk = os.path.join(mnt, "disk.img")
+        with open(disk, "wb") as f:
+            f.truncate(DISK_BYTES)
+        guest, port = boot(elf, disk, disk_errors=True)
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        made, status, body = [], 201, b""
+        while status == 201 and len(made) < 9000:
+            c.request("POST", "/api/hotels", f"Failing {len(made)},Some City")
+            r = c.getresponse()
+            status, body = r.status, r.read()
+            if status == 201:
+                made.append(json.loads(body)["id"])
+        check(f"failing device: 503 once the device fails ({len(made)} hotels acknowledged before)",
+              status == 503 and b"disk failed" in body, (status, body))
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        c.request("POST", "/api/hotels", "After,Failure")
+        check("failing device: changes are refused from then on (503)", c.getresponse().status == 503)
+        check("failing device: the log says why", guest.find("commit failed (Device(") is not None,
+              guest.console(10))
+        guest.stop()
+        shutil.copyfile(disk, copy)
+    finally:
+        subprocess.run(["umount", mnt])
+        os.rmdir(mnt)
+    guest, port = boot(elf, copy)
+    try:
+        got = [h["id"] for h in listed(port)]
+        check("failing device: a reboot finds exactly the acknowledged hotels", got == made,
+              (len(got), len(made)))
+    finally:
+        guest.stop()
+        os.unlink(copy)
+
+
 def journal_records(disk):
     """(offset, length) of each record in the journal's first region (from
     sector 2, after the two header slots)."""
@@ -303,6 +356,7 @@ def main():
     check(f"compacting: the journal was compacted under the load ({compactions} times before the kill)",
           compactions > 0, console[-2000:] if console else "")
     full_disk(elf)
+    failing_device(elf)
     damage(elf)
     sys.exit(report.summary())
 

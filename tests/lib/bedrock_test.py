@@ -72,20 +72,27 @@ def user_netdev(forward_port=None):
     return "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:80" % forward_port
 
 
-def qemu_command(elf, netdev="user,id=n0", semihosting=True, icount=False, disk=None):
+def qemu_command(elf, netdev="user,id=n0", semihosting=True, icount=False, disk=None,
+                 disk_errors=False):
     """The whole command line: machine, image, one virtio NIC on `netdev`
     (which must have id=n0); `icount` runs one guest nanosecond per
-    instruction; `disk`, a raw image file, becomes a virtio-blk device."""
+    instruction; `disk`, a raw image file, becomes a virtio-blk device
+    (`disk_errors`: the host's I/O errors reach the guest rather than
+    pausing the VM)."""
     cmd = qemu_virt(semihosting=semihosting) + ["-kernel", elf, "-netdev", netdev,
                                                 "-device", "virtio-net-device,netdev=n0"]
     if disk:
-        cmd += disk_args(disk)
+        cmd += disk_args(disk, disk_errors)
     return cmd + (["-icount", "shift=0"] if icount else [])
 
 
-def disk_args(path):
-    """QEMU arguments for a raw image file as the guest's virtio-blk disk."""
-    return ["-drive", f"file={path},if=none,format=raw,id=d0", "-device", "virtio-blk-device,drive=d0"]
+def disk_args(path, report_errors=False):
+    """QEMU arguments for a raw image file as the guest's virtio-blk disk;
+    `report_errors`: a failed host write or read is an I/O error for the
+    guest (QEMU's default stops the VM on ENOSPC)."""
+    errors = ",werror=report,rerror=report" if report_errors else ""
+    return ["-drive", f"file={path},if=none,format=raw,id=d0{errors}",
+            "-device", "virtio-blk-device,drive=d0"]
 
 
 # The counters block printed by 'c' on the console (kernel/src/main.rs,
@@ -120,9 +127,9 @@ class Guest:
     example ip netns exec NS)."""
 
     def __init__(self, elf, netdev="user,id=n0", prefix=(), semihosting=True, icount=False,
-                 disk=None):
+                 disk=None, disk_errors=False):
         cmd = list(prefix) + qemu_command(elf, netdev, semihosting=semihosting, icount=icount,
-                                          disk=disk)
+                                          disk=disk, disk_errors=disk_errors)
         self.launched = time.monotonic()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
