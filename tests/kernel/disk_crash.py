@@ -310,6 +310,8 @@ def damage(elf):
     disk = tempfile.NamedTemporaryFile(prefix="bedrock-disk-", suffix=".img", delete=False).name
     os.truncate(disk, DISK_BYTES)
     guest, port = boot(elf, disk)
+    check("damage: a new disk's boot reports no damage", guest.find("torn or damaged") is None,
+          guest.console(10))
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     for i in range(10):
         c.request("POST", "/api/hotels", f"D{i},Damage")

@@ -313,7 +313,7 @@ impl<const CARRY: usize> Replay<CARRY> {
             self.end = base + used as u64;
             self.carry.copy_within(used..self.carry_len, 0);
             self.carry_len -= used;
-            if self.carry_len == CARRY {
+            if !self.done && self.carry_len == CARRY {
                 self.done = true; // a "record" longer than any real one
                 self.damaged = true;
             }
