@@ -133,20 +133,7 @@ pub fn open<S: Service + Persist + Send>(
     spec: &AppSpec<S>,
     data: Option<&[u8]>,
 ) -> (Hosted<S>, Option<i32>) {
-    const {
-        assert!(
-            S::MAX_CHANGE <= journal::MAX_RECORD,
-            "app changes too long for the journal"
-        );
-        assert!(
-            S::MAX_BODY <= API_BODY,
-            "app bodies too long for an API connection"
-        );
-        assert!(
-            S::MIN_STREAM_BUFFER + 32 <= API_OUT,
-            "app streams need a larger buffer"
-        );
-    };
+    const { bedrock_web::assert_fits::<S>(API_BODY, API_OUT, journal::MAX_RECORD) };
     let new = spec.new;
     let Ok(shared) = Shared::create(|| Journaled {
         app: new(),

@@ -235,11 +235,16 @@ def full_disk(elf):
     expected = made[100:] + [json.loads(b)["id"] for _, b in again]
     guest.proc.kill()
     guest.proc.wait()
+    reboot_finds(elf, disk, expected, "full disk: all of it survives a SIGKILL and a reboot")
+
+
+def reboot_finds(elf, disk, ids, what):
+    """Boots on `disk` and checks the hotels are exactly `ids`; removes
+    the disk image."""
     guest, port = boot(elf, disk)
     try:
         got = [h["id"] for h in listed(port)]
-        check("full disk: all of it survives a SIGKILL and a reboot", got == expected,
-              (len(got), len(expected)))
+        check(what, got == ids, (len(got), len(ids)))
     finally:
         guest.stop()
         os.unlink(disk)
@@ -280,14 +285,7 @@ def failing_device(elf):
     finally:
         subprocess.run(["umount", mnt])
         os.rmdir(mnt)
-    guest, port = boot(elf, copy)
-    try:
-        got = [h["id"] for h in listed(port)]
-        check("failing device: a reboot finds exactly the acknowledged hotels", got == made,
-              (len(got), len(made)))
-    finally:
-        guest.stop()
-        os.unlink(copy)
+    reboot_finds(elf, copy, made, "failing device: a reboot finds exactly the acknowledged hotels")
 
 
 def journal_records(disk):

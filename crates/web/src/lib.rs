@@ -29,6 +29,6 @@ pub use dispatch::{dispatch, Response, Service};
 pub use limits::{MAX_PARAMS, MAX_REPLY_HEADERS, REPLY_HEADER_BYTES, STREAM_NOTE_BYTES};
 pub use lookup::{lookup, Lookup, Routes, INDEXED_ROUTES};
 pub use methods::MethodSet;
-pub use persist::{ChangeLog, LogFull, Persist};
+pub use persist::{assert_fits, ChangeLog, LogFull, Persist, STREAM_FRAMING};
 pub use reply::{Body, Framing, HeadInfo, HeadOptions, Reject, Reply, Stream, StreamNote};
 pub use route::{Outcome, Route};

@@ -49,6 +49,29 @@ pub trait Persist {
     const MAX_CHANGE: usize = 0;
 }
 
+/// Bytes of chunked framing a host puts around a streamed piece (size
+/// line and CRLFs), beside the app's `Service::MIN_STREAM_BUFFER`.
+pub const STREAM_FRAMING: usize = 32;
+
+/// Fails the build (call it in a `const` block) unless app `S` fits a
+/// host's buffers: request bodies of `S::MAX_BODY` in `body` bytes, a
+/// streamed piece (`S::MIN_STREAM_BUFFER` plus [`STREAM_FRAMING`]) in
+/// `out`, change records of `Persist::MAX_CHANGE` in `change`.
+pub const fn assert_fits<S: crate::Service + Persist>(body: usize, out: usize, change: usize) {
+    assert!(
+        S::MAX_BODY <= body,
+        "the app's MAX_BODY is larger than the host's body buffer"
+    );
+    assert!(
+        S::MIN_STREAM_BUFFER + STREAM_FRAMING <= out,
+        "the app's MIN_STREAM_BUFFER does not fit the host's reply buffer"
+    );
+    assert!(
+        S::MAX_CHANGE <= change,
+        "the app's MAX_CHANGE is longer than the host's journal record"
+    );
+}
+
 /// A change could not be recorded: the log holds as much as it can. The
 /// request that would have made it must be refused without changing
 /// anything (check [`ChangeLog::has_room`] first).
@@ -179,6 +202,20 @@ mod tests {
 
     struct Nothing;
     impl Persist for Nothing {}
+    impl crate::Service for Nothing {
+        const ROUTES: &'static [crate::Route<Self>] = &[];
+        const MAX_BODY: usize = 100;
+        const MIN_STREAM_BUFFER: usize = 68;
+    }
+
+    #[test]
+    fn an_app_fits_its_host_at_its_limits_and_not_past_them() {
+        assert_fits::<Nothing>(100, 100, 0);
+        for (body, out, change) in [(99, 100, 0), (100, 99, 0)] {
+            let r = std::panic::catch_unwind(|| assert_fits::<Nothing>(body, out, change));
+            assert!(r.is_err(), "{body} {out} {change}");
+        }
+    }
 
     #[test]
     fn an_app_without_data_persists_nothing() {

@@ -64,16 +64,7 @@ static GROUP: Global<Group> = Global::new(Group::new());
 
 /// Boots the network and serves `app` forever. Called by [`crate::app!`].
 pub fn run<S: Service + Persist + Send>(app: &'static Global<S>) -> ! {
-    const {
-        assert!(
-            S::MAX_BODY <= HTTP_BODY,
-            "app bodies too long for the kernel's HTTP_BODY"
-        );
-        assert!(
-            S::MIN_STREAM_BUFFER + 32 <= HTTP_OUT,
-            "app streams need a larger HTTP_OUT"
-        );
-    };
+    const { bedrock_web::assert_fits::<S>(HTTP_BODY, HTTP_OUT, disk::MAX_RECORD) };
     crate::init(false);
     info!("MMU and caches on, GIC and timer ready");
     let mut nic = start_nic();
