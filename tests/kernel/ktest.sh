@@ -14,12 +14,19 @@ LOGDIR=${KTEST_LOGDIR:-kernel/target/ktest-logs}
 mkdir -p "$LOGDIR"
 failures=0
 
+# A fresh 1 MiB disk for each boot (the runner's virtio-blk test).
+DISK=$(mktemp --suffix=.img)
+on_exit_rm "$DISK"
+
 boot() { # boot <modern|legacy> <log> [extra qemu args...]
     local transport=$1 log=$2
     shift 2
     qemu_virt --virtio "$transport"
+    truncate -s 0 "$DISK" && truncate -s 1M "$DISK"
+    local disk_args
+    mapfile -t disk_args < <("$PY" "$ROOT/tests/lib/bedrock_test.py" disk-args "$DISK")
     timeout "$TIMEOUT" "${QEMU_VIRT[@]}" -kernel "$ELF" \
-        -netdev user,id=n0 -device virtio-net-device,netdev=n0 \
+        -netdev user,id=n0 -device virtio-net-device,netdev=n0 "${disk_args[@]}" \
         "$@" </dev/null >"$log" 2>&1
 }
 

@@ -432,7 +432,72 @@ const TESTS: &[(&str, Test)] = &[
         stack_resolves_gateway_and_gets_echo_reply,
     ),
     ("nic_settles_idle", nic_settles_idle),
+    (
+        "virtio_blk_reads_what_it_wrote",
+        virtio_blk_reads_what_it_wrote,
+    ),
 ];
+
+/// The test disk ktest.sh attaches: 1 MiB, zeros.
+const TEST_DISK_SECTORS: u64 = 2048;
+
+/// The virtio-blk driver on this transport: capacity, a write of two
+/// sectors with several requests in flight, a flush, the bytes read back,
+/// and requests at and past the end of the disk.
+fn virtio_blk_reads_what_it_wrote(_: &mut Ctx) -> TestResult {
+    use bedrock_kernel::virtio::blk::{BlkError, VirtioBlk};
+    let mut blk = VirtioBlk::init()
+        .map_err(|_| "virtio-blk init failed")?
+        .ok_or("no virtio-blk device (ktest.sh attaches one)")?;
+    println!(
+        "    disk: {} sectors of 512, block size {}, flush {}",
+        blk.capacity(),
+        blk.block_size(),
+        blk.can_flush()
+    );
+    check!(
+        blk.capacity() == TEST_DISK_SECTORS,
+        "capacity is not the test disk's 1 MiB"
+    );
+    check!(blk.can_flush(), "VIRTIO_BLK_F_FLUSH not negotiated");
+    let mut a = [0u8; 512];
+    let mut b = [0u8; 512];
+    for (i, (x, y)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
+        *x = i as u8;
+        *y = !(i as u8);
+    }
+    let last = TEST_DISK_SECTORS - 1;
+    let ta = blk.write_start(7, &a).map_err(|_| "write start")?;
+    let tb = blk
+        .write_start(last, &b)
+        .map_err(|_| "write start (last sector)")?;
+    check!(
+        blk.wait(ta).is_ok() && blk.wait(tb).is_ok(),
+        "a write failed"
+    );
+    let tf = blk.flush_start().map_err(|_| "flush start")?;
+    check!(blk.wait(tf).is_ok(), "flush failed");
+    let mut got = [0u8; 512];
+    blk.read(7, &mut got).map_err(|_| "read failed")?;
+    check!(got == a, "sector 7 did not read back as written");
+    blk.read(last, &mut got)
+        .map_err(|_| "read of the last sector failed")?;
+    check!(got == b, "the last sector did not read back as written");
+    check!(
+        blk.write_start(TEST_DISK_SECTORS, &a) == Err(BlkError::OutOfRange),
+        "a write past the end was not refused"
+    );
+    check!(
+        blk.write_start(0, &a[..100]) == Err(BlkError::OutOfRange),
+        "a write of part of a sector was not refused"
+    );
+    let s = blk.stats();
+    check!(
+        s.errors == 0 && s.writes == 2 && s.flushes == 1,
+        "unexpected driver counters"
+    );
+    Ok(())
+}
 
 /// `-append crash=...` makes the runner crash on purpose, so the host side
 /// can check that a panic or a fault is reported and exits with failure.
