@@ -17,9 +17,11 @@ mod conn;
 mod drive;
 mod head;
 mod output;
+mod sink;
 
 pub use config::{
-    Config, BODY_TIMEOUT_US, HEAD_BUFFER, HEAD_TIMEOUT_US, IDLE_TIMEOUT_US, SEND_TIMEOUT_US,
+    Config, BODY_TIMEOUT_US, HEAD_BUFFER, HEAD_TIMEOUT_US, IDLE_TIMEOUT_US, NO_READ_TIMEOUT,
+    SEND_TIMEOUT_US,
 };
 pub use conn::{Activity, Conn, LogRecord};
 pub use drive::Transport;

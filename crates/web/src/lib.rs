@@ -14,6 +14,7 @@
 
 mod ctx;
 mod dispatch;
+mod handler;
 mod limits;
 mod lookup;
 mod methods;
@@ -26,9 +27,10 @@ pub mod testing;
 pub use bedrock_http::Method;
 pub use ctx::{Ctx, FromParam, Params};
 pub use dispatch::{dispatch, Response, Service};
+pub use handler::Handler;
 pub use limits::{MAX_PARAMS, MAX_REPLY_HEADERS, REPLY_HEADER_BYTES};
 pub use lookup::{lookup, Lookup, Routes, INDEXED_ROUTES};
 pub use methods::MethodSet;
 pub use persist::{ChangeLog, LogFull, Persist};
-pub use reply::{Body, Framing, HeadInfo, HeadOptions, Reject, Reply, Stream};
+pub use reply::{Body, FileBody, Framing, HeadInfo, HeadOptions, Reject, Reply, Stream};
 pub use route::{Outcome, Route};

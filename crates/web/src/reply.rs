@@ -42,6 +42,19 @@ pub struct Stream {
     pub cursor: u64,
 }
 
+/// A range of a file the host sends itself (sendfile on Linux). `handle`
+/// means whatever the host's service makes it mean (a descriptor, an
+/// index); the framework and the connection only carry it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileBody {
+    /// The host's name for the file.
+    pub handle: u64,
+    /// Where the body starts in the file.
+    pub offset: u64,
+    /// Bytes of body.
+    pub len: u64,
+}
+
 /// Where a reply's body comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Body {
@@ -53,6 +66,17 @@ pub enum Body {
     Out(usize),
     /// A body of unknown length, pulled piece by piece.
     Stream(Stream),
+    /// A file range, sent by the host.
+    File(FileBody),
+    /// Not a reply yet: the request body goes, as it arrives, to the
+    /// upload sink of this number ([`crate::Handler::sink`]), and the
+    /// reply comes when it ends ([`crate::Handler::sink_end`]). Only an
+    /// answer to [`crate::Handler::on_head`].
+    Sink(u64),
+    /// Not a reply yet: the handler is still working on it (a directory
+    /// listing built between turns of the host's event loop); the host
+    /// asks again with [`crate::Handler::resume`] and this number.
+    Deferred(u64),
 }
 
 /// What a handler answers.
@@ -107,6 +131,14 @@ impl Reply {
         let mut reply = Reply::new(status);
         reply.content_type = Some(content_type);
         reply.body = Body::Out(len);
+        reply
+    }
+
+    /// This status with a file range as its body.
+    pub const fn file(status: u16, content_type: &'static str, file: FileBody) -> Self {
+        let mut reply = Reply::new(status);
+        reply.content_type = Some(content_type);
+        reply.body = Body::File(file);
         reply
     }
 
@@ -200,6 +232,9 @@ impl Reply {
                 Body::Empty => Framing::Length(0),
                 Body::Static(b) => Framing::Length(b.len() as u64),
                 Body::Out(n) => Framing::Length(n as u64),
+                Body::File(f) => Framing::Length(f.len),
+                // Never written: the connection waits for the real reply.
+                Body::Sink(_) | Body::Deferred(_) => Framing::Length(0),
                 Body::Stream(_) if opts.version == Version::Http11 => Framing::Chunked,
                 // HTTP/1.0 has no chunked coding: the body ends with the connection.
                 Body::Stream(_) => {
