@@ -195,8 +195,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
     /// `Connection: close`.
     pub fn stop(&mut self) {
         self.stopping = true;
-        if matches!(self.phase, Phase::Head) && self.in_len == 0 && self.output.pending_is_empty()
-        {
+        if matches!(self.phase, Phase::Head) && self.in_len == 0 && self.output.pending_is_empty() {
             self.phase = Phase::Closed;
         }
     }
@@ -307,6 +306,15 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         }
     }
 
+    /// Records that the peer took reply bytes the transport held (its
+    /// send queue shrank) at `at`: the reply makes progress even while
+    /// the transport takes nothing new.
+    pub fn peer_took(&mut self, at: u64) {
+        if matches!(self.phase, Phase::Write) {
+            self.last_progress = self.last_progress.max(at);
+        }
+    }
+
     /// When [`Conn::on_timer`] must run next, if ever.
     pub fn deadline(&self) -> Option<u64> {
         let c = &self.config;
@@ -401,11 +409,13 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
                 Phase::Head => self.read_head(t),
                 Phase::Body { .. } => self.read_body(t),
                 Phase::Sink { .. } => self.read_sink(t),
-                Phase::Deferred { head_len, token } => self.answer_with(t, head_len, |app, r, _, out| {
-                    let reply = app.resume(token, out)?;
-                    let head_only = r.method == Method::Head;
-                    Some(Response { reply, head_only })
-                }),
+                Phase::Deferred { head_len, token } => {
+                    self.answer_with(t, head_len, |app, r, _, out| {
+                        let reply = app.resume(token, out)?;
+                        let head_only = r.method == Method::Head;
+                        Some(Response { reply, head_only })
+                    })
+                }
                 Phase::Write => self.write(t.now, t.app),
             };
             if !progressed {
@@ -544,8 +554,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             };
             return true;
         }
-        if matches!(framed.body, BodyKind::Length(n) if n > self.config.max_body.min(BODY) as u64)
-        {
+        if matches!(framed.body, BodyKind::Length(n) if n > self.config.max_body.min(BODY) as u64) {
             let reject = Reject::new(413, "request body too large");
             return self.respond_error(t, reject);
         }
@@ -684,7 +693,8 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             output: &mut self.output,
             server: self.config.server,
         };
-        let close_after = send_response(t, &request, &response, keep_alive, self.request_start, out);
+        let close_after =
+            send_response(t, &request, &response, keep_alive, self.request_start, out);
         self.answered(head_len, close_after);
         true
     }

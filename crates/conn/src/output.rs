@@ -20,11 +20,7 @@ pub(crate) enum Source {
     /// `scratch[start..end]`: a handler-written body or a framed piece.
     Scratch { start: usize, end: usize },
     /// A file range the transport sends, from `offset` to `end`.
-    File {
-        handle: u64,
-        offset: u64,
-        end: u64,
-    },
+    File { handle: u64, offset: u64, end: u64 },
 }
 
 /// A body still being pulled from the app piece by piece.

@@ -26,7 +26,7 @@ pub mod testing;
 
 pub use bedrock_http::Method;
 pub use ctx::{Ctx, FromParam, Params};
-pub use dispatch::{dispatch, Response, Service};
+pub use dispatch::{dispatch, routing_path, Response, Service};
 pub use handler::Handler;
 pub use limits::{MAX_PARAMS, MAX_REPLY_HEADERS, REPLY_HEADER_BYTES};
 pub use lookup::{lookup, Lookup, Routes, INDEXED_ROUTES};
