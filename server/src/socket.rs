@@ -27,6 +27,8 @@ pub struct Client {
     pub failed: bool,
     /// When our side closed (FIN sent), while unread input is drained.
     pub linger_since: Option<u64>,
+    /// Closed, and its connection's buffers given back (`worker`).
+    pub retired: bool,
     /// When the connection was accepted (µs).
     pub started: u64,
     /// The last byte read.
@@ -53,6 +55,7 @@ impl Client {
             eof: false,
             failed: false,
             linger_since: None,
+            retired: false,
             started: 0,
             last_in: 0,
             last_out: 0,

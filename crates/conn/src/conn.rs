@@ -114,18 +114,27 @@ pub(crate) enum Phase {
     Closed,
 }
 
+/// The three buffers of a connection, end to end (`repr(C)`: in this
+/// order, nothing between them), so that a host giving their memory back
+/// between connections ([`Conn::retire`]) gives back whole pages across
+/// them.
+#[repr(C)]
+pub(crate) struct Buffers<const IN: usize, const BODY: usize, const OUT: usize> {
+    pub(crate) input: [u8; IN],
+    pub(crate) body: [u8; BODY],
+    pub(crate) scratch: [u8; OUT],
+}
+
 /// One HTTP/1.1 server connection. `IN` bytes hold request heads (and
 /// pipelined requests), `BODY` bytes a request body, `OUT` bytes a reply
 /// body written by a handler or one streamed piece.
 pub struct Conn<const IN: usize, const BODY: usize, const OUT: usize> {
     pub(crate) config: Config,
-    pub(crate) input: [u8; IN],
+    pub(crate) bufs: Buffers<IN, BODY, OUT>,
     pub(crate) in_len: usize,
     /// How far the search for the end of the head at `input`'s start got.
     head: HeadScan,
-    body: [u8; BODY],
     body_len: usize,
-    pub(crate) scratch: [u8; OUT],
     pub(crate) output: Output,
     pub(crate) phase: Phase,
     /// When the current request's first byte arrived.
@@ -156,12 +165,14 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         let () = Self::SIZES_OK;
         Conn {
             config,
-            input: [0; IN],
+            bufs: Buffers {
+                input: [0; IN],
+                body: [0; BODY],
+                scratch: [0; OUT],
+            },
             in_len: 0,
             head: HeadScan::new(),
-            body: [0; BODY],
             body_len: 0,
-            scratch: [0; OUT],
             output: Output::new(),
             phase: Phase::Closed,
             request_start: 0,
@@ -188,6 +199,24 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         self.close_after = false;
         self.kept_alive = false;
         self.stopping = false;
+    }
+
+    /// Ends the connection and lends out its three buffers (input, body,
+    /// reply; end to end in memory, in that order), which now hold
+    /// nothing it will read before writing them again: a host may give
+    /// their memory back while the slot waits for its next
+    /// [`Conn::open`].
+    pub fn retire(&mut self) -> [&mut [u8]; 3] {
+        self.in_len = 0;
+        self.body_len = 0;
+        self.output.clear();
+        self.phase = Phase::Closed;
+        let Buffers {
+            input,
+            body,
+            scratch,
+        } = &mut self.bufs;
+        [input, body, scratch]
     }
 
     /// The server is shutting down: an idle connection is done now; the
@@ -234,7 +263,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
     /// Free input space to read into (empty when the input is full: stop
     /// reading until replies drain it).
     pub fn recv_buffer(&mut self) -> &mut [u8] {
-        &mut self.input[self.in_len..]
+        &mut self.bufs.input[self.in_len..]
     }
 
     /// Records `n` bytes read into [`Conn::recv_buffer`].
@@ -276,13 +305,13 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
     /// The bytes to send next; empty when there is nothing to send now
     /// or a file range is next ([`Conn::output_file`]).
     pub fn output(&self) -> &[u8] {
-        self.output.pending(&self.scratch)
+        self.output.pending(&self.bufs.scratch)
     }
 
     /// The bytes that follow [`Conn::output`] from another buffer (a body
     /// behind its head), to send in the same write.
     pub fn output_following(&self) -> &[u8] {
-        self.output.following(&self.scratch)
+        self.output.following(&self.bufs.scratch)
     }
 
     /// The file range to send next ([`Body::File`]): what remains of it,
@@ -436,9 +465,9 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         }) = self.output.streaming
         {
             let end = OUT - 2;
-            let n = app.stream(&mut stream, &mut self.scratch[CHUNK_PREFIX..end]);
+            let n = app.stream(&mut stream, &mut self.bufs.scratch[CHUNK_PREFIX..end]);
             let (start, end) = if chunked {
-                frame_chunk(&mut self.scratch, n)
+                frame_chunk(&mut self.bufs.scratch, n)
             } else {
                 (CHUNK_PREFIX, CHUNK_PREFIX + n)
             };
@@ -469,7 +498,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
     /// The error the parser finds in the partial head, if any.
     fn head_error(&mut self) -> Option<Error> {
         let mut headers = [Header::EMPTY; MAX_HEADERS];
-        let input = &self.input[..self.in_len];
+        let input = &self.bufs.input[..self.in_len];
         let parsed = parse_request(input, &mut headers, &self.config.limits);
         self.head.parsed(input, None);
         parsed.err()
@@ -483,11 +512,11 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         // gone, an input with no room left, a head past its limit.
         let decide =
             self.peer_eof || self.in_len == IN || self.in_len > self.config.limits.max_head_len;
-        if !self.head.due(&self.input[..self.in_len], decide) {
+        if !self.head.due(&self.bufs.input[..self.in_len], decide) {
             return false;
         }
         let mut headers = [Header::EMPTY; MAX_HEADERS];
-        let input = &self.input[..self.in_len];
+        let input = &self.bufs.input[..self.in_len];
         let parsed = parse_request(input, &mut headers, &self.config.limits);
         let head_len = match parsed {
             Ok(Status::Complete((_, n))) => Some(n),
@@ -531,7 +560,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         self.body_received = 0;
         let keep_alive = framed.keep_alive && !self.peer_eof && !self.stopping;
         let early = match body_expected {
-            true => t.app.on_head(&request, &mut self.scratch),
+            true => t.app.on_head(&request, &mut self.bufs.scratch),
             false => None,
         };
         if let Some(response) = early {
@@ -560,7 +589,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         }
         if !body_expected && self.output.pending_is_empty() {
             // Nothing more to read: answered with the head parsed here.
-            let response = t.app.respond(&request, &[], &mut self.scratch);
+            let response = t.app.respond(&request, &[], &mut self.bufs.scratch);
             if let Body::Deferred(token) = response.reply.body {
                 self.phase = Phase::Deferred { head_len, token };
                 return true;
@@ -604,19 +633,19 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             return false;
         };
         if !complete {
-            let available = &self.input[head_len..self.in_len];
+            let available = &self.bufs.input[head_len..self.in_len];
             let max_body = self.config.max_body.min(BODY);
             let (consumed, done) = match &mut read {
                 BodyRead::Length { remaining } => {
                     let take = available.len().min(*remaining as usize);
-                    self.body[self.body_len..self.body_len + take]
+                    self.bufs.body[self.body_len..self.body_len + take]
                         .copy_from_slice(&available[..take]);
                     self.body_len += take;
                     *remaining -= take as u64;
                     (take, *remaining == 0)
                 }
                 BodyRead::Chunked(decoder) => {
-                    let room = &mut self.body[self.body_len..max_body];
+                    let room = &mut self.bufs.body[self.body_len..max_body];
                     let room_len = room.len();
                     match decoder.decode(available, room) {
                         Ok(p) => {
@@ -635,7 +664,8 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
                     }
                 }
             };
-            self.input
+            self.bufs
+                .input
                 .copy_within(head_len + consumed..self.in_len, head_len);
             self.in_len -= consumed;
             complete = done;
@@ -670,9 +700,11 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         make: impl FnOnce(&mut H, &Request<'_, '_>, &[u8], &mut [u8]) -> Option<Response>,
     ) -> bool {
         let mut headers = [Header::EMPTY; MAX_HEADERS];
-        let Ok(Status::Complete((request, _))) =
-            parse_request(&self.input[..head_len], &mut headers, &self.config.limits)
-        else {
+        let Ok(Status::Complete((request, _))) = parse_request(
+            &self.bufs.input[..head_len],
+            &mut headers,
+            &self.config.limits,
+        ) else {
             // It parsed before and the bytes are unchanged.
             self.output.set_head(FALLBACK_500);
             self.close_after = true;
@@ -681,8 +713,8 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         };
         let keep_alive =
             framing(&request).is_ok_and(|f| f.keep_alive) && !self.peer_eof && !self.stopping;
-        let body = &self.body[..self.body_len];
-        let Some(response) = make(t.app, &request, body, &mut self.scratch) else {
+        let body = &self.bufs.body[..self.body_len];
+        let Some(response) = make(t.app, &request, body, &mut self.bufs.scratch) else {
             return false;
         };
         if let Body::Deferred(token) = response.reply.body {
@@ -703,7 +735,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
     /// drops the head and sends the reply.
     fn answered(&mut self, head_len: usize, close_after: bool) {
         self.close_after = close_after;
-        self.input.copy_within(head_len..self.in_len, 0);
+        self.bufs.input.copy_within(head_len..self.in_len, 0);
         self.in_len -= head_len;
         self.body_len = 0;
         self.phase = Phase::Write;
@@ -716,7 +748,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         t: &mut Turn<'_, H, L>,
         reject: Reject,
     ) -> bool {
-        let reply = t.app.render_reject(reject, &mut self.scratch);
+        let reply = t.app.render_reject(reject, &mut self.bufs.scratch);
         let opts = HeadOptions {
             version: Version::Http11,
             keep_alive: false,

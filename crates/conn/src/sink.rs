@@ -25,7 +25,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         else {
             return false;
         };
-        let available = &self.input[head_len..self.in_len];
+        let available = &self.bufs.input[head_len..self.in_len];
         let (consumed, done, taken) = match &mut read {
             BodyRead::Length { remaining } => {
                 let take = available.len().min(*remaining as usize);
@@ -36,11 +36,11 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
                 };
                 (take, *remaining == 0, taken)
             }
-            BodyRead::Chunked(decoder) => match decoder.decode(available, &mut self.scratch) {
+            BodyRead::Chunked(decoder) => match decoder.decode(available, &mut self.bufs.scratch) {
                 Ok(p) => {
                     let taken = match p.written {
                         0 => Ok(()),
-                        n => t.app.sink(sink, &self.scratch[..n]),
+                        n => t.app.sink(sink, &self.bufs.scratch[..n]),
                     };
                     (p.consumed, p.done, taken)
                 }
@@ -53,7 +53,8 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         if let Err(reject) = taken {
             return self.respond_error(t, reject);
         }
-        self.input
+        self.bufs
+            .input
             .copy_within(head_len + consumed..self.in_len, head_len);
         self.in_len -= consumed;
         if done {
