@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 
 use bedrock_conn::{Activity, Config, Conn, LogRecord, Transport};
 use bedrock_http::{Method, Request};
-use bedrock_web::{Body, FileBody, Handler, Reject, Reply, Response, Stream};
+use bedrock_web::{FileBody, Handler, Reject, Reply, Response, Stream};
 
 type TestConn = Conn<4096, 256, 1024>;
 
@@ -38,11 +38,7 @@ impl Handler for Host {
         };
         let reply = match request.path() {
             "/file" => Reply::file(200, "text/plain", file),
-            "/later" => {
-                let mut reply = Reply::new(200);
-                reply.body = Body::Deferred(3);
-                reply
-            }
+            "/later" => Reply::deferred(3),
             _ => Reply::fixed(200, "text/plain", b"plain"),
         };
         Response {
@@ -60,12 +56,11 @@ impl Handler for Host {
     }
 
     fn on_head(&mut self, request: &Request<'_, '_>, _out: &mut [u8]) -> Option<Response> {
-        let mut reply = Reply::new(100);
-        match request.path() {
-            "/put" => reply.body = Body::Sink(9),
-            "/refuse" => reply = Reply::new(401),
+        let reply = match request.path() {
+            "/put" => Reply::sink(9),
+            "/refuse" => Reply::new(401),
             _ => return None,
-        }
+        };
         Some(Response {
             reply,
             head_only: false,

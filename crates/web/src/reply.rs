@@ -142,6 +142,22 @@ impl Reply {
         reply
     }
 
+    /// Not a reply yet: the request body goes to the handler's upload
+    /// sink `sink` ([`Body::Sink`]; an answer to
+    /// [`crate::Handler::on_head`]).
+    pub const fn sink(sink: u64) -> Self {
+        let mut reply = Reply::new(100);
+        reply.body = Body::Sink(sink);
+        reply
+    }
+
+    /// Not a reply yet: the handler has it later ([`Body::Deferred`]).
+    pub const fn deferred(token: u64) -> Self {
+        let mut reply = Reply::new(200);
+        reply.body = Body::Deferred(token);
+        reply
+    }
+
     /// This status with a streamed body.
     pub const fn stream(status: u16, content_type: &'static str, stream: Stream) -> Self {
         let mut reply = Reply::new(status);

@@ -3,7 +3,7 @@
 //! the event loop; `listed` makes its reply); 403 when listings are off.
 
 use bedrock_http::{Request, MAX_TARGET_LEN};
-use bedrock_web::{Body, Reply};
+use bedrock_web::Reply;
 
 use super::get::serve;
 use super::path::{RelPath, RESOLVE};
@@ -48,16 +48,12 @@ pub(super) fn get(
     }
     // The listing takes the directory over (and closes it if it fails).
     match listing::begin(dir.into_raw(), path) {
-        Ok(job) => {
-            let mut reply = Reply::new(200);
-            // The token is the connection's (`service`).
-            reply.body = Body::Deferred(0);
-            Answer {
-                reply,
-                file: None,
-                list: Some(job),
-            }
-        }
+        // The token is the connection's (`service`).
+        Ok(job) => Answer {
+            reply: Reply::deferred(0),
+            file: None,
+            list: Some(job),
+        },
         Err(_) => error(cfg, out, 500, &[]),
     }
 }

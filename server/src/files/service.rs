@@ -129,9 +129,7 @@ impl<'a> Files<'a> {
         let reply = match put::put_start(&self.cfg, req, path, body, out) {
             Ok(upload) => {
                 self.held.get(slot, Held::new).upload = Some(upload);
-                let mut reply = Reply::new(100);
-                reply.body = Body::Sink(slot as u64);
-                reply
+                Reply::sink(slot as u64)
             }
             Err(answer) => self.hold(slot, answer),
         };
@@ -201,7 +199,7 @@ impl<'a> Files<'a> {
         if let Some(job) = list {
             held.listing = Listing::Queued(job);
             self.queued += 1;
-            reply.body = Body::Deferred(slot as u64);
+            reply = Reply::deferred(slot as u64);
         }
         reply
     }
