@@ -26,11 +26,14 @@ pub(super) struct FileHead<'a> {
     pub content_range: Option<&'a [u8]>,
 }
 
-fn with_headers(mut reply: Reply, headers: Headers<'_>) -> Reply {
+/// `reply` with `headers` added; None when they do not fit (a `Location`
+/// past `bedrock_web::REPLY_HEADER_BYTES`): the caller answers a bare 500
+/// rather than a reply without them.
+fn with_headers(mut reply: Reply, headers: Headers<'_>) -> Option<Reply> {
     for (name, value) in headers {
         reply = reply.header(name, value);
     }
-    reply
+    reply.headers_ok().then_some(reply)
 }
 
 /// A reply with a small body copied into `out` and extra headers; a bare
@@ -52,7 +55,7 @@ pub fn small(
         0 => Body::Empty,
         n => Body::Out(n),
     };
-    Answer::reply(with_headers(reply, headers))
+    Answer::reply(with_headers(reply, headers).unwrap_or(Reply::new(500)))
 }
 
 /// An error page: `err/<code>.html` from the root if present, else a
@@ -104,10 +107,11 @@ pub(super) fn file_reply(
     let len = stop - offset;
     let mut reply = Reply::new(head.status);
     reply.content_type = Some(head.content_type);
-    let mut reply = with_headers(reply, head.headers);
-    if let Some(range) = head.content_range {
-        reply = reply.header("Content-Range", range);
-    }
+    let range = head.content_range.map(|r| ("Content-Range", r));
+    let headers = with_headers(reply, head.headers).and_then(|r| with_headers(r, range.as_slice()));
+    let Some(mut reply) = headers else {
+        return Answer::reply(Reply::new(500));
+    };
     if len <= out.len() as u64 && read_at(&fd, &mut out[..len as usize], offset) {
         reply.body = Body::Out(len as usize);
         return Answer::reply(reply);
