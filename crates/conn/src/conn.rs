@@ -570,7 +570,11 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
                     output: &mut self.output,
                     server: self.config.server,
                 };
-                send_response(t, &request, &response, false, self.request_start, out);
+                // A deferred reply here is the handler's mistake: a 500.
+                let sent = send_response(t, &request, &response, false, self.request_start, out);
+                if let Sent::Deferred(_) = sent {
+                    self.output.set_head(FALLBACK_500);
+                }
                 self.answered(head_len, true);
                 return true;
             };
@@ -590,17 +594,12 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         if !body_expected && self.output.pending_is_empty() {
             // Nothing more to read: answered with the head parsed here.
             let response = t.app.respond(&request, &[], &mut self.bufs.scratch);
-            if let Body::Deferred(token) = response.reply.body {
-                self.phase = Phase::Deferred { head_len, token };
-                return true;
-            }
             let out = Outgoing {
                 output: &mut self.output,
                 server: self.config.server,
             };
-            let close_after =
-                send_response(t, &request, &response, keep_alive, self.request_start, out);
-            self.answered(head_len, close_after);
+            let sent = send_response(t, &request, &response, keep_alive, self.request_start, out);
+            self.settle(head_len, sent);
             return true;
         }
         self.start_body(t.now, head_len, wants_continue && body_expected);
@@ -717,18 +716,22 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         let Some(response) = make(t.app, &request, body, &mut self.bufs.scratch) else {
             return false;
         };
-        if let Body::Deferred(token) = response.reply.body {
-            self.phase = Phase::Deferred { head_len, token };
-            return true;
-        }
         let out = Outgoing {
             output: &mut self.output,
             server: self.config.server,
         };
-        let close_after =
-            send_response(t, &request, &response, keep_alive, self.request_start, out);
-        self.answered(head_len, close_after);
+        let sent = send_response(t, &request, &response, keep_alive, self.request_start, out);
+        self.settle(head_len, sent);
         true
+    }
+
+    /// The request whose head is `input[..head_len]` has its reply queued
+    /// or deferred.
+    fn settle(&mut self, head_len: usize, sent: Sent) {
+        match sent {
+            Sent::Queued { close_after } => self.answered(head_len, close_after),
+            Sent::Deferred(token) => self.phase = Phase::Deferred { head_len, token },
+        }
     }
 
     /// A request whose head was `input[..head_len]` has its reply queued:
@@ -778,8 +781,16 @@ struct Outgoing<'o> {
     server: Option<&'static str>,
 }
 
+/// What became of a handler's response.
+enum Sent {
+    /// Its head and body are queued.
+    Queued { close_after: bool },
+    /// It is not ready ([`Body::Deferred`]): nothing queued or logged.
+    Deferred(u64),
+}
+
 /// Queues the reply to `request` and logs it with the time since
-/// `started`; returns whether the connection must close after the reply.
+/// `started`, unless the handler deferred it.
 fn send_response<H, L: FnMut(&LogRecord<'_>)>(
     t: &mut Turn<'_, H, L>,
     request: &Request<'_, '_>,
@@ -787,7 +798,10 @@ fn send_response<H, L: FnMut(&LogRecord<'_>)>(
     keep_alive: bool,
     started: u64,
     out: Outgoing<'_>,
-) -> bool {
+) -> Sent {
+    if let Body::Deferred(token) = response.reply.body {
+        return Sent::Deferred(token);
+    }
     let opts = HeadOptions {
         version: request.version,
         keep_alive,
@@ -803,7 +817,7 @@ fn send_response<H, L: FnMut(&LogRecord<'_>)>(
         bytes,
         micros: t.now.saturating_sub(started),
     });
-    close_after
+    Sent::Queued { close_after }
 }
 
 /// Writes `reply`'s head into `output` and queues its body; returns whether
