@@ -179,6 +179,14 @@ impl Run {
             .drive(&mut self.io, now, || now, None, &mut self.host, &mut log);
     }
 
+    /// A run whose PUT to the sink has sent its head with `fields`.
+    fn put(config: Config, fields: &str) -> Run {
+        let mut r = Run::new(config);
+        let head = format!("PUT /put HTTP/1.1\r\nHost: x\r\n{fields}\r\n");
+        r.at(0, head.as_bytes());
+        r
+    }
+
     fn timer(&mut self, now: u64) {
         let statuses = &mut self.statuses;
         let mut log = |r: &LogRecord<'_>| statuses.push(r.status);
@@ -221,11 +229,7 @@ fn a_file_body_is_not_sent_for_head() {
 
 #[test]
 fn a_body_goes_to_the_sink_as_it_arrives() {
-    let mut r = Run::new(Config::new(16));
-    r.at(
-        0,
-        b"PUT /put HTTP/1.1\r\nHost: x\r\nContent-Length: 600\r\n\r\n",
-    );
+    let mut r = Run::put(Config::new(16), "Content-Length: 600\r\n");
     // Longer than the body buffer and than the connection's max_body.
     for piece in [b'a', b'b', b'c'] {
         assert!(r.conn.reading_body());
@@ -241,10 +245,9 @@ fn a_body_goes_to_the_sink_as_it_arrives() {
 
 #[test]
 fn a_chunked_body_goes_to_the_sink_decoded() {
-    let mut r = Run::new(Config::new(16));
-    r.at(
-        0,
-        b"PUT /put HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n",
+    let mut r = Run::put(
+        Config::new(16),
+        "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n",
     );
     assert!(r.wire().starts_with("HTTP/1.1 100 Continue\r\n\r\n"));
     r.at(1, b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
@@ -255,30 +258,21 @@ fn a_chunked_body_goes_to_the_sink_decoded() {
 #[test]
 fn a_sink_is_aborted_when_its_body_will_not_come() {
     // The peer leaves mid-body.
-    let mut r = Run::new(Config::new(16));
-    r.at(
-        0,
-        b"PUT /put HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
-    );
+    let mut r = Run::put(Config::new(16), "Content-Length: 10\r\n");
+    r.at(0, b"abc");
     r.io.eof = true;
     r.at(1, b"");
     assert_eq!((r.host.ends, r.host.aborts), (0, 1));
     assert!(r.io.closed && r.statuses.is_empty());
     // A malformed chunk.
-    let mut r = Run::new(Config::new(16));
-    r.at(
-        0,
-        b"PUT /put HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-    );
+    let mut r = Run::put(Config::new(16), "Transfer-Encoding: chunked\r\n");
+    r.at(0, b"zz\r\n");
     assert_eq!((r.host.ends, r.host.aborts), (0, 1));
     assert_eq!(r.statuses, [400]);
     // The sink refuses (it drops the upload itself).
-    let mut r = Run::new(Config::new(16));
+    let mut r = Run::put(Config::new(16), "Content-Length: 10\r\n");
     r.host.sink_max = 4;
-    r.at(
-        0,
-        b"PUT /put HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789",
-    );
+    r.at(0, b"0123456789");
     assert_eq!((r.host.ends, r.host.aborts), (0, 1));
     assert_eq!(r.statuses, [413]);
     assert!(r.io.closed);
@@ -337,11 +331,7 @@ fn a_body_below_the_minimum_rate_gets_408() {
     let mut config = Config::new(16);
     config.read_timeout_us = 2 * SECOND;
     config.min_body_rate = 100;
-    let mut r = Run::new(config);
-    r.at(
-        0,
-        b"PUT /put HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n",
-    );
+    let mut r = Run::put(config, "Content-Length: 1000\r\n");
     // 350 bytes by 2.9 s: at 100 bytes/s they last until 3.5 s (the
     // silence limit would be 4.9 s).
     r.at(SECOND, &[b'x'; 300]);
@@ -354,11 +344,7 @@ fn a_body_below_the_minimum_rate_gets_408() {
     // With a rate of 0 only the silence counts.
     let mut config = Config::new(16);
     config.read_timeout_us = 2 * SECOND;
-    let mut r = Run::new(config);
-    r.at(
-        0,
-        b"PUT /put HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n",
-    );
+    let mut r = Run::put(config, "Content-Length: 1000\r\n");
     r.at(SECOND, b"x");
     assert_eq!(r.conn.deadline(), Some(3 * SECOND));
 }

@@ -118,52 +118,43 @@ impl Reply {
         Reply::new(204)
     }
 
+    const fn with(status: u16, content_type: Option<&'static str>, body: Body) -> Self {
+        let mut reply = Reply::new(status);
+        reply.content_type = content_type;
+        reply.body = body;
+        reply
+    }
+
     /// This status with a static body of this type.
     pub const fn fixed(status: u16, content_type: &'static str, body: &'static [u8]) -> Self {
-        let mut reply = Reply::new(status);
-        reply.content_type = Some(content_type);
-        reply.body = Body::Static(body);
-        reply
+        Reply::with(status, Some(content_type), Body::Static(body))
     }
 
     /// This status with the first `len` bytes of the handler's `out` buffer.
     pub const fn out(status: u16, content_type: &'static str, len: usize) -> Self {
-        let mut reply = Reply::new(status);
-        reply.content_type = Some(content_type);
-        reply.body = Body::Out(len);
-        reply
+        Reply::with(status, Some(content_type), Body::Out(len))
     }
 
     /// This status with a file range as its body.
     pub const fn file(status: u16, content_type: &'static str, file: FileBody) -> Self {
-        let mut reply = Reply::new(status);
-        reply.content_type = Some(content_type);
-        reply.body = Body::File(file);
-        reply
+        Reply::with(status, Some(content_type), Body::File(file))
+    }
+
+    /// This status with a streamed body.
+    pub const fn stream(status: u16, content_type: &'static str, stream: Stream) -> Self {
+        Reply::with(status, Some(content_type), Body::Stream(stream))
     }
 
     /// Not a reply yet: the request body goes to the handler's upload
     /// sink `sink` ([`Body::Sink`]; an answer to
     /// [`crate::Handler::on_head`]).
     pub const fn sink(sink: u64) -> Self {
-        let mut reply = Reply::new(100);
-        reply.body = Body::Sink(sink);
-        reply
+        Reply::with(100, None, Body::Sink(sink))
     }
 
     /// Not a reply yet: the handler has it later ([`Body::Deferred`]).
     pub const fn deferred(token: u64) -> Self {
-        let mut reply = Reply::new(200);
-        reply.body = Body::Deferred(token);
-        reply
-    }
-
-    /// This status with a streamed body.
-    pub const fn stream(status: u16, content_type: &'static str, stream: Stream) -> Self {
-        let mut reply = Reply::new(status);
-        reply.content_type = Some(content_type);
-        reply.body = Body::Stream(stream);
-        reply
+        Reply::with(200, None, Body::Deferred(token))
     }
 
     /// Adds a header. A name that is not a token, a value holding CR, LF
