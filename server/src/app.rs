@@ -1,26 +1,20 @@
 //! The app this server runs, whatever its type: the worker sees it as an
-//! [`ApiHost`] (which paths it answers, and one call that runs it on a
-//! connection with its store locked and its changes journaled), so only
+//! [`ApiHost`] (which paths it answers, and one call that answers a
+//! request with its store locked and its changes journaled), so only
 //! this file is generic over the app.
 
-use bedrock_conn::{Config, Conn, LogRecord};
-use bedrock_web::{Persist, Service};
+use bedrock_http::{Method, Request};
+use bedrock_web::{dispatch, Persist, Reject, Reply, Response, Service, Stream};
 
 use crate::journal;
 use crate::out::{errno_text, say, Line};
 use crate::sys::mem::Shared;
 use crate::sys::{self, Errno, Res};
 
-/// Largest raw API request (head and body) handed to the app.
-pub const API_IN: usize = 8192;
-/// The body buffer of an API connection: a body cannot be longer than the
-/// raw request holding it.
-pub const API_BODY: usize = API_IN;
-/// The app's reply-body buffer (one streamed piece).
-pub const API_OUT: usize = 2048;
-
-/// The connection engine an API request runs on.
-pub type ApiConn = Conn<API_IN, API_BODY, API_OUT>;
+/// The largest request body a connection holds for the app.
+pub const API_BODY: usize = 8192;
+/// A connection's reply-body buffer (one streamed piece, a small file).
+pub const API_OUT: usize = 16 * 1024;
 
 /// How an app is served: what it is, where it answers and where its data
 /// goes.
@@ -39,24 +33,30 @@ pub trait ApiHost: Sync {
     /// Whether `path` (origin-form, no query) is the app's.
     fn owns(&self, path: &str) -> bool;
 
-    /// A fresh connection engine with the app's limits.
-    fn new_conn(&self) -> ApiConn;
+    /// The largest request body the app takes.
+    fn max_body(&self) -> usize;
 
-    /// Runs the app on `conn` with the store locked, then journals and
-    /// fsyncs the changes it recorded before any reply byte can leave.
-    /// `may_change`: the request's method can change the store (refused
-    /// with 503 while the journal is broken). Err(status): a change could
-    /// not be recorded; the store is as it was before it (rebuilt from
-    /// the journal) and the reply must be replaced by this status.
-    fn process(
+    /// Answers `request` (its whole body in `body`, the reply body
+    /// written into `out`) with the store locked, then journals and
+    /// fsyncs the changes it recorded: before this returns, so before
+    /// any byte of the reply can leave. A request whose method can change
+    /// the store is refused with 503 while the journal is broken.
+    /// Err(status): a change could not be recorded; the store is as it
+    /// was before it (rebuilt from the journal) and the reply must be
+    /// replaced by this status.
+    fn respond(
         &self,
-        conn: &mut ApiConn,
-        now: u64,
-        date: &[u8],
-        may_change: bool,
+        request: &Request<'_, '_>,
+        body: &[u8],
+        out: &mut [u8],
         journal: Option<i32>,
-        log: &mut dyn FnMut(&LogRecord<'_>),
-    ) -> Result<(), u16>;
+    ) -> Result<Response, u16>;
+
+    /// The next piece of one of the app's streamed bodies (store locked).
+    fn stream(&self, stream: &mut Stream, out: &mut [u8]) -> usize;
+
+    /// The app's rendering of a refusal.
+    fn render_reject(&self, reject: Reject, out: &mut [u8]) -> Reply;
 
     /// A worker died: if it held the store's lock, the store may be
     /// half-changed; rebuild it from the journal.
@@ -186,27 +186,26 @@ impl<S: Service + Persist + Send> ApiHost for Hosted<S> {
         })
     }
 
-    fn new_conn(&self) -> ApiConn {
-        Conn::new(Config::new(S::MAX_BODY))
+    fn max_body(&self) -> usize {
+        S::MAX_BODY
     }
 
-    fn process(
+    fn respond(
         &self,
-        conn: &mut ApiConn,
-        now: u64,
-        date: &[u8],
-        may_change: bool,
+        request: &Request<'_, '_>,
+        body: &[u8],
+        out: &mut [u8],
         journal: Option<i32>,
-        mut log: &mut dyn FnMut(&LogRecord<'_>),
-    ) -> Result<(), u16> {
-        let written = {
+    ) -> Result<Response, u16> {
+        let may_change = !matches!(request.method, Method::Get | Method::Head | Method::Options);
+        let (response, written) = {
             let mut shared = self.shared.lock();
             if shared.broken && may_change {
                 return Err(503);
             }
-            conn.process(now, Some(date), &mut shared.app, &mut log);
+            let response = dispatch(&mut shared.app, request, body, out);
             match shared.record(journal) {
-                Ok(written) => written,
+                Ok(written) => (response, written),
                 Err(e) => {
                     drop(shared);
                     sys::trim_stack(); // the rebuild's temporaries
@@ -227,7 +226,15 @@ impl<S: Service + Persist + Send> ApiHost for Hosted<S> {
                 return Err(500);
             }
         }
-        Ok(())
+        Ok(response)
+    }
+
+    fn stream(&self, stream: &mut Stream, out: &mut [u8]) -> usize {
+        self.shared.lock().app.stream(stream, out)
+    }
+
+    fn render_reject(&self, reject: Reject, out: &mut [u8]) -> Reply {
+        self.shared.lock().app.render_reject(reject, out)
     }
 
     fn repair(&self, dead: i32, journal: Option<i32>) {

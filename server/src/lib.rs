@@ -21,6 +21,8 @@ mod journal;
 mod listing;
 mod log;
 mod out;
+mod site;
+mod socket;
 mod supervisor;
 mod sys;
 mod worker;

@@ -15,8 +15,6 @@
 //! then the name's offset in the arena, its length and its getdents64
 //! type. Most comparisons end on the first 8 bytes.
 
-use bedrock_http::Version;
-
 use crate::dir::{self, DT_DIR, MAX_NAME};
 use crate::files::TEMP_PREFIX;
 use crate::out::Cursor;
@@ -54,9 +52,6 @@ pub struct Job {
     pub mfd: i32,
     /// Bytes in `mfd` so far.
     pub size: u64,
-    pub version: Version,
-    pub keep: bool,
-    pub head_only: bool,
 }
 
 impl Job {
@@ -118,13 +113,7 @@ pub enum Progress {
 
 /// Starts a listing of `dir` (taken over) for request path `path`: a
 /// memfd holding the page up to its first entry.
-pub fn begin(
-    dir: i32,
-    path: &str,
-    version: Version,
-    keep: bool,
-    head_only: bool,
-) -> Result<Job, Errno> {
+pub fn begin(dir: i32, path: &str) -> Result<Job, Errno> {
     let mfd = match sys::memfd_create(b"bedrock-listing\0") {
         Ok(fd) => fd,
         Err(e) => {
@@ -132,14 +121,7 @@ pub fn begin(
             return Err(e);
         }
     };
-    let job = Job {
-        dir,
-        mfd,
-        size: 0,
-        version,
-        keep,
-        head_only,
-    };
+    let job = Job { dir, mfd, size: 0 };
     let mut esc = [0u8; bedrock_http::MAX_TARGET_LEN * 6];
     let mut c = Cursor::new(&mut esc);
     html_escape(&mut c, path.as_bytes());
@@ -598,7 +580,7 @@ mod tests {
         d: &std::path::Path,
         units: usize,
     ) -> (Result<Vec<u8>, &'static str>, usize) {
-        let job = begin(dir_fd(d), "/x/", Version::Http11, true, false).unwrap();
+        let job = begin(dir_fd(d), "/x/").unwrap();
         lister.start(job);
         let mut steps = 0;
         loop {
@@ -738,7 +720,7 @@ mod tests {
         let d = temp_dir("listing-abort");
         let want = fill(&d, 500);
         let mut lister = Lister::new(MAX_LISTING_ENTRIES, MAX_LISTING_NAME_BYTES).unwrap();
-        let job = begin(dir_fd(&d), "/x/", Version::Http11, true, false).unwrap();
+        let job = begin(dir_fd(&d), "/x/").unwrap();
         lister.start(job);
         assert!(matches!(lister.step(700, u64::MAX), Progress::Working));
         lister.abort();

@@ -33,6 +33,11 @@ impl AccessLog {
         }
     }
 
+    /// Whether lines are dropped (`--quiet`).
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// `date peer method target status bytes micros`.
     pub fn write(&mut self, date: &[u8], e: &Entry<'_>) {
         if self.quiet {

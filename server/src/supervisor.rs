@@ -29,22 +29,44 @@ fn fail(parts: &[&[u8]]) -> ! {
     sys::exit(1)
 }
 
-/// Serves `spec`'s app and the files under `--root` as `opts` say.
-pub fn run<S: Service + Persist + Send>(opts: Options, spec: &AppSpec<S>) -> ! {
+/// Opens the `--root` directory.
+fn open_root(root: &[u8]) -> i32 {
     let mut path = [0u8; 4096];
-    if opts.root.len() >= path.len() {
+    if root.len() >= path.len() {
         fail(&[b"--root path too long"]);
     }
-    path[..opts.root.len()].copy_from_slice(opts.root);
-    let root = match sys::openat(
-        sys::AT_FDCWD,
-        &path[..opts.root.len() + 1],
-        sys::O_RDONLY | sys::O_DIRECTORY,
-        0,
-    ) {
+    path[..root.len()].copy_from_slice(root);
+    let flags = sys::O_RDONLY | sys::O_DIRECTORY;
+    match sys::openat(sys::AT_FDCWD, &path[..root.len() + 1], flags, 0) {
         Ok(fd) => fd,
-        Err(e) => fail(&[b"cannot open --root ", opts.root, b": ", errno_text(e)]),
-    };
+        Err(e) => fail(&[b"cannot open --root ", root, b": ", errno_text(e)]),
+    }
+}
+
+/// Says what is served where, on stderr.
+fn announce(opts: &Options) {
+    let mut a = [0u8; 32];
+    let mut c = Cursor::new(&mut a);
+    addr(&mut c, opts.listen);
+    let n = c.len();
+    let mut line = Line::new();
+    line.s("bedrock-serve: serving ")
+        .b(opts.root)
+        .s(" on http://")
+        .b(&a[..n]);
+    line.s(" with ").n(opts.workers as u64).s(" workers");
+    line.s(if opts.allow_write {
+        ", writes allowed"
+    } else {
+        ", read-only"
+    });
+    line.s("\n");
+    let _ = sys::write_all(2, line.as_bytes());
+}
+
+/// Serves `spec`'s app and the files under `--root` as `opts` say.
+pub fn run<S: Service + Persist + Send>(opts: Options, spec: &AppSpec<S>) -> ! {
+    let root = open_root(opts.root);
     if opts.allow_write {
         sweep_orphans(root);
     }
@@ -74,25 +96,7 @@ pub fn run<S: Service + Persist + Send>(opts: Options, spec: &AppSpec<S>) -> ! {
         app: &hosted,
         journal,
     };
-    {
-        let mut a = [0u8; 32];
-        let mut c = Cursor::new(&mut a);
-        addr(&mut c, opts.listen);
-        let n = c.len();
-        let mut line = Line::new();
-        line.s("bedrock-serve: serving ")
-            .b(opts.root)
-            .s(" on http://")
-            .b(&a[..n]);
-        line.s(" with ").n(opts.workers as u64).s(" workers");
-        line.s(if opts.allow_write {
-            ", writes allowed"
-        } else {
-            ", read-only"
-        });
-        line.s("\n");
-        let _ = sys::write_all(2, line.as_bytes());
-    }
+    announce(&opts);
     let mut pids = [0i32; crate::args::MAX_WORKERS];
     for (i, pid) in pids.iter_mut().enumerate().take(opts.workers) {
         *pid = spawn(&shared, &listeners, i);

@@ -18,6 +18,10 @@ pub const IDLE_TIMEOUT_US: u64 = 5_000_000;
 /// long is abandoned and the connection closed.
 pub const SEND_TIMEOUT_US: u64 = 30_000_000;
 
+/// By default a request may fall silent for as long as its head or body
+/// deadline allows: no separate silence limit.
+pub const NO_READ_TIMEOUT: u64 = u64::MAX;
+
 /// Bytes reserved for a reply head (status line and headers).
 pub const HEAD_BUFFER: usize = 1024;
 
@@ -37,6 +41,13 @@ pub struct Config {
     pub idle_timeout_us: u64,
     /// See [`SEND_TIMEOUT_US`].
     pub send_timeout_us: u64,
+    /// A request (head or body) that sends nothing for this long gets 408
+    /// and a close ([`NO_READ_TIMEOUT`]: no such limit).
+    pub read_timeout_us: u64,
+    /// Once a body has been arriving for `read_timeout_us`, it must have
+    /// averaged at least this many bytes a second (408 otherwise; 0: no
+    /// minimum). Bounds how long a large upload may trickle.
+    pub min_body_rate: u64,
     /// `Server` header value, if any.
     pub server: Option<&'static str>,
 }
@@ -57,6 +68,8 @@ impl Config {
             body_timeout_us: BODY_TIMEOUT_US,
             idle_timeout_us: IDLE_TIMEOUT_US,
             send_timeout_us: SEND_TIMEOUT_US,
+            read_timeout_us: NO_READ_TIMEOUT,
+            min_body_rate: 0,
             server: Some("bedrock"),
         }
     }

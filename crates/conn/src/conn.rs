@@ -22,10 +22,10 @@
 //! ```
 
 use bedrock_http::{
-    framing, parse_request, BodyKind, ChunkedDecoder, Error, Header, Request, Status, Version,
-    MAX_HEADERS,
+    framing, parse_request, BodyKind, ChunkedDecoder, Error, Header, Method, Request, Status,
+    Version, MAX_HEADERS,
 };
-use bedrock_web::{dispatch, Body, Framing, HeadOptions, Reject, Reply, Service};
+use bedrock_web::{Body, Framing, Handler, HeadOptions, Reject, Reply, Response};
 
 use crate::config::Config;
 use crate::head::HeadScan;
@@ -47,6 +47,9 @@ pub struct LogRecord<'a> {
     pub target: &'a str,
     /// The reply status.
     pub status: u16,
+    /// Bytes of body the reply's head announces (0 for HEAD, for a
+    /// bodiless status and for a streamed body, whose length is unknown).
+    pub bytes: u64,
     /// Microseconds from the request's first byte to its reply.
     pub micros: u64,
 }
@@ -70,21 +73,21 @@ pub enum Activity {
 
 /// What one call from the server brings along: the time, a `Date`
 /// value, the app and the access logger.
-struct Turn<'t, S, L> {
-    now: u64,
-    date: Option<&'t [u8]>,
-    app: &'t mut S,
-    log: &'t mut L,
+pub(crate) struct Turn<'t, S, L> {
+    pub(crate) now: u64,
+    pub(crate) date: Option<&'t [u8]>,
+    pub(crate) app: &'t mut S,
+    pub(crate) log: &'t mut L,
 }
 
 #[derive(Clone, Copy, Debug)]
-enum BodyRead {
+pub(crate) enum BodyRead {
     Length { remaining: u64 },
     Chunked(ChunkedDecoder),
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Phase {
+pub(crate) enum Phase {
     /// Waiting for (more of) a request head.
     Head,
     /// Reading the body of the request whose head is `input[..head_len]`.
@@ -94,36 +97,60 @@ enum Phase {
         complete: bool,
         since: u64,
     },
+    /// The body of the request whose head is `input[..head_len]` goes
+    /// to the handler's upload sink `sink` as it arrives (sink.rs).
+    Sink {
+        head_len: usize,
+        read: BodyRead,
+        sink: u64,
+        since: u64,
+    },
+    /// The handler is still working on the reply to the request whose
+    /// head is `input[..head_len]`.
+    Deferred { head_len: usize, token: u64 },
     /// A reply is being sent.
     Write,
     /// Done: nothing more is read or answered.
     Closed,
 }
 
+/// The three buffers of a connection, end to end (`repr(C)`: in this
+/// order, nothing between them), so that a host giving their memory back
+/// between connections ([`Conn::retire`]) gives back whole pages across
+/// them.
+#[repr(C)]
+pub(crate) struct Buffers<const IN: usize, const BODY: usize, const OUT: usize> {
+    pub(crate) input: [u8; IN],
+    pub(crate) body: [u8; BODY],
+    pub(crate) scratch: [u8; OUT],
+}
+
 /// One HTTP/1.1 server connection. `IN` bytes hold request heads (and
 /// pipelined requests), `BODY` bytes a request body, `OUT` bytes a reply
 /// body written by a handler or one streamed piece.
 pub struct Conn<const IN: usize, const BODY: usize, const OUT: usize> {
-    config: Config,
-    input: [u8; IN],
-    in_len: usize,
+    pub(crate) config: Config,
+    pub(crate) bufs: Buffers<IN, BODY, OUT>,
+    pub(crate) in_len: usize,
     /// How far the search for the end of the head at `input`'s start got.
     head: HeadScan,
-    body: [u8; BODY],
     body_len: usize,
-    scratch: [u8; OUT],
-    output: Output,
-    phase: Phase,
+    pub(crate) output: Output,
+    pub(crate) phase: Phase,
     /// When the current request's first byte arrived.
     request_start: u64,
     /// When bytes last moved either way.
     last_progress: u64,
-    peer_eof: bool,
+    /// Body bytes received since the body began (for the minimum rate).
+    body_received: u64,
+    pub(crate) peer_eof: bool,
     /// Close once the current reply is out.
     close_after: bool,
     /// A reply has gone out whole: waiting for the next request is idling
     /// (before the first one it is a request yet to arrive).
     kept_alive: bool,
+    /// The server is shutting down: no more keep-alive.
+    stopping: bool,
 }
 
 impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
@@ -138,19 +165,23 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         let () = Self::SIZES_OK;
         Conn {
             config,
-            input: [0; IN],
+            bufs: Buffers {
+                input: [0; IN],
+                body: [0; BODY],
+                scratch: [0; OUT],
+            },
             in_len: 0,
             head: HeadScan::new(),
-            body: [0; BODY],
             body_len: 0,
-            scratch: [0; OUT],
             output: Output::new(),
             phase: Phase::Closed,
             request_start: 0,
             last_progress: 0,
+            body_received: 0,
             peer_eof: false,
             close_after: false,
             kept_alive: false,
+            stopping: false,
         }
     }
 
@@ -163,9 +194,50 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         self.phase = Phase::Head;
         self.request_start = now;
         self.last_progress = now;
+        self.body_received = 0;
         self.peer_eof = false;
         self.close_after = false;
         self.kept_alive = false;
+        self.stopping = false;
+    }
+
+    /// Ends the connection and lends out its three buffers (input, body,
+    /// reply; end to end in memory, in that order), which now hold
+    /// nothing it will read before writing them again: a host may give
+    /// their memory back while the slot waits for its next
+    /// [`Conn::open`].
+    pub fn retire(&mut self) -> [&mut [u8]; 3] {
+        self.in_len = 0;
+        self.body_len = 0;
+        self.output.clear();
+        self.phase = Phase::Closed;
+        let Buffers {
+            input,
+            body,
+            scratch,
+        } = &mut self.bufs;
+        [input, body, scratch]
+    }
+
+    /// The server is shutting down: an idle connection is done now; the
+    /// request arriving or being answered gets its reply with
+    /// `Connection: close`.
+    pub fn stop(&mut self) {
+        self.stopping = true;
+        if matches!(self.phase, Phase::Head) && self.in_len == 0 && self.output.pending_is_empty() {
+            self.phase = Phase::Closed;
+        }
+    }
+
+    /// Whether the request being answered waits for the handler (a
+    /// deferred reply), not for the client.
+    pub fn deferred(&self) -> bool {
+        matches!(self.phase, Phase::Deferred { .. })
+    }
+
+    /// Whether a request body is arriving (read whole or going to a sink).
+    pub fn reading_body(&self) -> bool {
+        matches!(self.phase, Phase::Body { .. } | Phase::Sink { .. })
     }
 
     /// Whether the connection is finished: close the transport once
@@ -182,8 +254,8 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             {
                 Activity::Idle
             }
-            Phase::Head | Phase::Body { .. } => Activity::Arriving,
-            Phase::Write => Activity::Answering,
+            Phase::Head | Phase::Body { .. } | Phase::Sink { .. } => Activity::Arriving,
+            Phase::Write | Phase::Deferred { .. } => Activity::Answering,
             Phase::Closed => Activity::Closed,
         }
     }
@@ -191,7 +263,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
     /// Free input space to read into (empty when the input is full: stop
     /// reading until replies drain it).
     pub fn recv_buffer(&mut self) -> &mut [u8] {
-        &mut self.input[self.in_len..]
+        &mut self.bufs.input[self.in_len..]
     }
 
     /// Records `n` bytes read into [`Conn::recv_buffer`].
@@ -201,6 +273,9 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         }
         if matches!(self.phase, Phase::Head) && self.in_len == 0 {
             self.request_start = now;
+        }
+        if self.reading_body() {
+            self.body_received += n as u64;
         }
         self.in_len = (self.in_len + n).min(IN);
         self.last_progress = now;
@@ -227,12 +302,32 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         self.peer_eof = true;
     }
 
-    /// The bytes to send next; empty when there is nothing to send now.
+    /// The bytes to send next; empty when there is nothing to send now
+    /// or a file range is next ([`Conn::output_file`]).
     pub fn output(&self) -> &[u8] {
-        self.output.pending(&self.scratch)
+        self.output.pending(&self.bufs.scratch)
     }
 
-    /// Records that the transport took `n` bytes of [`Conn::output`].
+    /// The bytes that follow [`Conn::output`] from another buffer (a body
+    /// behind its head), to send in the same write.
+    pub fn output_following(&self) -> &[u8] {
+        self.output.following(&self.bufs.scratch)
+    }
+
+    /// The file range to send next ([`Body::File`]): what remains of it,
+    /// once [`Conn::output`] is empty.
+    pub fn output_file(&self) -> Option<bedrock_web::FileBody> {
+        self.output.file()
+    }
+
+    /// Whether a file range follows [`Conn::output`] (a transport may
+    /// hold the head back to send it with the file's first bytes).
+    pub fn file_follows(&self) -> bool {
+        self.output.file_follows()
+    }
+
+    /// Records that the transport took `n` bytes of [`Conn::output`],
+    /// [`Conn::output_following`] and [`Conn::output_file`], in that order.
     pub fn sent(&mut self, now: u64, n: usize) {
         if n > 0 {
             self.output.advance(n);
@@ -240,26 +335,53 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         }
     }
 
+    /// Records that the peer took reply bytes the transport held (its
+    /// send queue shrank) at `at`: the reply makes progress even while
+    /// the transport takes nothing new.
+    pub fn peer_took(&mut self, at: u64) {
+        if matches!(self.phase, Phase::Write) {
+            self.last_progress = self.last_progress.max(at);
+        }
+    }
+
     /// When [`Conn::on_timer`] must run next, if ever.
     pub fn deadline(&self) -> Option<u64> {
         let c = &self.config;
+        let silent = self.last_progress.saturating_add(c.read_timeout_us);
         match self.phase {
-            Phase::Head if self.in_len > 0 => Some(self.request_start + c.head_timeout_us),
-            Phase::Head => Some(self.last_progress + c.idle_timeout_us),
-            Phase::Body { since, .. } => Some(since + c.body_timeout_us),
-            Phase::Write => Some(self.last_progress + c.send_timeout_us),
-            Phase::Closed => None,
+            Phase::Head if self.in_len > 0 => {
+                Some(silent.min(self.request_start.saturating_add(c.head_timeout_us)))
+            }
+            Phase::Head => Some(self.last_progress.saturating_add(c.idle_timeout_us)),
+            Phase::Body { since, .. } | Phase::Sink { since, .. } => {
+                let whole = since.saturating_add(c.body_timeout_us);
+                Some(whole.min(silent).min(self.too_slow_at(since)))
+            }
+            Phase::Write => Some(self.last_progress.saturating_add(c.send_timeout_us)),
+            Phase::Deferred { .. } | Phase::Closed => None,
         }
+    }
+
+    /// When a body that began at `since` falls below the minimum average
+    /// rate if nothing more arrives: `received / elapsed < rate` once
+    /// `elapsed > received / rate`, never before `read_timeout_us`.
+    fn too_slow_at(&self, since: u64) -> u64 {
+        let c = &self.config;
+        if c.min_body_rate == 0 {
+            return u64::MAX;
+        }
+        let allowed = self.body_received.saturating_mul(1_000_000) / c.min_body_rate;
+        since.saturating_add(allowed.max(c.read_timeout_us).saturating_add(1))
     }
 
     /// Enforces the deadlines: a head or body that is too slow gets 408
     /// and a close; an idle keep-alive connection or a reply the client
     /// stopped reading is closed.
-    pub fn on_timer<S: Service>(
+    pub fn on_timer<H: Handler>(
         &mut self,
         now: u64,
         date: Option<&[u8]>,
-        app: &mut S,
+        app: &mut H,
         log: &mut impl FnMut(&LogRecord<'_>),
     ) {
         if self.deadline().is_none_or(|at| now < at) {
@@ -281,7 +403,10 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
                 };
                 self.respond_error(t, reject);
             }
-            Phase::Body { .. } => {
+            Phase::Body { .. } | Phase::Sink { .. } => {
+                if let Phase::Sink { sink, .. } = self.phase {
+                    t.app.sink_abort(sink);
+                }
                 let reject = Reject::new(408, "request body too slow");
                 self.respond_error(t, reject);
             }
@@ -289,16 +414,16 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
                 self.output.clear();
                 self.phase = Phase::Closed;
             }
-            Phase::Closed => {}
+            Phase::Deferred { .. } | Phase::Closed => {}
         }
     }
 
     /// Answers every complete request it can and refills streamed output.
-    pub fn process<S: Service>(
+    pub fn process<H: Handler>(
         &mut self,
         now: u64,
         date: Option<&[u8]>,
-        app: &mut S,
+        app: &mut H,
         log: &mut impl FnMut(&LogRecord<'_>),
     ) {
         let t = &mut Turn {
@@ -312,6 +437,14 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
                 Phase::Closed => false,
                 Phase::Head => self.read_head(t),
                 Phase::Body { .. } => self.read_body(t),
+                Phase::Sink { .. } => self.read_sink(t),
+                Phase::Deferred { head_len, token } => {
+                    self.answer_with(t, head_len, |app, r, _, out| {
+                        let reply = app.resume(token, out)?;
+                        let head_only = r.method == Method::Head;
+                        Some(Response { reply, head_only })
+                    })
+                }
                 Phase::Write => self.write(t.now, t.app),
             };
             if !progressed {
@@ -322,7 +455,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
 
     /// Refills a stream or finishes the reply; false when waiting for the
     /// transport.
-    fn write<S: Service>(&mut self, now: u64, app: &mut S) -> bool {
+    fn write<H: Handler>(&mut self, now: u64, app: &mut H) -> bool {
         if !self.output.pending_is_empty() {
             return false;
         }
@@ -332,9 +465,9 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         }) = self.output.streaming
         {
             let end = OUT - 2;
-            let n = app.stream(&mut stream, &mut self.scratch[CHUNK_PREFIX..end]);
+            let n = app.stream(&mut stream, &mut self.bufs.scratch[CHUNK_PREFIX..end]);
             let (start, end) = if chunked {
-                frame_chunk(&mut self.scratch, n)
+                frame_chunk(&mut self.bufs.scratch, n)
             } else {
                 (CHUNK_PREFIX, CHUNK_PREFIX + n)
             };
@@ -346,7 +479,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             return true;
         }
         // The reply is out.
-        if self.close_after {
+        if self.close_after || (self.stopping && self.in_len == 0) {
             self.phase = Phase::Closed;
         } else {
             self.phase = Phase::Head;
@@ -357,7 +490,7 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         true
     }
 
-    fn close(&mut self) -> bool {
+    pub(crate) fn close(&mut self) -> bool {
         self.phase = Phase::Closed;
         true
     }
@@ -365,13 +498,13 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
     /// The error the parser finds in the partial head, if any.
     fn head_error(&mut self) -> Option<Error> {
         let mut headers = [Header::EMPTY; MAX_HEADERS];
-        let input = &self.input[..self.in_len];
+        let input = &self.bufs.input[..self.in_len];
         let parsed = parse_request(input, &mut headers, &self.config.limits);
         self.head.parsed(input, None);
         parsed.err()
     }
 
-    fn read_head<S: Service, L: FnMut(&LogRecord<'_>)>(&mut self, t: &mut Turn<'_, S, L>) -> bool {
+    fn read_head<H: Handler, L: FnMut(&LogRecord<'_>)>(&mut self, t: &mut Turn<'_, H, L>) -> bool {
         if self.in_len == 0 {
             return self.peer_eof && self.close();
         }
@@ -379,11 +512,11 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         // gone, an input with no room left, a head past its limit.
         let decide =
             self.peer_eof || self.in_len == IN || self.in_len > self.config.limits.max_head_len;
-        if !self.head.due(&self.input[..self.in_len], decide) {
+        if !self.head.due(&self.bufs.input[..self.in_len], decide) {
             return false;
         }
         let mut headers = [Header::EMPTY; MAX_HEADERS];
-        let input = &self.input[..self.in_len];
+        let input = &self.bufs.input[..self.in_len];
         let parsed = parse_request(input, &mut headers, &self.config.limits);
         let head_len = match parsed {
             Ok(Status::Complete((_, n))) => Some(n),
@@ -404,8 +537,8 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             Ok(framed) => framed,
             Err(e) => return self.respond_error(t, Reject::from(e)),
         };
-        let expect = request.header("expect");
-        let wants_continue = match expect {
+        // RFC 9110 10.1.1: an expectation the server cannot meet is 417.
+        let wants_continue = match request.header("expect") {
             None => false,
             Some(v) if v.eq_ignore_ascii_case(b"100-continue") => {
                 request.version == Version::Http11
@@ -415,35 +548,61 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
                 return self.respond_error(t, reject);
             }
         };
-        let max_body = self.config.max_body.min(BODY);
         let read = match framed.body {
             BodyKind::None => BodyRead::Length { remaining: 0 },
-            BodyKind::Length(n) if n > max_body as u64 => {
-                let reject = Reject::new(413, "request body too large");
-                return self.respond_error(t, reject);
-            }
             BodyKind::Length(n) => BodyRead::Length { remaining: n },
             BodyKind::Chunked => BodyRead::Chunked(ChunkedDecoder::new(&self.config.limits)),
         };
+        let body_expected = !matches!(read, BodyRead::Length { remaining: 0 });
         // The next head starts where this request ends.
         self.head.restart();
         self.body_len = 0;
-        let body_expected = !matches!(read, BodyRead::Length { remaining: 0 });
+        self.body_received = 0;
+        let keep_alive = framed.keep_alive && !self.peer_eof && !self.stopping;
+        let early = match body_expected {
+            true => t.app.on_head(&request, &mut self.bufs.scratch),
+            false => None,
+        };
+        if let Some(response) = early {
+            let Body::Sink(sink) = response.reply.body else {
+                // Answered before its body, which stays unread: close.
+                let out = Outgoing {
+                    output: &mut self.output,
+                    server: self.config.server,
+                };
+                // A deferred reply here is the handler's mistake: a 500.
+                let sent = send_response(t, &request, &response, false, self.request_start, out);
+                if let Sent::Deferred(_) = sent {
+                    self.output.set_head(FALLBACK_500);
+                }
+                self.answered(head_len, true);
+                return true;
+            };
+            self.start_body(t.now, head_len, wants_continue);
+            self.phase = Phase::Sink {
+                head_len,
+                read,
+                sink,
+                since: t.now,
+            };
+            return true;
+        }
+        if matches!(framed.body, BodyKind::Length(n) if n > self.config.max_body.min(BODY) as u64) {
+            let reject = Reject::new(413, "request body too large");
+            return self.respond_error(t, reject);
+        }
         if !body_expected && self.output.pending_is_empty() {
             // Nothing more to read: answered with the head parsed here.
-            let keep_alive = framed.keep_alive && !self.peer_eof;
+            let response = t.app.respond(&request, &[], &mut self.bufs.scratch);
             let out = Outgoing {
-                scratch: &mut self.scratch,
                 output: &mut self.output,
                 server: self.config.server,
             };
-            let close_after = run_app(t, &request, &[], keep_alive, self.request_start, out);
-            self.answered(head_len, close_after);
+            let sent = send_response(t, &request, &response, keep_alive, self.request_start, out);
+            self.settle(head_len, sent);
             return true;
         }
-        if wants_continue && body_expected && self.in_len == head_len {
-            self.output.set_head(CONTINUE);
-        }
+        self.start_body(t.now, head_len, wants_continue && body_expected);
         self.phase = Phase::Body {
             head_len,
             read,
@@ -453,7 +612,16 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         true
     }
 
-    fn read_body<S: Service, L: FnMut(&LogRecord<'_>)>(&mut self, t: &mut Turn<'_, S, L>) -> bool {
+    /// A body follows the head `input[..head_len]`: `100 Continue` first
+    /// if the client waits for it (RFC 9110 10.1.1) and sent none yet.
+    fn start_body(&mut self, now: u64, head_len: usize, wants_continue: bool) {
+        self.last_progress = now;
+        if wants_continue && self.in_len == head_len {
+            self.output.set_head(CONTINUE);
+        }
+    }
+
+    fn read_body<H: Handler, L: FnMut(&LogRecord<'_>)>(&mut self, t: &mut Turn<'_, H, L>) -> bool {
         let Phase::Body {
             head_len,
             mut read,
@@ -464,19 +632,19 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             return false;
         };
         if !complete {
-            let available = &self.input[head_len..self.in_len];
+            let available = &self.bufs.input[head_len..self.in_len];
             let max_body = self.config.max_body.min(BODY);
             let (consumed, done) = match &mut read {
                 BodyRead::Length { remaining } => {
                     let take = available.len().min(*remaining as usize);
-                    self.body[self.body_len..self.body_len + take]
+                    self.bufs.body[self.body_len..self.body_len + take]
                         .copy_from_slice(&available[..take]);
                     self.body_len += take;
                     *remaining -= take as u64;
                     (take, *remaining == 0)
                 }
                 BodyRead::Chunked(decoder) => {
-                    let room = &mut self.body[self.body_len..max_body];
+                    let room = &mut self.bufs.body[self.body_len..max_body];
                     let room_len = room.len();
                     match decoder.decode(available, room) {
                         Ok(p) => {
@@ -495,7 +663,8 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
                     }
                 }
             };
-            self.input
+            self.bufs
+                .input
                 .copy_within(head_len + consumed..self.in_len, head_len);
             self.in_len -= consumed;
             complete = done;
@@ -513,45 +682,63 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         if !self.output.pending_is_empty() {
             return false;
         }
-        self.answer(t, head_len);
-        true
+        self.answer_with(t, head_len, |app, request, body, out| {
+            Some(app.respond(request, body, out))
+        })
     }
 
-    /// Dispatches the request whose head is `input[..head_len]` and whose
-    /// body is complete, queues the reply, and drops the head. The head
-    /// is parsed again: the request parsed when it arrived borrowed the
-    /// input, which the body was read into since.
-    fn answer<S: Service, L: FnMut(&LogRecord<'_>)>(
+    /// Answers the request whose head is `input[..head_len]` (and whose
+    /// body, if read whole, is complete) with what `make` returns, queues
+    /// the reply and drops the head; false when `make` has no reply yet.
+    /// The head is parsed again: the request parsed when it arrived
+    /// borrowed the input, which the body was read into since.
+    pub(crate) fn answer_with<H: Handler, L: FnMut(&LogRecord<'_>)>(
         &mut self,
-        t: &mut Turn<'_, S, L>,
+        t: &mut Turn<'_, H, L>,
         head_len: usize,
-    ) {
+        make: impl FnOnce(&mut H, &Request<'_, '_>, &[u8], &mut [u8]) -> Option<Response>,
+    ) -> bool {
         let mut headers = [Header::EMPTY; MAX_HEADERS];
-        let Ok(Status::Complete((request, _))) =
-            parse_request(&self.input[..head_len], &mut headers, &self.config.limits)
-        else {
+        let Ok(Status::Complete((request, _))) = parse_request(
+            &self.bufs.input[..head_len],
+            &mut headers,
+            &self.config.limits,
+        ) else {
             // It parsed before and the bytes are unchanged.
             self.output.set_head(FALLBACK_500);
             self.close_after = true;
             self.phase = Phase::Write;
-            return;
+            return true;
         };
-        let keep_alive = framing(&request).is_ok_and(|f| f.keep_alive) && !self.peer_eof;
+        let keep_alive =
+            framing(&request).is_ok_and(|f| f.keep_alive) && !self.peer_eof && !self.stopping;
+        let body = &self.bufs.body[..self.body_len];
+        let Some(response) = make(t.app, &request, body, &mut self.bufs.scratch) else {
+            return false;
+        };
         let out = Outgoing {
-            scratch: &mut self.scratch,
             output: &mut self.output,
             server: self.config.server,
         };
-        let body = &self.body[..self.body_len];
-        let close_after = run_app(t, &request, body, keep_alive, self.request_start, out);
-        self.answered(head_len, close_after);
+        let sent = send_response(t, &request, &response, keep_alive, self.request_start, out);
+        self.settle(head_len, sent);
+        true
+    }
+
+    /// The request whose head is `input[..head_len]` has its reply queued
+    /// or deferred.
+    fn settle(&mut self, head_len: usize, sent: Sent) {
+        match sent {
+            Sent::Queued { close_after } => self.answered(head_len, close_after),
+            Sent::Deferred(token) => self.phase = Phase::Deferred { head_len, token },
+        }
     }
 
     /// A request whose head was `input[..head_len]` has its reply queued:
     /// drops the head and sends the reply.
     fn answered(&mut self, head_len: usize, close_after: bool) {
         self.close_after = close_after;
-        self.input.copy_within(head_len..self.in_len, 0);
+        self.bufs.input.copy_within(head_len..self.in_len, 0);
         self.in_len -= head_len;
         self.body_len = 0;
         self.phase = Phase::Write;
@@ -559,24 +746,25 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
 
     /// Answers a request that cannot be read on with `reject`, then closes
     /// (its framing is unknown, so nothing after it can be trusted).
-    fn respond_error<S: Service, L: FnMut(&LogRecord<'_>)>(
+    pub(crate) fn respond_error<H: Handler, L: FnMut(&LogRecord<'_>)>(
         &mut self,
-        t: &mut Turn<'_, S, L>,
+        t: &mut Turn<'_, H, L>,
         reject: Reject,
     ) -> bool {
+        let bytes = self.queue_error(t.date, t.app, reject);
         (t.log)(&LogRecord {
             method: "-",
             target: "-",
             status: reject.status,
+            bytes,
             micros: t.now.saturating_sub(self.request_start),
         });
-        self.queue_error(t.date, t.app, reject);
         true
     }
 
-    /// Queues `reject`'s reply, to close after it.
-    fn queue_error<S: Service>(&mut self, date: Option<&[u8]>, app: &mut S, reject: Reject) {
-        let reply = app.render_reject(reject, &mut self.scratch);
+    /// Queues `reject`'s reply, to close after it; returns its body bytes.
+    fn queue_error<H: Handler>(&mut self, date: Option<&[u8]>, app: &mut H, reject: Reject) -> u64 {
+        let reply = app.render_reject(reject, &mut self.bufs.scratch);
         let opts = HeadOptions {
             version: Version::Http11,
             keep_alive: false,
@@ -584,11 +772,12 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             date,
             server: self.config.server,
         };
-        queue_reply(&mut self.output, &reply, &opts);
+        let (_, bytes) = queue_reply(&mut self.output, &reply, &opts);
         self.in_len = 0;
         self.body_len = 0;
         self.close_after = true;
         self.phase = Phase::Write;
+        bytes
     }
 
     /// Replaces the reply queued for the last request, none of which may
@@ -596,32 +785,39 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
     /// pipelined behind it are dropped. For a host that could not make
     /// that request's change durable (a full or failing disk): the client
     /// must not see the app's success.
-    pub fn replace_reply<S: Service>(&mut self, date: Option<&[u8]>, app: &mut S, reject: Reject) {
+    pub fn replace_reply<H: Handler>(&mut self, date: Option<&[u8]>, app: &mut H, reject: Reject) {
         self.output.clear();
         self.queue_error(date, app, reject);
     }
 }
 
-/// Where a reply goes: the buffer a handler writes its body into, the
-/// output queue, and the `Server` header value.
+/// Where a reply goes: the output queue, and the `Server` header value.
 struct Outgoing<'o> {
-    scratch: &'o mut [u8],
     output: &'o mut Output,
     server: Option<&'static str>,
 }
 
-/// Runs the app on `request` (its whole body in `body`), queues the reply
-/// and logs it with the time since `started`; returns whether the
-/// connection must close after the reply.
-fn run_app<S: Service, L: FnMut(&LogRecord<'_>)>(
-    t: &mut Turn<'_, S, L>,
+/// What became of a handler's response.
+enum Sent {
+    /// Its head and body are queued.
+    Queued { close_after: bool },
+    /// It is not ready ([`Body::Deferred`]): nothing queued or logged.
+    Deferred(u64),
+}
+
+/// Queues the reply to `request` and logs it with the time since
+/// `started`, unless the handler deferred it.
+fn send_response<H, L: FnMut(&LogRecord<'_>)>(
+    t: &mut Turn<'_, H, L>,
     request: &Request<'_, '_>,
-    body: &[u8],
+    response: &Response,
     keep_alive: bool,
     started: u64,
     out: Outgoing<'_>,
-) -> bool {
-    let response = dispatch(t.app, request, body, out.scratch);
+) -> Sent {
+    if let Body::Deferred(token) = response.reply.body {
+        return Sent::Deferred(token);
+    }
     let opts = HeadOptions {
         version: request.version,
         keep_alive,
@@ -629,34 +825,43 @@ fn run_app<S: Service, L: FnMut(&LogRecord<'_>)>(
         date: t.date,
         server: out.server,
     };
-    let close_after = queue_reply(out.output, &response.reply, &opts);
+    let (close_after, bytes) = queue_reply(out.output, &response.reply, &opts);
     (t.log)(&LogRecord {
         method: request.method_str,
         target: request.target,
         status: response.reply.status,
+        bytes,
         micros: t.now.saturating_sub(started),
     });
-    close_after
+    Sent::Queued { close_after }
 }
 
 /// Writes `reply`'s head into `output` and queues its body; returns whether
-/// the connection must close after it.
-fn queue_reply(output: &mut Output, reply: &Reply, opts: &HeadOptions<'_>) -> bool {
+/// the connection must close after it, and the body length announced.
+fn queue_reply(output: &mut Output, reply: &Reply, opts: &HeadOptions<'_>) -> (bool, u64) {
     let info = match reply.write_head(opts, output.head_mut()) {
         Ok(info) => info,
         Err(_) => {
             output.set_head(FALLBACK_500);
-            return true;
+            return (true, 0);
         }
     };
     output.head_written(info.len);
     if info.body != Framing::None {
         match reply.body {
-            Body::Empty => {}
+            Body::Empty | Body::Sink(_) | Body::Deferred(_) => {}
             Body::Static(bytes) if !bytes.is_empty() => output.source = Source::Static(bytes, 0),
             Body::Static(_) => {}
             Body::Out(0) => {}
             Body::Out(n) => output.source = Source::Scratch { start: 0, end: n },
+            Body::File(f) if f.len == 0 => {}
+            Body::File(f) => {
+                output.source = Source::File {
+                    handle: f.handle,
+                    offset: f.offset,
+                    end: f.offset + f.len,
+                }
+            }
             Body::Stream(stream) => {
                 output.streaming = Some(Streaming {
                     stream,
@@ -665,5 +870,9 @@ fn queue_reply(output: &mut Output, reply: &Reply, opts: &HeadOptions<'_>) -> bo
             }
         }
     }
-    !info.keep_alive
+    let bytes = match info.body {
+        Framing::Length(n) => n,
+        _ => 0,
+    };
+    (!info.keep_alive, bytes)
 }

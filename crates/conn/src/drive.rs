@@ -2,7 +2,7 @@
 //! written once for every server: read what arrived, answer it, send what
 //! the transport takes, close when done.
 
-use bedrock_web::Service;
+use bedrock_web::{FileBody, Handler};
 
 use crate::conn::{Activity, Conn, LogRecord};
 
@@ -24,6 +24,25 @@ pub trait Transport {
     /// many: 0 when it has no room now (then [`Conn::drive`] stops and
     /// tries again at its next call).
     fn send(&mut self, bytes: &[u8]) -> usize;
+
+    /// Takes bytes from `head` and then from `body` (a reply head and the
+    /// body behind it, which a transport may send in one write), and
+    /// returns how many in all; `more`: a file range follows, so a
+    /// transport may hold a short write back to go with it. The default
+    /// sends `head` only (the body goes at the next call).
+    fn send_parts(&mut self, head: &[u8], body: &[u8], more: bool) -> usize {
+        let _ = (body, more);
+        self.send(head)
+    }
+
+    /// Sends bytes of the host's file `file` (a [`bedrock_web::Body::File`]
+    /// its handler made) and returns how many: 0 when it has no room now.
+    /// The default sends nothing: a host whose handlers make file bodies
+    /// implements it (sendfile on Linux).
+    fn send_file(&mut self, file: FileBody) -> usize {
+        let _ = file;
+        0
+    }
 
     /// Whether the peer will send nothing more (its FIN arrived, read(2)
     /// returned 0). What it sent before may still wait to be received.
@@ -58,13 +77,13 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
     /// until the close completes (a lingering close, RFC 9112 9.6; the
     /// transport bounds how long it lasts). A connection waiting for
     /// input that got nothing new is not processed again.
-    pub fn drive<S: Service>(
+    pub fn drive<H: Handler>(
         &mut self,
         io: &mut impl Transport,
         now: u64,
         mut clock: impl FnMut() -> u64,
         date: Option<&[u8]>,
-        app: &mut S,
+        app: &mut H,
         log: &mut impl FnMut(&LogRecord<'_>),
     ) -> bool {
         let mut any = false;
@@ -96,11 +115,17 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             }
             self.process(clock(), date, app, log);
             loop {
-                let out = self.output();
-                if out.is_empty() {
-                    break;
-                }
-                let n = io.send(out).min(out.len());
+                let n = match self.output_file() {
+                    Some(file) => io.send_file(file).min(file.len as usize),
+                    None => {
+                        let (head, body) = (self.output(), self.output_following());
+                        if head.is_empty() {
+                            break;
+                        }
+                        let more = self.file_follows();
+                        io.send_parts(head, body, more).min(head.len() + body.len())
+                    }
+                };
                 if n == 0 {
                     break;
                 }

@@ -1,14 +1,17 @@
 //! One HTTP/1.1 server connection as an I/O-free state machine: bytes in,
 //! bytes out, time passed in. It owns keep-alive, pipelining, request
 //! bodies (Content-Length and chunked, with `Expect: 100-continue`), the
-//! whole-head, body, idle and send deadlines that stop slow or idle
-//! clients from holding a connection, feeding a reply (fixed, written or
-//! streamed) to the transport in pieces, and the loop that moves bytes
+//! whole-head, body, silence, minimum-rate, idle and send deadlines that
+//! stop slow or idle clients from holding a connection, feeding a reply
+//! (fixed, written, streamed, or a file range the transport sends) to the
+//! transport in pieces, request bodies streamed to a handler's upload
+//! sink, replies a handler defers, and the loop that moves bytes
 //! between a connection and its transport ([`Conn::drive`]). Both servers
 //! drive it: the unikernel over its own TCP sockets, the hosted server
 //! over Linux sockets, each behind a [`Transport`]. It never opens a
 //! socket or reads a clock but through what the server hands it, and
-//! knows no app: requests go to any [`bedrock_web::Service`].
+//! knows no app: requests go to any [`bedrock_web::Handler`] (every
+//! [`bedrock_web::Service`] is one).
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
@@ -17,9 +20,11 @@ mod conn;
 mod drive;
 mod head;
 mod output;
+mod sink;
 
 pub use config::{
-    Config, BODY_TIMEOUT_US, HEAD_BUFFER, HEAD_TIMEOUT_US, IDLE_TIMEOUT_US, SEND_TIMEOUT_US,
+    Config, BODY_TIMEOUT_US, HEAD_BUFFER, HEAD_TIMEOUT_US, IDLE_TIMEOUT_US, NO_READ_TIMEOUT,
+    SEND_TIMEOUT_US,
 };
 pub use conn::{Activity, Conn, LogRecord};
 pub use drive::Transport;

@@ -2,7 +2,7 @@
 //! its own buffer, then a body from wherever the reply keeps it.
 
 use bedrock_http::{write_chunk_header, CHUNK_TRAILER, LAST_CHUNK};
-use bedrock_web::Stream;
+use bedrock_web::{FileBody, Stream};
 
 use crate::config::HEAD_BUFFER;
 
@@ -19,6 +19,8 @@ pub(crate) enum Source {
     Static(&'static [u8], usize),
     /// `scratch[start..end]`: a handler-written body or a framed piece.
     Scratch { start: usize, end: usize },
+    /// A file range the transport sends, from `offset` to `end`.
+    File { handle: u64, offset: u64, end: u64 },
 }
 
 /// A body still being pulled from the app piece by piece.
@@ -82,24 +84,63 @@ impl Output {
         self.head_mut();
     }
 
-    /// The next bytes to send (empty when waiting for a stream refill or
-    /// done).
+    /// The next bytes to send (empty when waiting for a stream refill, a
+    /// file range is next, or done).
     pub(crate) fn pending<'s>(&'s self, scratch: &'s [u8]) -> &'s [u8] {
         if self.head_at < self.head_end {
             return &self.head[self.head_at..self.head_end];
         }
+        self.body_bytes(scratch)
+    }
+
+    /// The bytes that follow [`Output::pending`] from another buffer: the
+    /// body behind a head still being sent (so both can go in one write).
+    pub(crate) fn following<'s>(&'s self, scratch: &'s [u8]) -> &'s [u8] {
+        if self.head_at < self.head_end {
+            return self.body_bytes(scratch);
+        }
+        &[]
+    }
+
+    fn body_bytes<'s>(&'s self, scratch: &'s [u8]) -> &'s [u8] {
         match self.source {
             Source::Static(bytes, at) => &bytes[at..],
             Source::Scratch { start, end } => &scratch[start..end],
-            Source::None => &[],
+            Source::None | Source::File { .. } => &[],
         }
     }
 
-    /// Records that `n` bytes of [`Output::pending`] went out.
-    pub(crate) fn advance(&mut self, n: usize) {
+    /// The file range to send next, once the head is out.
+    pub(crate) fn file(&self) -> Option<FileBody> {
+        match self.source {
+            Source::File {
+                handle,
+                offset,
+                end,
+            } if self.head_at == self.head_end => Some(FileBody {
+                handle,
+                offset,
+                len: end - offset,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether a file range follows what is pending.
+    pub(crate) fn file_follows(&self) -> bool {
+        matches!(self.source, Source::File { .. })
+    }
+
+    /// Records that `n` bytes went out: of the head first, then of the
+    /// body (see [`Output::following`]).
+    pub(crate) fn advance(&mut self, mut n: usize) {
         if self.head_at < self.head_end {
-            self.head_at += n.min(self.head_end - self.head_at);
-            return;
+            let taken = n.min(self.head_end - self.head_at);
+            self.head_at += taken;
+            n -= taken;
+            if n == 0 {
+                return;
+            }
         }
         match &mut self.source {
             Source::Static(bytes, at) => {
@@ -111,6 +152,12 @@ impl Output {
             Source::Scratch { start, end } => {
                 *start += n;
                 if *start >= *end {
+                    self.source = Source::None;
+                }
+            }
+            Source::File { offset, end, .. } => {
+                *offset += n as u64;
+                if *offset >= *end {
                     self.source = Source::None;
                 }
             }

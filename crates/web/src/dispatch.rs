@@ -66,9 +66,10 @@ pub struct Response {
     pub head_only: bool,
 }
 
-/// The path to route on: origin-form as is, absolute-form
-/// (`http://host/path`, RFC 9112 3.2.2) without scheme and authority.
-fn routing_path<'b>(request: &Request<'b, '_>) -> &'b str {
+/// The path to route on: origin-form as is (without its query),
+/// absolute-form (`http://host/path`, RFC 9112 3.2.2) without scheme and
+/// authority.
+pub fn routing_path<'b>(request: &Request<'b, '_>) -> &'b str {
     let path = request.path();
     for scheme in ["http://", "https://"] {
         if path.len() > scheme.len() && path[..scheme.len()].eq_ignore_ascii_case(scheme) {

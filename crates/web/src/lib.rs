@@ -14,6 +14,7 @@
 
 mod ctx;
 mod dispatch;
+mod handler;
 mod limits;
 mod lookup;
 mod methods;
@@ -25,10 +26,11 @@ pub mod testing;
 
 pub use bedrock_http::{Method, Request};
 pub use ctx::{Ctx, FromParam, Params};
-pub use dispatch::{dispatch, Response, Service};
+pub use dispatch::{dispatch, routing_path, Response, Service};
+pub use handler::Handler;
 pub use limits::{MAX_PARAMS, MAX_REPLY_HEADERS, REPLY_HEADER_BYTES, STREAM_NOTE_BYTES};
 pub use lookup::{lookup, Lookup, Routes, INDEXED_ROUTES};
 pub use methods::MethodSet;
 pub use persist::{assert_fits, ChangeLog, LogFull, Persist, STREAM_FRAMING};
-pub use reply::{Body, Framing, HeadInfo, HeadOptions, Reject, Reply, Stream, StreamNote};
+pub use reply::{Body, FileBody, Framing, HeadInfo, HeadOptions, Reject, Reply, Stream, StreamNote};
 pub use route::{Outcome, Route};

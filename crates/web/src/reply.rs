@@ -87,6 +87,19 @@ impl StreamNote {
     }
 }
 
+/// A range of a file the host sends itself (sendfile on Linux). `handle`
+/// means whatever the host's service makes it mean (a descriptor, an
+/// index); the framework and the connection only carry it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileBody {
+    /// The host's name for the file.
+    pub handle: u64,
+    /// Where the body starts in the file.
+    pub offset: u64,
+    /// Bytes of body.
+    pub len: u64,
+}
+
 /// Where a reply's body comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Body {
@@ -98,6 +111,17 @@ pub enum Body {
     Out(usize),
     /// A body of unknown length, pulled piece by piece.
     Stream(Stream),
+    /// A file range, sent by the host.
+    File(FileBody),
+    /// Not a reply yet: the request body goes, as it arrives, to the
+    /// upload sink of this number ([`crate::Handler::sink`]), and the
+    /// reply comes when it ends ([`crate::Handler::sink_end`]). Only an
+    /// answer to [`crate::Handler::on_head`].
+    Sink(u64),
+    /// Not a reply yet: the handler is still working on it (a directory
+    /// listing built between turns of the host's event loop); the host
+    /// asks again with [`crate::Handler::resume`] and this number.
+    Deferred(u64),
 }
 
 /// What a handler answers.
@@ -139,28 +163,43 @@ impl Reply {
         Reply::new(204)
     }
 
+    const fn with(status: u16, content_type: Option<&'static str>, body: Body) -> Self {
+        let mut reply = Reply::new(status);
+        reply.content_type = content_type;
+        reply.body = body;
+        reply
+    }
+
     /// This status with a static body of this type.
     pub const fn fixed(status: u16, content_type: &'static str, body: &'static [u8]) -> Self {
-        let mut reply = Reply::new(status);
-        reply.content_type = Some(content_type);
-        reply.body = Body::Static(body);
-        reply
+        Reply::with(status, Some(content_type), Body::Static(body))
     }
 
     /// This status with the first `len` bytes of the handler's `out` buffer.
     pub const fn out(status: u16, content_type: &'static str, len: usize) -> Self {
-        let mut reply = Reply::new(status);
-        reply.content_type = Some(content_type);
-        reply.body = Body::Out(len);
-        reply
+        Reply::with(status, Some(content_type), Body::Out(len))
+    }
+
+    /// This status with a file range as its body.
+    pub const fn file(status: u16, content_type: &'static str, file: FileBody) -> Self {
+        Reply::with(status, Some(content_type), Body::File(file))
     }
 
     /// This status with a streamed body.
     pub const fn stream(status: u16, content_type: &'static str, stream: Stream) -> Self {
-        let mut reply = Reply::new(status);
-        reply.content_type = Some(content_type);
-        reply.body = Body::Stream(stream);
-        reply
+        Reply::with(status, Some(content_type), Body::Stream(stream))
+    }
+
+    /// Not a reply yet: the request body goes to the handler's upload
+    /// sink `sink` ([`Body::Sink`]; an answer to
+    /// [`crate::Handler::on_head`]).
+    pub const fn sink(sink: u64) -> Self {
+        Reply::with(100, None, Body::Sink(sink))
+    }
+
+    /// Not a reply yet: the handler has it later ([`Body::Deferred`]).
+    pub const fn deferred(token: u64) -> Self {
+        Reply::with(200, None, Body::Deferred(token))
     }
 
     /// Adds a header. A name that is not a token, a value holding CR, LF
@@ -245,6 +284,9 @@ impl Reply {
                 Body::Empty => Framing::Length(0),
                 Body::Static(b) => Framing::Length(b.len() as u64),
                 Body::Out(n) => Framing::Length(n as u64),
+                Body::File(f) => Framing::Length(f.len),
+                // Never written: the connection waits for the real reply.
+                Body::Sink(_) | Body::Deferred(_) => Framing::Length(0),
                 Body::Stream(_) if opts.version == Version::Http11 => Framing::Chunked,
                 // HTTP/1.0 has no chunked coding: the body ends with the connection.
                 Body::Stream(_) => {

@@ -5,7 +5,7 @@
 use bedrock_http::Request;
 
 use super::reply::error;
-use super::{FileCfg, HeadCtx, Plan};
+use super::{Answer, FileCfg};
 
 /// Methods allowed on files.
 pub fn allow(cfg: &FileCfg<'_>) -> &'static [u8] {
@@ -17,19 +17,20 @@ pub fn allow(cfg: &FileCfg<'_>) -> &'static [u8] {
 }
 
 /// Checks that writes are on and authorised: Err(reply) otherwise.
+// No heap to box the refusal in: it is returned by value, once a request.
+#[allow(clippy::result_large_err)]
 pub(super) fn write_allowed(
     cfg: &FileCfg<'_>,
     req: &Request<'_, '_>,
     out: &mut [u8],
-    h: &HeadCtx<'_>,
-) -> Result<(), Plan> {
+) -> Result<(), Answer> {
     if !cfg.allow_write {
-        return Err(error(cfg, out, h, 405, &[("Allow", allow(cfg))]));
+        return Err(error(cfg, out, 405, &[("Allow", allow(cfg))]));
     }
     if let Some(token) = cfg.token {
         let given = req.header("authorization").and_then(bearer);
         if !given.is_some_and(|g| constant_time_eq(g, token)) {
-            return Err(error(cfg, out, h, 401, &[("WWW-Authenticate", b"Bearer")]));
+            return Err(error(cfg, out, 401, &[("WWW-Authenticate", b"Bearer")]));
         }
     }
     Ok(())

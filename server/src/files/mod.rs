@@ -1,13 +1,14 @@
-//! Files under the root: GET/HEAD with validators, ranges and sendfile
+//! Files under the root: GET/HEAD with validators, ranges and file
 //! bodies, directory index or listing, PUT (temp file, fsync, rename,
 //! fsync dir), DELETE, error pages (overridable by `err/<code>.html` in
-//! the root). Everything here builds a reply head in the connection's
-//! output buffer and names a file range to send after it; the worker does
-//! the sending.
+//! the root). Everything here answers with a `bedrock_web::Reply` whose
+//! body is small bytes in the connection's reply buffer or a range of an
+//! open file the host sends (`Answer`); `service` is the handler side
+//! that keeps each connection's file, upload and listing.
 //!
 //! | module | what |
 //! |---|---|
-//! | `reply` | reply heads, small bodies, error pages, file bodies |
+//! | `reply` | small bodies, error pages, file bodies |
 //! | `path` | request paths made safe and relative to the root |
 //! | `validators` | a file's ETag and Last-Modified, its preconditions |
 //! | `get` | GET and HEAD of a file |
@@ -15,6 +16,7 @@
 //! | `directory` | a directory: redirect, index.html, listing replies |
 //! | `auth` | whether writes are on and the bearer token is right |
 //! | `put`, `delete` | the two writes |
+//! | `service` | per-connection state: open file, upload sink, listing |
 //!
 //! The precondition rules themselves (RFC 9110 13) are
 //! `bedrock_http::conditional`'s.
@@ -27,47 +29,35 @@ mod path;
 mod put;
 mod range;
 mod reply;
+mod service;
 mod validators;
 
-use bedrock_http::Version;
+use bedrock_web::Reply;
 
 use crate::listing;
+use crate::sys::Fd;
 
-pub use auth::allow;
-pub use delete::delete;
-pub use directory::listed;
-pub use get::get;
 pub use path::TEMP_PREFIX;
-pub use put::{put_start, Upload};
-pub use reply::{error, small};
+pub use service::Files;
 
-/// What the reply head depends on.
-#[derive(Clone, Copy)]
-pub struct HeadCtx<'d> {
-    pub version: Version,
-    pub keep: bool,
-    pub head_only: bool,
-    pub date: &'d [u8],
-}
-
-/// A file range sent after the head. `fd` is the worker's to close once
-/// the range is sent (handed over with `sys::Fd::into_raw`).
-#[derive(Clone, Copy, Debug)]
-pub struct FileBody {
-    pub fd: i32,
-    pub offset: u64,
-    pub end: u64,
-}
-
-/// A reply ready to send: `out[..len]`, then the file range if any; or,
-/// with `list`, a listing to build first (`listed` makes its reply).
-pub struct Plan {
-    pub len: usize,
-    pub status: u16,
-    pub body: Option<FileBody>,
-    pub body_bytes: u64,
-    pub close: bool,
+/// A reply to a file request and what it holds on to: the descriptor its
+/// body is sent from, or a listing still to build (the reply is then
+/// deferred).
+pub struct Answer {
+    pub reply: Reply,
+    pub file: Option<Fd>,
     pub list: Option<listing::Job>,
+}
+
+impl Answer {
+    /// A reply that holds nothing open.
+    pub fn reply(reply: Reply) -> Answer {
+        Answer {
+            reply,
+            file: None,
+            list: None,
+        }
+    }
 }
 
 /// Server-wide file settings.

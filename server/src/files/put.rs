@@ -3,13 +3,13 @@
 //! renamed over the target and the directory fsynced: the target is the
 //! old file or the whole new one, never a part. 201 created, 204 replaced.
 
-use bedrock_http::{BodyKind, ChunkedDecoder, Limits, Request, MAX_TARGET_LEN};
+use bedrock_http::{BodyKind, Request, MAX_TARGET_LEN};
 
 use super::auth::write_allowed;
 use super::path::{open_status, resolve, RESOLVE, TEMP_PREFIX};
 use super::reply::{error, small};
 use super::validators::{check, Validators};
-use super::{FileCfg, HeadCtx, Plan};
+use super::{Answer, FileCfg};
 use crate::dir;
 use crate::out::Cursor;
 use crate::sys::{self, Errno, Fd};
@@ -26,11 +26,9 @@ pub struct Upload {
     dir: Fd,
     tmp_name: [u8; 48],
     name: [u8; 258],
-    pub created: bool,
-    pub remaining: u64,
-    pub chunked: Option<ChunkedDecoder>,
-    pub received: u64,
-    pub max: u64,
+    created: bool,
+    received: u64,
+    max: u64,
 }
 
 impl Upload {
@@ -43,10 +41,17 @@ impl Upload {
         &self.name[..n + 1]
     }
 
-    /// Writes body bytes to the temp file.
-    pub fn write(&mut self, bytes: &[u8]) -> Result<(), Errno> {
+    /// Writes body bytes to the temp file. Err(status): past `--max-body`
+    /// (413), the disk or quota full (507), another failure (500).
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), u16> {
         self.received += bytes.len() as u64;
-        sys::write_all(self.tmp.raw(), bytes)
+        if self.received > self.max {
+            return Err(413);
+        }
+        sys::write_all(self.tmp.raw(), bytes).map_err(|e| match e {
+            Errno::ENOSPC | Errno::EDQUOT => 507,
+            _ => 500,
+        })
     }
 
     /// Drops the upload: the temp file is removed, the target untouched.
@@ -57,13 +62,13 @@ impl Upload {
 
     /// Makes the upload the file: fsync, rename over the target, fsync
     /// the directory. 201 when created, 204 when replaced.
-    pub fn commit(self, cfg: &FileCfg<'_>, out: &mut [u8], h: &HeadCtx<'_>) -> Plan {
+    pub fn commit(self, cfg: &FileCfg<'_>, out: &mut [u8]) -> Answer {
         // The temp file stays open (locked) until it is renamed.
         let ok = sys::fsync(self.tmp.raw()).is_ok();
         let (dir, tmp) = (self.dir.raw(), self.tmp_c());
         if !(ok && sys::renameat(dir, tmp, dir, self.name_c()).is_ok()) {
             self.abort();
-            return error(cfg, out, h, 500, &[]);
+            return error(cfg, out, 500, &[]);
         }
         let Upload {
             tmp, dir, created, ..
@@ -73,43 +78,42 @@ impl Upload {
         if created {
             small(
                 out,
-                h,
                 201,
                 Some("text/plain; charset=utf-8"),
                 &[],
                 b"created\n",
             )
         } else {
-            small(out, h, 204, None, &[], b"")
+            small(out, 204, None, &[], b"")
         }
     }
 }
 
 /// Starts a PUT: checks, preconditions, the temp file. Err(reply) when
 /// it cannot go on.
+// No heap to box the refusal in: it is returned by value, once a request.
+#[allow(clippy::result_large_err)]
 pub fn put_start(
     cfg: &FileCfg<'_>,
     req: &Request<'_, '_>,
     path: &str,
     body: BodyKind,
     out: &mut [u8],
-    h: &HeadCtx<'_>,
-) -> Result<Upload, Plan> {
-    write_allowed(cfg, req, out, h)?;
-    let (remaining, chunked) = match body {
-        BodyKind::None => return Err(error(cfg, out, h, 411, &[])),
-        BodyKind::Length(n) if n > cfg.max_put => return Err(error(cfg, out, h, 413, &[])),
-        BodyKind::Length(n) => (n, None),
-        BodyKind::Chunked => (0, Some(ChunkedDecoder::new(&Limits::default()))),
-    };
-    let rel = resolve(path).map_err(|e| error(cfg, out, h, e.status(), &[]))?;
+) -> Result<Upload, Answer> {
+    write_allowed(cfg, req, out)?;
+    match body {
+        BodyKind::None => return Err(error(cfg, out, 411, &[])),
+        BodyKind::Length(n) if n > cfg.max_put => return Err(error(cfg, out, 413, &[])),
+        BodyKind::Length(_) | BodyKind::Chunked => {}
+    }
+    let rel = resolve(path).map_err(|e| error(cfg, out, e.status(), &[]))?;
     let mut parent = [0u8; MAX_TARGET_LEN + 2];
     let mut name = [0u8; 258];
     if rel.is_root() || rel.slash {
-        return Err(error(cfg, out, h, 403, &[]));
+        return Err(error(cfg, out, 403, &[]));
     }
     let Some((parent_c, name_c)) = rel.split(&mut parent, &mut name) else {
-        return Err(error(cfg, out, h, 403, &[]));
+        return Err(error(cfg, out, 403, &[]));
     };
     let flags = sys::O_RDONLY | sys::O_DIRECTORY;
     let dir = Fd::openat2(cfg.root, parent_c, flags, 0, RESOLVE).map_err(|e| {
@@ -118,26 +122,24 @@ pub fn put_start(
             404 => 409,
             other => other,
         };
-        error(cfg, out, h, status, &[])
+        error(cfg, out, status, &[])
     })?;
     let existing = match sys::statx(dir.raw(), name_c, sys::AT_SYMLINK_NOFOLLOW) {
         Ok(st) if st.is_file() => Some(st),
-        Ok(_) => return Err(error(cfg, out, h, 403, &[])), // a directory, symlink or device
+        Ok(_) => return Err(error(cfg, out, 403, &[])), // a directory, symlink or device
         Err(_) => None,
     };
     let v = existing.as_ref().map(Validators::of);
     if let Some(status) = check(req, v.as_ref()).status() {
-        return Err(error(cfg, out, h, status, &[]));
+        return Err(error(cfg, out, status, &[]));
     }
-    let (tmp_name, tmp) = temp_file(&dir).map_err(|e| error(cfg, out, h, open_status(e), &[]))?;
+    let (tmp_name, tmp) = temp_file(&dir).map_err(|e| error(cfg, out, open_status(e), &[]))?;
     let mut up = Upload {
         tmp,
         dir,
         tmp_name,
         name: [0; 258],
         created: existing.is_none(),
-        remaining,
-        chunked,
         received: 0,
         max: cfg.max_put,
     };

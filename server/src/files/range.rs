@@ -5,8 +5,8 @@
 
 use bedrock_http::{ByteRange, RangeOutcome};
 
-use super::reply::{error, file_reply, FileHead};
-use super::{FileCfg, HeadCtx, Plan};
+use super::reply::{error, file_reply, FileHead, Headers};
+use super::{Answer, FileCfg};
 use crate::out::Cursor;
 use crate::sys::{self, Errno, Fd};
 
@@ -15,28 +15,30 @@ use crate::sys::{self, Errno, Fd};
 /// it).
 const MAX_MULTIPART_BYTES: u64 = 64 << 20;
 const BOUNDARY: &str = "bedrock-byteranges-3d1f0c";
+/// The type of a multipart/byteranges reply (RFC 9110 14.6).
+const MULTIPART: &str = "multipart/byteranges; boundary=bedrock-byteranges-3d1f0c";
+const _: () = assert!(MULTIPART.len() == 31 + BOUNDARY.len());
 
 /// The file a GET selected.
 pub(super) struct Selected<'a> {
     pub fd: Fd,
     pub size: u64,
-    pub mime: &'a str,
+    pub mime: &'static str,
     /// ETag, Last-Modified, Accept-Ranges.
-    pub validators: &'a [(&'a str, &'a [u8])],
+    pub validators: Headers<'a>,
 }
 
 /// The reply to a GET of `file` given what its Range header asked for.
 pub(super) fn reply(
     cfg: &FileCfg<'_>,
     out: &mut [u8],
-    h: &HeadCtx<'_>,
     file: Selected<'_>,
     range: RangeOutcome<'_>,
-) -> Plan {
+) -> Answer {
     let size = file.size;
     let mut head = FileHead {
         status: 206,
-        content_type: file.mime.as_bytes(),
+        content_type: file.mime,
         headers: file.validators,
         content_range: None,
     };
@@ -46,7 +48,7 @@ pub(super) fn reply(
             let mut c = Cursor::new(&mut cr);
             c.s("bytes */").n(size);
             let n = c.len();
-            error(cfg, out, h, 416, &[("Content-Range", &cr[..n])])
+            error(cfg, out, 416, &[("Content-Range", &cr[..n])])
         }
         RangeOutcome::Satisfiable(&[r]) => {
             let mut cr = [0u8; 80];
@@ -54,24 +56,20 @@ pub(super) fn reply(
             c.s("bytes ").n(r.start).s("-").n(r.end).s("/").n(size);
             let n = c.len();
             head.content_range = Some(&cr[..n]);
-            file_reply(out, h, &head, file.fd, r.start, r.end + 1)
+            file_reply(out, &head, file.fd, r.start, r.end + 1)
         }
         RangeOutcome::Satisfiable(many)
             if many.iter().map(|r| r.len()).sum::<u64>() <= MAX_MULTIPART_BYTES =>
         {
             let Ok((body, total)) = multipart(&file.fd, many, size, file.mime) else {
-                return error(cfg, out, h, 500, &[]);
+                return error(cfg, out, 500, &[]);
             };
-            let mut ct = [0u8; 80];
-            let mut c = Cursor::new(&mut ct);
-            c.s("multipart/byteranges; boundary=").s(BOUNDARY);
-            let n = c.len();
-            head.content_type = &ct[..n];
-            file_reply(out, h, &head, body, 0, total)
+            head.content_type = MULTIPART;
+            file_reply(out, &head, body, 0, total)
         }
         _ => {
             head.status = 200;
-            file_reply(out, h, &head, file.fd, 0, size)
+            file_reply(out, &head, file.fd, 0, size)
         }
     }
 }

@@ -1,122 +1,66 @@
-//! Reply heads (Date, Server, Content-Length, Connection), small replies
-//! whose body rides in the output buffer, error pages, and replies whose
-//! body is a file range the worker sends after the head.
+//! File replies as `bedrock_web::Reply` values: small bodies written into
+//! the connection's reply buffer, error pages (`err/<code>.html` from the
+//! root if present), and bodies that are a range of an open file: copied
+//! into the buffer when they fit (so head and body go out in one write),
+//! else sent by the host from the descriptor (sendfile). The connection
+//! writes the head (Date, Server, Content-Length, Connection).
 
-use bedrock_http::{ResponseWriter, Version, WriteError};
+use bedrock_web::{Body, FileBody, Reply};
 
 use super::path::RESOLVE;
-use super::{FileBody, FileCfg, HeadCtx, Plan};
+use super::{Answer, FileCfg};
 use crate::out::Cursor;
 use crate::sys::{self, Fd};
 
 pub(super) const TEXT_HTML: &str = "text/html; charset=utf-8";
 
-const FALLBACK_500: &[u8] =
-    b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+/// Extra headers of a reply: names and values.
+pub(super) type Headers<'a> = &'a [(&'static str, &'a [u8])];
 
 /// The head of a reply whose body is a file.
 pub(super) struct FileHead<'a> {
     pub status: u16,
-    pub content_type: &'a [u8],
+    pub content_type: &'static str,
     /// Written after Content-Type.
-    pub headers: &'a [(&'a str, &'a [u8])],
+    pub headers: Headers<'a>,
     pub content_range: Option<&'a [u8]>,
 }
 
-fn begin<'o>(
-    out: &'o mut [u8],
-    h: &HeadCtx<'_>,
-    status: u16,
-) -> Result<ResponseWriter<'o>, WriteError> {
-    let mut w = ResponseWriter::new(out, h.version, status)?;
-    w.header("Date", h.date)?;
-    w.header("Server", b"bedrock")?;
-    Ok(w)
+/// `reply` with `headers` added; None when they do not fit (a `Location`
+/// past `bedrock_web::REPLY_HEADER_BYTES`): the caller answers a bare 500
+/// rather than a reply without them.
+fn with_headers(mut reply: Reply, headers: Headers<'_>) -> Option<Reply> {
+    for (name, value) in headers {
+        reply = reply.header(name, value);
+    }
+    reply.headers_ok().then_some(reply)
 }
 
-fn end(
-    mut w: ResponseWriter<'_>,
-    h: &HeadCtx<'_>,
-    status: u16,
-    len: Option<u64>,
-) -> Result<usize, WriteError> {
-    // No Content-Length on 1xx, 204 and 304 (RFC 9110 8.6).
-    if let (Some(n), false) = (len, matches!(status, 100..=199 | 204 | 304)) {
-        w.content_length(n)?;
-    }
-    match (h.keep, h.version) {
-        (false, _) => {
-            w.header("Connection", b"close")?;
-        }
-        (true, Version::Http10) => {
-            w.header("Connection", b"keep-alive")?;
-        }
-        _ => {}
-    }
-    w.finish_head()
-}
-
-/// A bare 500 that closes, for when a head does not fit.
-pub(super) fn fallback(out: &mut [u8]) -> Plan {
-    let n = FALLBACK_500.len().min(out.len());
-    out[..n].copy_from_slice(&FALLBACK_500[..n]);
-    Plan {
-        len: n,
-        status: 500,
-        body: None,
-        body_bytes: 0,
-        close: true,
-        list: None,
-    }
-}
-
-/// A reply with a small in-buffer body and extra headers.
+/// A reply with a small body copied into `out` and extra headers; a bare
+/// 500 when the body does not fit.
 pub fn small(
     out: &mut [u8],
-    h: &HeadCtx<'_>,
     status: u16,
-    ctype: Option<&str>,
-    headers: &[(&str, &[u8])],
+    ctype: Option<&'static str>,
+    headers: Headers<'_>,
     body: &[u8],
-) -> Plan {
-    let r = (|| {
-        let mut w = begin(out, h, status)?;
-        if let Some(ct) = ctype {
-            w.header("Content-Type", ct.as_bytes())?;
-        }
-        for (name, value) in headers {
-            w.header(name, value)?;
-        }
-        end(w, h, status, Some(body.len() as u64))
-    })();
-    let Ok(mut len) = r else { return fallback(out) };
-    let send_body = !h.head_only && !matches!(status, 204 | 304);
-    if send_body {
-        if out.len() - len < body.len() {
-            return fallback(out);
-        }
-        out[len..len + body.len()].copy_from_slice(body);
-        len += body.len();
+) -> Answer {
+    if body.len() > out.len() {
+        return Answer::reply(Reply::new(500));
     }
-    Plan {
-        len,
-        status,
-        body: None,
-        body_bytes: if send_body { body.len() as u64 } else { 0 },
-        close: !h.keep,
-        list: None,
-    }
+    out[..body.len()].copy_from_slice(body);
+    let mut reply = Reply::new(status);
+    reply.content_type = ctype;
+    reply.body = match body.len() {
+        0 => Body::Empty,
+        n => Body::Out(n),
+    };
+    Answer::reply(with_headers(reply, headers).unwrap_or(Reply::new(500)))
 }
 
 /// An error page: `err/<code>.html` from the root if present, else a
 /// small built-in page.
-pub fn error(
-    cfg: &FileCfg<'_>,
-    out: &mut [u8],
-    h: &HeadCtx<'_>,
-    status: u16,
-    headers: &[(&str, &[u8])],
-) -> Plan {
+pub fn error(cfg: &FileCfg<'_>, out: &mut [u8], status: u16, headers: Headers<'_>) -> Answer {
     let mut name = [0u8; 16];
     let mut c = Cursor::new(&mut name);
     c.s("err/").n(u64::from(status)).s(".html\0");
@@ -124,16 +68,14 @@ pub fn error(
     let flags = sys::O_RDONLY | sys::O_NONBLOCK;
     if let Ok(fd) = Fd::openat2(cfg.root, &name[..n], flags, 0, RESOLVE) {
         if let Ok(st) = sys::fstat(fd.raw()) {
-            let head = FileHead {
-                status,
-                content_type: TEXT_HTML.as_bytes(),
-                headers,
-                content_range: None,
-            };
             if st.is_file() {
-                if let Ok(len) = file_head(out, h, &head, st.size) {
-                    return with_file(len, status, h, fd, 0, st.size);
-                }
+                let head = FileHead {
+                    status,
+                    content_type: TEXT_HTML,
+                    headers,
+                    content_range: None,
+                };
+                return file_reply(out, &head, fd, 0, st.size);
             }
         }
     }
@@ -150,58 +92,50 @@ pub fn error(
         .s(reason)
         .s("</h1>\n");
     let n = c.len();
-    small(out, h, status, Some(TEXT_HTML), headers, &page[..n])
+    small(out, status, Some(TEXT_HTML), headers, &page[..n])
 }
 
-/// The head written (`len` bytes); `fd[offset..end]` planned as the body,
-/// handed to the worker, unless there is nothing to send (HEAD, empty
-/// range): then `fd` is closed here.
-fn with_file(len: usize, status: u16, h: &HeadCtx<'_>, fd: Fd, offset: u64, end: u64) -> Plan {
-    let body = (!h.head_only && end != offset).then(|| FileBody {
-        fd: fd.into_raw(),
-        offset,
-        end,
-    });
-    Plan {
-        len,
-        status,
-        body,
-        body_bytes: body.map_or(0, |_| end - offset),
-        close: !h.keep,
-        list: None,
-    }
-}
-
-/// Writes `head` with a Content-Length of `len`.
-fn file_head(
-    out: &mut [u8],
-    h: &HeadCtx<'_>,
-    head: &FileHead<'_>,
-    len: u64,
-) -> Result<usize, WriteError> {
-    let mut w = begin(out, h, head.status)?;
-    w.header("Content-Type", head.content_type)?;
-    for (name, value) in head.headers {
-        w.header(name, value)?;
-    }
-    if let Some(range) = head.content_range {
-        w.header("Content-Range", range)?;
-    }
-    end(w, h, head.status, Some(len))
-}
-
-/// A reply of `head` and `fd[offset..stop]` as its body; a bare 500 (and
-/// `fd` closed) when the head does not fit.
+/// A reply of `head` and `fd[offset..stop]` as its body: read into `out`
+/// when it fits (and `fd` closed), else `fd` kept for the host to send.
 pub(super) fn file_reply(
     out: &mut [u8],
-    h: &HeadCtx<'_>,
     head: &FileHead<'_>,
     fd: Fd,
     offset: u64,
     stop: u64,
-) -> Plan {
-    match file_head(out, h, head, stop - offset) {
-        Ok(len) => with_file(len, head.status, h, fd, offset, stop),
-        Err(_) => fallback(out),
+) -> Answer {
+    let len = stop - offset;
+    let mut reply = Reply::new(head.status);
+    reply.content_type = Some(head.content_type);
+    let range = head.content_range.map(|r| ("Content-Range", r));
+    let headers = with_headers(reply, head.headers).and_then(|r| with_headers(r, range.as_slice()));
+    let Some(mut reply) = headers else {
+        return Answer::reply(Reply::new(500));
+    };
+    if len <= out.len() as u64 && read_at(&fd, &mut out[..len as usize], offset) {
+        reply.body = Body::Out(len as usize);
+        return Answer::reply(reply);
     }
+    reply.body = Body::File(FileBody {
+        handle: fd.raw() as u64,
+        offset,
+        len,
+    });
+    Answer {
+        reply,
+        file: Some(fd),
+        list: None,
+    }
+}
+
+/// Fills `buf` from `fd` at `offset`; false when the file is shorter.
+fn read_at(fd: &Fd, buf: &mut [u8], offset: u64) -> bool {
+    let mut done = 0;
+    while done < buf.len() {
+        match sys::pread(fd.raw(), &mut buf[done..], offset + done as u64) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => done += n,
+        }
+    }
+    true
 }

@@ -7,6 +7,7 @@ use core::arch::global_asm;
 
 pub const READ: usize = 63;
 pub const WRITE: usize = 64;
+pub const WRITEV: usize = 66;
 pub const CLOSE: usize = 57;
 pub const MMAP: usize = 222;
 pub const SENDTO: usize = 206;

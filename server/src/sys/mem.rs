@@ -305,6 +305,31 @@ impl<T: Plain> Zeroed<T> {
     }
 }
 
+/// Gives back the whole pages inside `bufs` (private anonymous memory),
+/// taking buffers that lie end to end as one range, so that the pages
+/// they share are given back too: the pages read as zero afterwards,
+/// which is a value of every byte, so this is as if zeros had been
+/// written through `bufs`; they cost nothing until touched again. Bytes
+/// sharing a page with anything outside `bufs` are left alone.
+pub fn give_back(bufs: &mut [&mut [u8]]) {
+    const PAGE: usize = 4096;
+    bufs.sort_unstable_by_key(|b| b.as_ptr() as usize);
+    let mut at = 0;
+    while at < bufs.len() {
+        let start = bufs[at].as_ptr() as usize;
+        let mut end = start + bufs[at].len();
+        at += 1;
+        while at < bufs.len() && bufs[at].as_ptr() as usize == end {
+            end += bufs[at].len();
+            at += 1;
+        }
+        let (first, last) = (start.next_multiple_of(PAGE), end & !(PAGE - 1));
+        if last > first {
+            release_pages(first, last - first);
+        }
+    }
+}
+
 // ---- a value shared between processes ----
 
 /// A value in a shared anonymous mapping made before `fork`, so every
@@ -406,5 +431,41 @@ impl<T> Drop for Guard<'_, T> {
     fn drop(&mut self) {
         self.shared.owner.store(0, Ordering::Relaxed);
         self.shared.lock.store(0, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: usize = 4096;
+
+    #[test]
+    fn give_back_zeroes_the_whole_pages_of_buffers_end_to_end() {
+        let mut map = Zeroed::<u8>::new(4 * PAGE).unwrap();
+        let all = map.slice();
+        all.fill(7);
+        // Three buffers end to end from byte 100 to 3 pages + 50: the
+        // whole pages 1 and 2 go back, across the buffers' borders.
+        let (head, rest) = all.split_at_mut(100);
+        let (a, rest) = rest.split_at_mut(PAGE + 10);
+        let (b, rest) = rest.split_at_mut(PAGE);
+        let (c, tail) = rest.split_at_mut(PAGE - 60);
+        give_back(&mut [c, a, b]);
+        assert!(head.iter().all(|&x| x == 7));
+        assert!(tail.iter().all(|&x| x == 7));
+        let all = map.slice();
+        assert!(all[100..PAGE].iter().all(|&x| x == 7), "page 0 is shared");
+        assert!(all[PAGE..3 * PAGE].iter().all(|&x| x == 0));
+        assert!(all[3 * PAGE..].iter().all(|&x| x == 7), "page 3 is shared");
+    }
+
+    #[test]
+    fn give_back_leaves_a_buffer_within_one_page_alone() {
+        let mut map = Zeroed::<u8>::new(2 * PAGE).unwrap();
+        map.slice().fill(7);
+        let (_, rest) = map.slice().split_at_mut(1);
+        give_back(&mut [&mut rest[..PAGE]]);
+        assert!(map.slice().iter().all(|&x| x == 7));
     }
 }

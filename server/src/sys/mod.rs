@@ -136,6 +136,13 @@ pub fn write(fd: i32, buf: &[u8]) -> Res<usize> {
     sc3(arch::WRITE, fd as usize, buf.as_ptr() as usize, buf.len())
 }
 
+/// `writev` of two buffers: `a`, then `b` (a reply head and its body in
+/// one write).
+pub fn write2(fd: i32, a: &[u8], b: &[u8]) -> Res<usize> {
+    let iov: [usize; 4] = [a.as_ptr() as usize, a.len(), b.as_ptr() as usize, b.len()];
+    sc3(arch::WRITEV, fd as usize, iov.as_ptr() as usize, 2)
+}
+
 /// Writes all of `buf` (blocking descriptors), retrying on EINTR.
 pub fn write_all(fd: i32, mut buf: &[u8]) -> Res<()> {
     while !buf.is_empty() {

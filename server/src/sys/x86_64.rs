@@ -7,6 +7,7 @@ use core::arch::global_asm;
 
 pub const READ: usize = 0;
 pub const WRITE: usize = 1;
+pub const WRITEV: usize = 20;
 pub const CLOSE: usize = 3;
 pub const MMAP: usize = 9;
 pub const SENDTO: usize = 44;

@@ -1,0 +1,201 @@
+//! A client's non-blocking Linux socket as the connection engine's
+//! `bedrock_conn::Transport`: read(2), write(2) (writev for a head and
+//! the body behind it, MSG_MORE for a head a file follows), sendfile(2)
+//! for file bodies, shutdown(2) for the orderly close; and what the
+//! worker learns on the way: whether the socket is readable or writable
+//! (edge-triggered epoll), when bytes last moved each way, whether the
+//! socket failed, and when it started lingering after our close.
+
+use bedrock_conn::Transport;
+use bedrock_web::FileBody;
+
+use crate::sys::{self, Errno, SockAddr};
+
+/// sendfile(2) moves at most this much a call.
+const MAX_SENDFILE: u64 = 1 << 30;
+
+/// One client connection's socket and what is known about it.
+pub struct Client {
+    pub fd: i32,
+    pub peer: SockAddr,
+    /// Set by epoll, cleared at EAGAIN.
+    pub readable: bool,
+    pub writable: bool,
+    /// The peer will send nothing more.
+    pub eof: bool,
+    /// A read, write or sendfile failed: close now.
+    pub failed: bool,
+    /// When our side closed (FIN sent), while unread input is drained.
+    pub linger_since: Option<u64>,
+    /// Closed, and its connection's buffers given back (`worker`).
+    pub retired: bool,
+    /// When the connection was accepted (µs).
+    pub started: u64,
+    /// The last byte read.
+    pub last_in: u64,
+    /// The last byte the socket took.
+    pub last_out: u64,
+    /// The last time the client was seen to take reply bytes (the send
+    /// queue shrank), and the queue's length then (`u32::MAX`: unknown,
+    /// after a write).
+    acked_at: u64,
+    send_queue: u32,
+}
+
+impl Client {
+    pub const fn new() -> Client {
+        Client {
+            fd: -1,
+            peer: SockAddr {
+                ip: [0; 4],
+                port: 0,
+            },
+            readable: false,
+            writable: false,
+            eof: false,
+            failed: false,
+            linger_since: None,
+            retired: false,
+            started: 0,
+            last_in: 0,
+            last_out: 0,
+            acked_at: 0,
+            send_queue: u32::MAX,
+        }
+    }
+
+    /// A client just accepted on `fd` at `now`.
+    pub fn accepted(fd: i32, peer: SockAddr, now: u64) -> Client {
+        Client {
+            fd,
+            peer,
+            readable: true,
+            writable: true,
+            started: now,
+            last_in: now,
+            last_out: now,
+            ..Client::new()
+        }
+    }
+
+    /// The last sign of progress of the reply being sent: a byte taken by
+    /// the socket, or one taken by the client (seen as a shorter send
+    /// queue since the last look, which is now).
+    pub fn send_progress(&mut self, now: u64) -> u64 {
+        if let Ok(queued) = sys::send_queue(self.fd) {
+            // The first look after a write only takes the measure (the
+            // write itself is the progress until then).
+            if self.send_queue != u32::MAX && queued < self.send_queue {
+                self.acked_at = now;
+            }
+            self.send_queue = queued;
+        }
+        self.last_out.max(self.acked_at)
+    }
+
+    /// The reply's last progress as of the last look.
+    pub fn seen_progress(&self) -> u64 {
+        self.last_out.max(self.acked_at)
+    }
+
+    /// The client as a transport at `now`.
+    pub fn at(&mut self, now: u64) -> Socket<'_> {
+        Socket { c: self, now }
+    }
+
+    /// What a write-like call returned: bytes taken, or 0 (no room, or
+    /// the socket failed).
+    fn took(&mut self, now: u64, sent: sys::Res<usize>) -> Option<usize> {
+        match sent {
+            Ok(n) => {
+                self.last_out = now;
+                self.send_queue = u32::MAX;
+                Some(n)
+            }
+            Err(Errno::EAGAIN) => {
+                self.writable = false;
+                Some(0)
+            }
+            Err(Errno::EINTR) => None,
+            Err(_) => {
+                self.failed = true;
+                Some(0)
+            }
+        }
+    }
+}
+
+/// A client's socket during one drive of its connection.
+pub struct Socket<'c> {
+    c: &'c mut Client,
+    now: u64,
+}
+
+impl Socket<'_> {
+    /// Runs a write-like call until it is not interrupted.
+    fn send_with(&mut self, mut call: impl FnMut(i32) -> sys::Res<usize>) -> usize {
+        if !self.c.writable || self.c.failed {
+            return 0;
+        }
+        loop {
+            if let Some(n) = self.c.took(self.now, call(self.c.fd)) {
+                return n;
+            }
+        }
+    }
+}
+
+impl Transport for Socket<'_> {
+    fn recv(&mut self, into: &mut [u8]) -> usize {
+        while self.c.readable && !self.c.eof {
+            match sys::read(self.c.fd, into) {
+                Ok(0) => self.c.eof = true,
+                Ok(n) => {
+                    self.c.last_in = self.now;
+                    return n;
+                }
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => self.c.readable = false,
+                Err(_) => {
+                    self.c.failed = true;
+                    self.c.eof = true;
+                }
+            }
+        }
+        0
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> usize {
+        self.send_with(|fd| sys::write(fd, bytes))
+    }
+
+    fn send_parts(&mut self, head: &[u8], body: &[u8], more: bool) -> usize {
+        match (more, body.is_empty()) {
+            // Held back to leave with the file's first bytes.
+            (true, _) => self.send_with(|fd| sys::send_more(fd, head)),
+            (false, true) => self.send(head),
+            (false, false) => self.send_with(|fd| sys::write2(fd, head, body)),
+        }
+    }
+
+    fn send_file(&mut self, file: FileBody) -> usize {
+        let want = file.len.min(MAX_SENDFILE) as usize;
+        let mut offset = file.offset;
+        let n = self.send_with(|fd| sys::sendfile(fd, file.handle as i32, &mut offset, want));
+        if n == 0 && self.c.writable && want > 0 {
+            self.c.failed = true; // the file shrank under us
+        }
+        n
+    }
+
+    fn peer_closed(&self) -> bool {
+        self.c.eof
+    }
+
+    fn close(&mut self) {
+        if self.c.linger_since.is_none() {
+            sys::shutdown_write(self.c.fd);
+            self.c.linger_since = Some(self.now);
+        }
+    }
+}
