@@ -1,9 +1,10 @@
 //! The HTTP side of the server: one `bedrock_conn::Conn` per TCP slot,
 //! built the first time the slot is used, driven over the stack's sockets.
 
-use bedrock_conn::{Activity, Config as HttpConfig, Conn, LogRecord};
+use bedrock_conn::{Activity, Config as HttpConfig, Conn, LogRecord, Transport};
 use bedrock_net::tcp::{AppPhase, Handle, State, TcpStack};
-use bedrock_web::{Persist, Service};
+use bedrock_web::{Handler, Persist, Reply, Request, Response, Service, Stream};
+use core::cell::Cell;
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -219,7 +220,8 @@ impl<S: Service + Persist> Server<S> {
         self.release(tcp, now, Wait::Committing, Some(reject))
     }
 
-    /// Moves bytes both ways on slot `i` (see [`pump`]), then tells the
+    /// Moves bytes both ways on slot `i` (`Conn::drive` over its
+    /// [`Socket`], the app as [`Recording`]), then tells the
     /// stack what the connection is doing, which ranks it for eviction
     /// when the table is full.
     fn serve<const N: usize>(&mut self, tcp: &mut TcpStack<N>, i: usize, now: u64) -> bool {
@@ -241,14 +243,21 @@ impl<S: Service + Persist> Server<S> {
         }
         // SAFETY: built[i] is set only after conns[i] was written.
         let conn = unsafe { self.conns[i].assume_init_mut() };
-        let (group, has_disk) = (&mut *self.group, self.disk.is_some());
-        let mut held = false;
-        let mut take = |app: &mut S| {
-            held |= take_changes(app, group, has_disk);
-            held
+        let hold = Cell::new(false);
+        let mut app = Recording {
+            app: &mut *self.app,
+            group: &mut *self.group,
+            has_disk: self.disk.is_some(),
+            hold: &hold,
         };
-        let any = pump(tcp, h, conn, &mut *self.app, now, &mut take);
-        if held {
+        let mut io = Socket {
+            tcp,
+            h,
+            hold: &hold,
+        };
+        let clock = || time::now().micros();
+        let any = conn.drive(&mut io, now, clock, None, &mut app, &mut log_request);
+        if hold.get() {
             self.waiting[i] = Wait::Next;
         }
         tcp.set_phase(h, app_phase(conn.activity()));
@@ -307,85 +316,71 @@ fn app_phase(activity: Activity) -> AppPhase {
     }
 }
 
-/// Moves bytes both ways on `h` until neither moves; returns whether any
-/// did. `now` (taken after the poll that brought the bytes) stamps their
-/// arrival; `process` reads the clock afresh, so the logged microseconds
-/// cover parsing and the app.
-/// `hold` is asked after every `process` whether the reply must wait (for
-/// a commit); then nothing is sent.
-fn pump<const N: usize, S: Service + Persist>(
-    tcp: &mut TcpStack<N>,
+/// A connection of the unikernel's TCP stack as the connection engine's
+/// transport. While `hold` is set (its request's changes wait for a
+/// commit) it takes nothing to send.
+struct Socket<'a, const N: usize> {
+    tcp: &'a mut TcpStack<N>,
     h: Handle,
-    conn: &mut HttpConn,
-    app: &mut S,
-    now: u64,
-    hold: &mut dyn FnMut(&mut S) -> bool,
-) -> bool {
-    let mut any = false;
-    loop {
-        let mut progress = false;
-        if conn.wants_close() {
-            // Closed on our side: drain what still arrives so the
-            // window stays open until the FIN exchange ends (the stack
-            // bounds this lingering close: TCP_LINGER_SILENCE/_TOTAL,
-            // TCP_FIN_WAIT_2_TIMEOUT).
-            loop {
-                let n = tcp.peek(h).len();
-                if n == 0 || tcp.consume(h, n) == 0 {
-                    break;
-                }
-            }
-            tcp.close(h);
-            return any;
+    hold: &'a Cell<bool>,
+}
+
+impl<const N: usize> Transport for Socket<'_, N> {
+    fn recv(&mut self, into: &mut [u8]) -> usize {
+        let data = self.tcp.peek(self.h);
+        let n = data.len().min(into.len());
+        into[..n].copy_from_slice(&data[..n]);
+        self.tcp.consume(self.h, n)
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> usize {
+        if self.hold.get() {
+            return 0;
         }
-        loop {
-            let data = tcp.peek(h);
-            if data.is_empty() {
-                break;
-            }
-            let n = conn.receive(now, data);
-            if n == 0 {
-                break;
-            }
-            tcp.consume(h, n);
-            progress = true;
+        self.tcp.send(self.h, bytes)
+    }
+
+    fn peer_closed(&self) -> bool {
+        !self.tcp.may_recv(self.h)
+    }
+
+    /// Drops what arrived where it is (no copy).
+    fn discard(&mut self) -> usize {
+        let n = self.tcp.peek(self.h).len();
+        self.tcp.consume(self.h, n)
+    }
+
+    /// The stack bounds the lingering close that follows
+    /// (TCP_LINGER_SILENCE/_TOTAL, TCP_FIN_WAIT_2_TIMEOUT).
+    fn close(&mut self) {
+        self.tcp.close(self.h);
+    }
+}
+
+/// The app as its connections see it: after each request it answers, the
+/// change records it made go to the group and the reply is held until
+/// they are durable (`hold`, which the [`Socket`] obeys).
+struct Recording<'a, S> {
+    app: &'a mut S,
+    group: &'a mut Group,
+    has_disk: bool,
+    hold: &'a Cell<bool>,
+}
+
+impl<S: Service + Persist> Handler for Recording<'_, S> {
+    fn respond(&mut self, request: &Request<'_, '_>, body: &[u8], out: &mut [u8]) -> Response {
+        let response = Handler::respond(self.app, request, body, out);
+        if take_changes(self.app, self.group, self.has_disk) {
+            self.hold.set(true);
         }
-        let waiting = matches!(conn.activity(), Activity::Idle | Activity::Arriving)
-            && conn.output().is_empty();
-        if !tcp.may_recv(h) {
-            conn.peer_closed();
-        } else if waiting && !progress {
-            // Nothing new for a connection waiting for input: parsing its
-            // partial head again would find the same (with 256 slow
-            // clients, that was most of each loop turn).
-            return any;
-        }
-        conn.process(time::now().micros(), None, app, &mut log_request);
-        if hold(app) {
-            return true;
-        }
-        loop {
-            let out = conn.output();
-            if out.is_empty() {
-                break;
-            }
-            let n = tcp.send(h, out);
-            if n == 0 {
-                break;
-            }
-            conn.sent(now, n);
-            progress = true;
-            conn.process(time::now().micros(), None, app, &mut log_request);
-            if hold(app) {
-                return true;
-            }
-        }
-        if conn.wants_close() {
-            progress = true;
-        }
-        if !progress {
-            return any;
-        }
-        any = true;
+        response
+    }
+
+    fn render_reject(&mut self, reject: Reject, out: &mut [u8]) -> Reply {
+        Handler::render_reject(self.app, reject, out)
+    }
+
+    fn stream(&mut self, stream: &mut Stream, out: &mut [u8]) -> usize {
+        Handler::stream(self.app, stream, out)
     }
 }
