@@ -200,7 +200,7 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
         if conn.tcb.ack_now && conn.dispatch(tx, &config, &mut self.counters) {
             return self.release(i);
         }
-        let until = conn.tcb.time_wait_until;
+        let until = conn.tcb.timers.time_wait_until;
         self.keys[i].time_wait_until = until;
         self.time_wait_due_by(until);
     }
@@ -811,7 +811,7 @@ impl<const N: usize, const RX: usize, const TX: usize> IpHandler for TcpStack<N,
                     conn.free();
                 }
                 if conn.tcb.state == State::TimeWait {
-                    let until = conn.tcb.time_wait_until;
+                    let until = conn.tcb.timers.time_wait_until;
                     self.keys[i].time_wait_until = until;
                     self.time_wait_due_by(until);
                 } else {
