@@ -33,6 +33,7 @@ pub(crate) fn bare_repr(
         max_seg_size: None,
         window_scale: None,
         sack_permitted: false,
+        timestamps: None,
         sack_blocks: [None; MAX_SACK_BLOCKS],
         payload: &[],
     }

@@ -77,6 +77,8 @@ fn backlog_at_and_past() {
             psh: false,
             mss: None,
             sack_permitted: false,
+            wscale: None,
+            ts: None,
             sack: vec![],
             payload: vec![],
         }]

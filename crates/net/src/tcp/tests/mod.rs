@@ -49,6 +49,10 @@ pub(crate) struct Seg {
     pub window: u16,
     pub mss: Option<u16>,
     pub sack_permitted: bool,
+    /// Window-scale option (RFC 7323 §2.2).
+    pub wscale: Option<u8>,
+    /// Timestamps option: (TSval, TSecr).
+    pub ts: Option<(u32, u32)>,
     /// SACK blocks, in the order carried.
     pub sack: Vec<(u32, u32)>,
     pub payload: Vec<u8>,
@@ -66,6 +70,8 @@ pub(crate) fn send_templ() -> Seg {
         window: 64240,
         mss: None,
         sack_permitted: false,
+        wscale: None,
+        ts: None,
         sack: Vec::new(),
         payload: Vec::new(),
     }
@@ -147,6 +153,8 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
             window: RX as u16,
             mss: None,
             sack_permitted: false,
+            wscale: None,
+            ts: None,
             sack: Vec::new(),
             payload: Vec::new(),
         }
@@ -337,6 +345,8 @@ impl Seg {
             window: r.window_len,
             mss: r.max_seg_size,
             sack_permitted: r.sack_permitted,
+            wscale: r.window_scale,
+            ts: r.timestamps.map(|t| (t.tsval, t.tsecr)),
             sack: r
                 .sack_blocks
                 .iter()
@@ -364,8 +374,11 @@ pub(crate) fn emit(seg: &Seg, src: Ipv4Address, dst: Ipv4Address) -> Vec<u8> {
         ack_number: seg.ack.map(SeqNumber),
         window_len: seg.window,
         max_seg_size: seg.mss,
-        window_scale: None,
+        window_scale: seg.wscale,
         sack_permitted: seg.sack_permitted,
+        timestamps: seg
+            .ts
+            .map(|(tsval, tsecr)| crate::wire::TcpTimestamps { tsval, tsecr }),
         sack_blocks,
         payload: &seg.payload,
     };
