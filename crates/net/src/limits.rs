@@ -64,11 +64,25 @@ pub const TCP_MAX_CONNECTIONS: usize = 256;
 pub const TCP_SLOT_LIMIT: usize = 4096;
 
 /// Receive buffer per connection; the advertised window is its free space
-/// (at most 65535: window scaling is not offered).
+/// (scaled past 65535 bytes when the peer agrees, RFC 7323 §2).
 pub const TCP_RX_BUFFER_LEN: usize = 16 * 1024;
 
 /// Send buffer per connection; [`crate::tcp::TcpStack::send`] takes what fits.
 pub const TCP_TX_BUFFER_LEN: usize = 16 * 1024;
+
+/// Receive and send buffers of a bulk-transfer stack
+/// (`TcpStack<N, TCP_BULK_BUFFER_LEN, TCP_BULK_BUFFER_LEN>`, a few slots:
+/// 8 MiB each): a window of 4 MiB, scale 7, keeps a 1 Gbit/s path with a
+/// 30 ms round trip full. The server's many small slots stay 16 KiB.
+pub const TCP_BULK_BUFFER_LEN: usize = 4 * 1024 * 1024;
+
+/// Largest window shift (RFC 7323 §2.3): a peer's larger shift counts as
+/// this, and ours never exceeds it (windows up to 65535 << 14, 1 GiB).
+pub const TCP_MAX_WINDOW_SHIFT: u8 = 14;
+
+/// One tick of the clock in our TSvals (RFC 7323 §5.4 wants 1 ms to 1 s
+/// per tick; 1 ms makes RTT samples as fine as it allows).
+pub const TCP_TIMESTAMP_TICK: Duration = Duration::from_millis(1);
 
 /// Ports listened on at once. One more is `TcpError::TooManyListeners`.
 pub const TCP_MAX_LISTENERS: usize = 4;

@@ -44,6 +44,16 @@ tcp_counters! {
     zero_window_probes,
     /// Connections that agreed on SACK (RFC 2018) in their handshake.
     sack_negotiated,
+    /// Connections that agreed on window scaling (RFC 7323 §2).
+    window_scaling_negotiated,
+    /// Connections that agreed on timestamps (RFC 7323 §3).
+    timestamps_negotiated,
+    /// Segments dropped by PAWS (RFC 7323 §5.3: an old TSval), answered
+    /// with an ACK.
+    drop_paws,
+    /// Segments without timestamps on a connection that agreed on them,
+    /// dropped (RFC 7323 §3.2).
+    drop_no_timestamp,
     /// SACK blocks received that told something (inside SND.UNA..SND.MAX).
     sack_blocks_in,
     /// SACK blocks sent (every ACK while out-of-order data is held).

@@ -2,7 +2,7 @@
 //! [`IpHandler`] that feeds them from [`crate::Interface::poll_with`].
 
 use super::config::TcpConfig;
-use super::conn::{bare_repr, send_bare, Conn, Endpoint, State, Tcb, Verdict};
+use super::conn::{bare_repr, send_bare, window_shift, Conn, Endpoint, Offer, State, Tcb, Verdict};
 use super::cookie::{self, CookieSyn};
 use super::counters::{bump, TcpCounters};
 use super::evict::{self, AppPhase, Victim};
@@ -293,9 +293,9 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
         }
         let i = self.free_slot().ok_or(TcpError::NoFreeSlot)?;
         let iss = self.isn.isn(now, local, remote);
-        let offer_sack = self.config().sack;
+        let offer = self.offer(local, remote);
         let conn = self.occupy(i, Tcb::open(now, State::SynSent, local, remote, iss));
-        conn.tcb.sack_ok = offer_sack;
+        conn.tcb.offer_in_syn(&offer);
         conn.tcb.accepted = true;
         Ok(Handle {
             index: i as u16,
@@ -612,9 +612,24 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
             return self.reset_stray(tx, local, remote, seg);
         };
         let iss = self.isn.isn(now, local, remote);
-        let accept_sack = self.config().sack;
+        let offer = self.offer(local, remote);
         let conn = self.occupy(i, Tcb::open(now, State::SynReceived, local, remote, iss));
-        conn.tcb.take_syn(seg, accept_sack);
+        conn.tcb.take_syn(seg, &offer);
+    }
+
+    /// The options a connection from `local` to `remote` offers (active
+    /// open) or accepts (passive): as configured, our window shift from
+    /// the receive buffer's size (RFC 7323 §2.3), our timestamp clock's
+    /// offset for this host pair.
+    fn offer(&self, local: Endpoint, remote: Endpoint) -> Offer {
+        let config = self.config();
+        Offer {
+            sack: config.sack,
+            window_shift: config.window_scaling.then_some(window_shift(RX)),
+            timestamps: config
+                .timestamps
+                .then(|| self.isn.ts_offset(local.0, remote.0)),
+        }
     }
 
     /// Acts on what [`Conn::process`] said of a segment for slot `i`.

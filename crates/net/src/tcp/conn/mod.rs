@@ -10,7 +10,8 @@
 //! acceptability tests, ACK processing, text and FIN), `send` (dispatch:
 //! what goes out when), `segment` (the one builder of outgoing
 //! segments), `recovery` (loss recovery and congestion state, a type of
-//! its own) and `timers` (every deadline, and the RTT sampling).
+//! its own), `timers` (every deadline, and the RTT sampling) and
+//! `rfc7323` (window scaling and timestamps: negotiation, PAWS, RTTM).
 //!
 //! Out-of-order data is kept: it is written into the receive ring at its
 //! offset and recorded in an [`Assembler`](super::assembler::Assembler)
@@ -21,6 +22,7 @@
 
 mod recovery;
 mod recv;
+mod rfc7323;
 mod segment;
 mod send;
 mod tcb;
@@ -33,6 +35,7 @@ use crate::limits::TCP_MSS;
 use crate::time::Instant;
 use crate::wire::Ipv4Address;
 
+pub(crate) use rfc7323::{window_shift, Offer};
 pub(crate) use segment::{bare_repr, send_bare};
 pub(crate) use tcb::Tcb;
 
@@ -145,9 +148,10 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         self.gen = self.gen.wrapping_add(1);
     }
 
-    /// The window to advertise: free receive space (no scaling).
+    /// The window to advertise: free receive space, as far as the
+    /// window field and our scale reach.
     pub fn rcv_window(&self) -> u32 {
-        self.rx.free().min(usize::from(u16::MAX)) as u32
+        self.rx.free().min(self.tcb.ext.max_rcv_window()) as u32
     }
 
     /// After the application read: announce a window that opened a lot.

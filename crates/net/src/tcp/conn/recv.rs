@@ -6,8 +6,9 @@
 use super::super::config::TcpConfig;
 use super::super::counters::{bump, TcpCounters};
 use super::super::seq::SeqNumber;
+use super::rfc7323::Reject;
 use super::{Conn, State, Verdict};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::wire::{TcpControl, TcpRepr};
 
 impl<const RX: usize, const TX: usize> Conn<RX, TX> {
@@ -51,13 +52,14 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         if seg.control != TcpControl::Syn {
             return Verdict::Keep;
         }
-        t.take_syn(seg, t.sack_ok);
+        let offer = t.offer();
+        t.take_syn(seg, &offer);
         t.timers.last_rx = now;
         t.ack_now = true;
         match seg.ack_number {
             Some(ack) if ack_ok => {
-                let window = t.snd_wnd;
-                t.establish(now, seg.seq_number, ack, window, c);
+                let (window, echo) = (t.snd_wnd, t.ext.echoed_rtt(seg, now));
+                t.establish(now, seg.seq_number, ack, window, echo, c);
             }
             // Simultaneous open: answer with SYN-ACK.
             _ => t.state = State::SynReceived,
@@ -77,6 +79,21 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         let t = &mut self.tcb;
         let seq = seg.seq_number;
         let seg_len = seg.segment_len() as u32;
+
+        // Before all else, with timestamps: the option must be there, and
+        // PAWS (RFC 7323 §5.3 R1, Appendix D).
+        match t.ext.check(seg, seg.control == TcpControl::Rst) {
+            Ok(()) => {}
+            Err(Reject::NoTimestamp) => {
+                bump(&mut c.drop_no_timestamp);
+                return Verdict::Keep;
+            }
+            Err(Reject::Paws) => {
+                bump(&mut c.drop_paws);
+                t.ack_now = true;
+                return Verdict::Keep;
+            }
+        }
 
         // First: is the segment in the window? An ACK without text may
         // sit at the right edge itself, as BSD and Linux allow: a peer
@@ -106,6 +123,8 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
             }
             return Verdict::Keep;
         }
+        // RFC 7323 §4.3: the TSval to echo.
+        t.ext.update_recent(seg);
 
         // Second: RST. Exactly at RCV.NXT resets; elsewhere in the window
         // earns a challenge ACK (RFC 5961 §3.2).
@@ -134,7 +153,11 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         if t.state == State::SynReceived {
             if ack > t.snd_una && ack <= t.snd_max {
                 // Our SYN is acknowledged (it is all we sent).
-                t.establish(now, seq, ack, u32::from(seg.window_len), c);
+                let (window, echo) = (
+                    t.ext.peer_window(seg.window_len),
+                    t.ext.echoed_rtt(seg, now),
+                );
+                t.establish(now, seq, ack, window, echo, c);
                 bump(&mut c.accepted);
             } else {
                 bump(&mut c.drop_bad_ack);
@@ -224,7 +247,8 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
             0
         };
         let dup = if ack > t.snd_una {
-            self.new_ack(now, ack);
+            let echo = t.ext.echoed_rtt(seg, now);
+            self.new_ack(now, ack, echo);
             false
         } else if t.sack_ok {
             // RFC 6675 §2: with SACK, a duplicate is an ACK that SACKs
@@ -244,12 +268,12 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         };
         let t = &mut self.tcb;
         if dup && t.cc.on_dup_ack(&t.flight(), c) {
-            t.timers.forget_timing();
+            t.timers.forget_timing(t.ext.timestamps);
         }
         // Window update (RFC 9293 §3.10.7.4, fifth, ESTABLISHED).
         if t.snd_wl1 < seq || (t.snd_wl1 == seq && t.snd_wl2 <= ack) {
             let was_closed = t.snd_wnd == 0;
-            t.snd_wnd = u32::from(seg.window_len);
+            t.snd_wnd = t.ext.peer_window(seg.window_len);
             t.max_snd_wnd = t.max_snd_wnd.max(t.snd_wnd);
             t.snd_wl1 = seq;
             t.snd_wl2 = ack;
@@ -266,14 +290,15 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         if t.sack_ok && !t.cc.scoreboard.is_empty() {
             let unsent = self.tx.len().saturating_sub(t.outstanding());
             if t.cc.loss_check(&t.flight(), unsent, t.snd_wnd, c) {
-                t.timers.forget_timing();
+                t.timers.forget_timing(t.ext.timestamps);
             }
         }
     }
 
-    /// An ACK of new data: free acknowledged bytes, time the RTT, grow
-    /// the congestion window, restart or stop the timer.
-    fn new_ack(&mut self, now: Instant, ack: SeqNumber) {
+    /// An ACK of new data: free acknowledged bytes, time the RTT (`echo`:
+    /// what its timestamp tells), grow the congestion window, restart or
+    /// stop the timer.
+    fn new_ack(&mut self, now: Instant, ack: SeqNumber, echo: Option<Duration>) {
         let t = &mut self.tcb;
         let mut acked = ack.since(t.snd_una) as usize;
         if t.syn_outstanding() {
@@ -282,7 +307,7 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         self.tx.discard(acked);
         t.snd_una = ack;
         t.snd_nxt = t.snd_nxt.max(ack);
-        t.timers.sample_rtt(ack, now);
+        t.timers.sample_rtt(ack, now, echo);
         t.timers.on_progress(now, t.snd_una != t.snd_max);
         t.cc.on_new_ack(&t.flight(), acked, ack);
     }

@@ -1,6 +1,8 @@
 //! The one builder of outgoing segments. [`bare_repr`] makes every
 //! segment's header fields; a connection's segments ([`Conn::emit`]) add
-//! its window, options and payload, and bare ones (RSTs to strays and
+//! its window (scaled, RFC 7323 §2), options (MSS, SACK-permitted and
+//! window scale in SYNs; timestamps once agreed, RFC 7323 §3.2; SACK
+//! blocks) and payload, and bare ones (RSTs to strays and
 //! refusals, SYN-ACKs with a cookie) go out as they are through
 //! [`send_bare`].
 
@@ -97,18 +99,29 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         out: Outgoing,
     ) -> bool {
         let t = &self.tcb;
-        let window = if out.control == TcpControl::Rst {
-            0
-        } else {
-            self.rcv_window()
+        let syn = out.control == TcpControl::Syn;
+        // The window field: unscaled in a SYN (RFC 7323 §2.2), else our
+        // window rounded down to the scale's granularity (§2.4).
+        let (field, window) = match out.control {
+            TcpControl::Rst => (0, 0),
+            TcpControl::Syn => {
+                let w = self.rcv_window().min(u32::from(u16::MAX));
+                (w as u16, w)
+            }
+            _ => {
+                let field = (self.rcv_window() >> t.ext.rcv_shift) as u16;
+                (field, u32::from(field) << t.ext.rcv_shift)
+            }
         };
         let mut repr = bare_repr(t.local, t.remote, out.control, out.seq, out.ack);
         repr.push = out.push;
-        repr.window_len = window as u16;
-        if out.control == TcpControl::Syn {
+        repr.window_len = field;
+        if syn {
             repr.max_seg_size = Some(TCP_MSS);
             repr.sack_permitted = t.sack_ok;
+            repr.window_scale = t.ext.scaling.then_some(t.ext.rcv_shift);
         }
+        repr.timestamps = t.ext.option(tx.now(), out.ack.is_some());
         if out.ack.is_some() && matches!(out.control, TcpControl::None | TcpControl::Fin) {
             let base = t.rcv_nxt;
             let ranges = t.assembler.most_recent_first();
@@ -141,6 +154,9 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
             t.timers.ack_due = None;
             t.segs_unacked = 0;
             t.adv_wnd = window;
+        }
+        if let Some(ack) = out.ack {
+            t.ext.last_ack_sent = ack;
         }
         true
     }

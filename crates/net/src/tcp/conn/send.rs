@@ -12,7 +12,7 @@ use super::{Conn, State};
 use crate::device::Device;
 use crate::iface::Sender;
 use crate::time::Instant;
-use crate::wire::tcp::MAX_SACK_BLOCKS;
+use crate::wire::tcp::{MAX_SACK_BLOCKS, TIMESTAMPS_OPTION_LEN};
 use crate::wire::{TcpControl, TcpRepr};
 
 impl<const RX: usize, const TX: usize> Conn<RX, TX> {
@@ -99,7 +99,7 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
                 return true;
             }
             bump(&mut c.timeouts);
-            t.timers.on_retx_expired();
+            t.timers.on_retx_expired(t.ext.timestamps);
             probe = t.snd_wnd == 0 && t.state.is_synchronized();
             let collapse = !probe && t.state.is_synchronized();
             t.cc.on_timeout(&t.flight(), t.timers.retries, collapse, c);
@@ -168,12 +168,18 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
     }
 
     /// Most payload in one segment: the peer's MSS less the room our
-    /// SACK option takes (RFC 6691: the MSS counts no options).
+    /// SACK and Timestamps options take (RFC 6691: the MSS counts no
+    /// options).
     fn payload_cap(&self) -> usize {
         let blocks = self.sack_blocks_to_send();
+        let ts = if self.tcb.ext.timestamps {
+            TIMESTAMPS_OPTION_LEN
+        } else {
+            0
+        };
         self.tcb
             .snd_mss
-            .saturating_sub(TcpRepr::sack_option_len(blocks))
+            .saturating_sub(TcpRepr::sack_option_len(blocks) + ts)
             .max(1)
     }
 
@@ -315,7 +321,12 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         };
         let ok = self.emit(tx, c, out);
         if ok {
-            self.tcb.timers.arm_retx(tx.now());
+            let t = &mut self.tcb;
+            t.timers.arm_retx(tx.now());
+            if seq < t.snd_max {
+                let end = seq + (len + usize::from(fin));
+                t.timers.on_resend(end, tx.now(), t.ext.timestamps);
+            }
         }
         ok
     }
@@ -327,13 +338,13 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         if self.emit(tx, c, Outgoing::bare(TcpControl::Syn, iss, ack)) {
             let now = tx.now();
             let t = &mut self.tcb;
-            if !first {
-                bump(&mut c.retransmits);
-            }
             t.snd_nxt = iss + 1u32;
             t.snd_max = t.snd_nxt;
             if first {
                 t.timers.time_segment(t.snd_nxt, now);
+            } else {
+                bump(&mut c.retransmits);
+                t.timers.on_resend(t.snd_nxt, now, t.ext.timestamps);
             }
             t.timers.arm_retx(now);
         }

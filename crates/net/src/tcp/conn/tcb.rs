@@ -9,10 +9,11 @@ use super::super::counters::{bump, TcpCounters};
 use super::super::evict::AppPhase;
 use super::super::seq::SeqNumber;
 use super::recovery::{Flight, Recovery};
+use super::rfc7323::{Offer, Rfc7323};
 use super::timers::Timers;
 use super::{Endpoint, State};
 use crate::limits::{TCP_DEFAULT_PEER_MSS, TCP_MIN_PEER_MSS, TCP_MSS};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::wire::{Ipv4Address, TcpRepr};
 
 /// The transmission control block: everything but the buffers.
@@ -53,6 +54,8 @@ pub(crate) struct Tcb {
     /// SACK: in SYN-SENT, that we offer it; once the peer's SYN is in,
     /// that both sides agreed.
     pub sack_ok: bool,
+    /// Window scaling and timestamps.
+    pub ext: Rfc7323,
     pub assembler: Assembler,
     /// Congestion window and loss recovery.
     pub cc: Recovery,
@@ -89,6 +92,7 @@ impl Tcb {
             dup_acks_owed: 0,
             rst_pending: false,
             sack_ok: false,
+            ext: Rfc7323::off(),
             assembler: Assembler::new(),
             cc: Recovery::closed(),
             timers: Timers::closed(),
@@ -122,16 +126,28 @@ impl Tcb {
         }
     }
 
-    /// Takes the peer's SYN: its ISN, MSS, window, and whether SACK is
-    /// used (`offer`: we offer it).
-    pub fn take_syn(&mut self, syn: &TcpRepr, offer: bool) {
+    /// Takes the peer's SYN: its ISN, MSS, window, and which options
+    /// are used (those both it and our `offer` carry).
+    pub fn take_syn(&mut self, syn: &TcpRepr, offer: &Offer) {
         let mss = syn.max_seg_size.unwrap_or(TCP_DEFAULT_PEER_MSS);
         self.take_peer(
             syn.seq_number,
             mss,
             syn.window_len,
-            offer && syn.sack_permitted,
+            offer.sack && syn.sack_permitted,
         );
+        self.ext.negotiate(syn, offer);
+    }
+
+    /// Active open: what our SYN offers.
+    pub fn offer_in_syn(&mut self, offer: &Offer) {
+        self.sack_ok = offer.sack;
+        self.ext = Rfc7323::offered(offer);
+    }
+
+    /// What we offer (SYN-SENT) or agreed to.
+    pub fn offer(&self) -> Offer {
+        self.ext.as_offer(self.sack_ok)
     }
 
     /// Takes what a SYN cookie remembered of the peer's SYN (its ISN is
@@ -156,14 +172,17 @@ impl Tcb {
     /// Our SYN is acknowledged by `ack` in a segment at `seq` offering
     /// `window`: ESTABLISHED (RFC 9293 §3.10.7.3 and §3.10.7.4), from
     /// SYN-SENT or SYN-RECEIVED alike.
+    /// `echo` is the round trip its timestamp tells, if any.
     pub fn establish(
         &mut self,
         now: Instant,
         seq: SeqNumber,
         ack: SeqNumber,
         window: u32,
+        echo: Option<Duration>,
         c: &mut TcpCounters,
     ) {
+        self.timers.on_established(ack, now, echo);
         self.state = State::Established;
         self.snd_una = ack;
         self.snd_nxt = self.snd_nxt.max(ack);
@@ -171,9 +190,14 @@ impl Tcb {
         self.max_snd_wnd = self.max_snd_wnd.max(window);
         self.snd_wl1 = seq;
         self.snd_wl2 = ack;
-        self.timers.on_established(ack, now);
         if self.sack_ok {
             bump(&mut c.sack_negotiated);
+        }
+        if self.ext.scaling {
+            bump(&mut c.window_scaling_negotiated);
+        }
+        if self.ext.timestamps {
+            bump(&mut c.timestamps_negotiated);
         }
     }
 

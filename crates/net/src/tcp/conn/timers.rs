@@ -9,7 +9,8 @@ use super::super::counters::TcpCounters;
 use super::super::rtt::RttEstimator;
 use super::super::seq::SeqNumber;
 use super::State;
-use crate::time::Instant;
+use crate::limits::TCP_TIMESTAMP_TICK;
+use crate::time::{Duration, Instant};
 
 /// Why a connection is aborted with RST by a timer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,21 +107,47 @@ impl Timers {
     }
 
     /// An ACK up to `ack` came at `now`: ends the timed segment's round
-    /// trip if it covers it. Karn's rule (RFC 6298 §3) is kept by
-    /// [`Timers::forget_timing`] whenever something is resent.
-    pub fn sample_rtt(&mut self, ack: SeqNumber, now: Instant) {
-        if let Some((end, sent)) = self.rtt_timing {
-            if ack >= end {
-                self.rtt.sample(now - sent);
-                self.rtt_timing = None;
-            }
+    /// trip if it covers it. `echo` is the round trip the ACK's timestamp
+    /// echo tells (RFC 7323 §4.2), when timestamps are in use: that is
+    /// the sample, unless the echo is older than the timed transmission
+    /// (the ACK answers an earlier copy of a segment we resent: no
+    /// sample, the resend was needless). Without timestamps the sample is
+    /// the time since the segment was sent, and Karn's rule (RFC 6298
+    /// §3) is kept by [`Timers::forget_timing`] whenever something is
+    /// resent.
+    pub fn sample_rtt(&mut self, ack: SeqNumber, now: Instant, echo: Option<Duration>) {
+        let Some((end, sent)) = self.rtt_timing else {
+            return;
+        };
+        if ack < end {
+            return;
+        }
+        self.rtt_timing = None;
+        let age = now - sent;
+        match echo {
+            Some(rtt) if rtt.0 > age.0 + TCP_TIMESTAMP_TICK.0 => {}
+            Some(rtt) => self.rtt.sample(rtt),
+            None => self.rtt.sample(age),
         }
     }
 
-    /// Something is being resent: the segment timed may be answered by
-    /// the resend's ACK, so it is not timed (Karn).
-    pub fn forget_timing(&mut self) {
-        self.rtt_timing = None;
+    /// Something is about to be resent: without timestamps (`echoes`
+    /// false) the segment timed may be answered by the resend's ACK, so
+    /// it is not timed (Karn). With them the resend is timed instead
+    /// ([`Timers::on_resend`]).
+    pub fn forget_timing(&mut self, echoes: bool) {
+        if !echoes {
+            self.rtt_timing = None;
+        }
+    }
+
+    /// A segment ending at `end` was resent at `now`: with timestamps
+    /// (`echoes`) its round trip is timed, the echo telling whether an
+    /// ACK answers it or the copy before.
+    pub fn on_resend(&mut self, end: SeqNumber, now: Instant, echoes: bool) {
+        if echoes {
+            self.rtt_timing = Some((end, now));
+        }
     }
 
     /// New data was acknowledged at `now`: the path works, and the timer
@@ -133,10 +160,10 @@ impl Timers {
     }
 
     /// The handshake's SYN is acknowledged: no timer, no retries.
-    pub fn on_established(&mut self, ack: SeqNumber, now: Instant) {
+    pub fn on_established(&mut self, ack: SeqNumber, now: Instant, echo: Option<Duration>) {
         self.retx_at = None;
         self.retries = 0;
-        self.sample_rtt(ack, now);
+        self.sample_rtt(ack, now, echo);
     }
 
     /// Whether the retransmission timer has expired.
@@ -145,11 +172,12 @@ impl Timers {
     }
 
     /// The timer expired: back off (RFC 6298 §5.5), stop it (the resend
-    /// restarts it), and count the expiry.
-    pub fn on_retx_expired(&mut self) {
+    /// restarts it), and count the expiry (`echoes`: timestamps in use,
+    /// see [`Timers::forget_timing`]).
+    pub fn on_retx_expired(&mut self, echoes: bool) {
         self.retries += 1;
         self.rtt.back_off();
-        self.forget_timing();
+        self.forget_timing(echoes);
         self.retx_at = None;
     }
 

@@ -2,7 +2,8 @@
 //! [`FaultInjector`]: the client (the minimal active open) and the
 //! server (a listener) move 1 MiB each way at once, then both close.
 //! The data must arrive byte-exact within a bounded simulated time, with
-//! SACK on both ends (the default) and with it off (NewReno).
+//! SACK on both ends (the default) and with it off (NewReno), and with
+//! RFC 7323 (window scaling, timestamps) on (the default) and off.
 
 use super::*;
 use crate::phy::{FaultConfig, FaultInjector, XorShift};
@@ -75,7 +76,23 @@ struct Outcome {
     client: TcpCounters,
 }
 
-fn run(faults: FaultConfig, seed: u32, size: usize, sack: bool) -> Outcome {
+/// The configuration of both ends: SACK and RFC 7323 on or off. The
+/// bounds on a half-closed connection (FIN-WAIT-2, the lingering close)
+/// are lifted: the server closes once its download is sent, and on a
+/// lossy link the upload may still take longer than they allow (they are
+/// tested in `hostile.rs`).
+fn config(sack: bool, rfc7323: bool) -> TcpConfig {
+    let mut cfg = TcpConfig::new();
+    cfg.sack = sack;
+    cfg.window_scaling = rfc7323;
+    cfg.timestamps = rfc7323;
+    cfg.fin_wait_2_timeout = SIM_LIMIT;
+    cfg.linger_silence = SIM_LIMIT;
+    cfg.linger_total = SIM_LIMIT;
+    cfg
+}
+
+fn run(faults: FaultConfig, seed: u32, size: usize, cfg: TcpConfig) -> Outcome {
     let link: &'static Link = Box::leak(Box::new(Link::new()));
     let (ea, eb) = link.ends(OUR_MAC.0, PEER_MAC.0);
     let mut da = FaultInjector::new(ea, faults, seed);
@@ -86,8 +103,6 @@ fn run(faults: FaultConfig, seed: u32, size: usize, sack: bool) -> Outcome {
     let mut ib = Interface::new(cb);
     let mut sa: Box<Stack> = Box::new(TcpStack::new([1; 16]));
     let mut sb: Box<Stack> = Box::new(TcpStack::new([2; 16]));
-    let mut cfg = TcpConfig::new();
-    cfg.sack = sack;
     sa.set_config(cfg);
     sb.set_config(cfg);
     sa.listen(PORT, 2).unwrap();
@@ -156,13 +171,20 @@ fn lossy() -> FaultConfig {
 
 #[test]
 fn one_mib_each_way_without_faults() {
-    for sack in [true, false] {
-        let o = run(FaultConfig::default(), 1, MIB, sack);
+    for (sack, rfc7323) in [(true, true), (false, true), (true, false), (false, false)] {
+        let o = run(FaultConfig::default(), 1, MIB, config(sack, rfc7323));
         assert_eq!(o.server.retransmits + o.client.retransmits, 0);
         assert_eq!(o.server.bytes_in, MIB as u64);
         assert_eq!(o.client.bytes_in, MIB as u64);
         let negotiated = o.server.sack_negotiated + o.client.sack_negotiated;
         assert_eq!(negotiated, if sack { 2 } else { 0 });
+        let (s, c) = (&o.server, &o.client);
+        let both = if rfc7323 { 2 } else { 0 };
+        assert_eq!(s.timestamps_negotiated + c.timestamps_negotiated, both);
+        assert_eq!(
+            s.window_scaling_negotiated + c.window_scaling_negotiated,
+            both
+        );
         assert!(o.elapsed < Duration::from_secs(2), "{:?}", o.elapsed);
     }
 }
@@ -172,13 +194,13 @@ const SEEDS: [u32; 4] = [1, 2, 3, 0xdead_beef];
 
 /// Every seed through the lossy link; prints and returns the totals:
 /// (simulated time, retransmits, timeouts).
-fn lossy_runs(sack: bool) -> (Duration, u64, u64) {
+fn lossy_runs(sack: bool, rfc7323: bool) -> (Duration, u64, u64) {
     let mut total = (Duration(0), 0, 0);
     for seed in SEEDS {
-        let o = run(lossy(), seed, MIB, sack);
+        let o = run(lossy(), seed, MIB, config(sack, rfc7323));
         let (s, c) = (&o.server, &o.client);
         std::println!(
-            "sack {sack} seed {seed}: {:?} simulated; retransmits {}, fast {}, timeouts {}, \
+            "sack {sack} rfc7323 {rfc7323} seed {seed}: {:?} simulated; retransmits {}, fast {}, timeouts {}, \
              SACK recoveries {}, holes resent {}, skipped {} B",
             o.elapsed,
             s.retransmits + c.retransmits,
@@ -204,7 +226,7 @@ fn lossy_runs(sack: bool) -> (Duration, u64, u64) {
         total.2 += s.timeouts + c.timeouts;
     }
     std::println!(
-        "sack {sack}: total {:?} simulated, {} retransmits, {} timeouts",
+        "sack {sack} rfc7323 {rfc7323}: total {:?} simulated, {} retransmits, {} timeouts",
         total.0,
         total.1,
         total.2
@@ -214,12 +236,14 @@ fn lossy_runs(sack: bool) -> (Duration, u64, u64) {
 
 #[test]
 fn one_mib_each_way_through_loss_reordering_duplication() {
-    lossy_runs(false);
+    lossy_runs(false, true);
+    lossy_runs(false, false);
 }
 
 #[test]
 fn one_mib_each_way_through_loss_reordering_duplication_with_sack() {
-    lossy_runs(true);
+    lossy_runs(true, true);
+    lossy_runs(true, false);
 }
 
 #[test]
@@ -230,6 +254,8 @@ fn heavy_loss_still_delivers() {
         reorder_pct: 20,
         corrupt_pct: 2,
     };
-    run(faults, 77, 64 * 1024, true);
-    run(faults, 77, 64 * 1024, false);
+    for rfc7323 in [true, false] {
+        run(faults, 77, 64 * 1024, config(true, rfc7323));
+        run(faults, 77, 64 * 1024, config(false, rfc7323));
+    }
 }
