@@ -2,7 +2,7 @@
 //! segment in through a real [`Interface`] and simulated link, and
 //! asserts the exact segments that come out. Grouped by state in
 //! `states.rs`, timers in `timers.rs`, limits in `limits.rs`, SACK in
-//! `sack.rs`, bounds against hostile peers (timeouts, eviction, SYN
+//! `sack.rs`, window scaling and timestamps in `rfc7323.rs`, bounds against hostile peers (timeouts, eviction, SYN
 //! cookies) in `hostile.rs`; the
 //! two-stack simulated link with faults in `sim.rs`.
 
@@ -20,6 +20,7 @@ use crate::wire::{TcpControl, TcpPacket, TcpRepr};
 
 mod hostile;
 mod limits;
+mod rfc7323;
 mod sack;
 mod sim;
 mod states;
