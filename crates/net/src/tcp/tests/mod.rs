@@ -2,9 +2,9 @@
 //! segment in through a real [`Interface`] and simulated link, and
 //! asserts the exact segments that come out. Grouped by state in
 //! `states.rs`, timers in `timers.rs`, limits in `limits.rs`, SACK in
-//! `sack.rs`, window scaling and timestamps in `rfc7323.rs`, bounds against hostile peers (timeouts, eviction, SYN
-//! cookies) in `hostile.rs`; the
-//! two-stack simulated link with faults in `sim.rs`.
+//! `sack.rs`, window scaling and timestamps in `rfc7323.rs`, bounds
+//! against hostile peers (timeouts, eviction, SYN cookies) in
+//! `hostile.rs`; the two-stack simulated link with faults in `sim.rs`.
 
 use std::boxed::Box;
 use std::vec::Vec;
