@@ -16,7 +16,8 @@ const STEP: Duration = Duration(100);
 const MAX_JUMP: Duration = Duration::from_millis(5);
 const MIB: usize = 1 << 20;
 
-type Stack = TcpStack<2>;
+type Stack<const RX: usize = BUF_LEN, const TX: usize = BUF_LEN> = TcpStack<2, RX, TX>;
+const BUF_LEN: usize = crate::limits::TCP_RX_BUFFER_LEN;
 
 fn data(n: usize, seed: u32) -> Vec<u8> {
     let mut rng = XorShift::new(seed);
@@ -44,7 +45,7 @@ impl App {
     }
 
     /// Reads everything waiting, writes what fits, closes when done.
-    fn serve(&mut self, stack: &mut Stack) {
+    fn serve<const RX: usize, const TX: usize>(&mut self, stack: &mut Stack<RX, TX>) {
         let Some(h) = self.handle else { return };
         let mut buf = [0u8; 4096];
         loop {
@@ -62,7 +63,11 @@ impl App {
         }
     }
 
-    fn done(&self, stack: &Stack, expected: usize) -> bool {
+    fn done<const RX: usize, const TX: usize>(
+        &self,
+        stack: &Stack<RX, TX>,
+        expected: usize,
+    ) -> bool {
         let state = self.handle.map_or(State::Closed, |h| stack.state(h));
         self.closed
             && self.got.len() == expected
@@ -72,6 +77,8 @@ impl App {
 
 struct Outcome {
     elapsed: Duration,
+    /// The largest send window either side was offered.
+    peak_window: u32,
     server: TcpCounters,
     client: TcpCounters,
 }
@@ -93,6 +100,15 @@ fn config(sack: bool, rfc7323: bool) -> TcpConfig {
 }
 
 fn run(faults: FaultConfig, seed: u32, size: usize, cfg: TcpConfig) -> Outcome {
+    run_with::<BUF_LEN, BUF_LEN>(faults, seed, size, cfg)
+}
+
+fn run_with<const RX: usize, const TX: usize>(
+    faults: FaultConfig,
+    seed: u32,
+    size: usize,
+    cfg: TcpConfig,
+) -> Outcome {
     let link: &'static Link = Box::leak(Box::new(Link::new()));
     let (ea, eb) = link.ends(OUR_MAC.0, PEER_MAC.0);
     let mut da = FaultInjector::new(ea, faults, seed);
@@ -101,8 +117,9 @@ fn run(faults: FaultConfig, seed: u32, size: usize, cfg: TcpConfig) -> Outcome {
     let mut cb = Config::new(PEER_MAC);
     cb.ip = PEER_IP;
     let mut ib = Interface::new(cb);
-    let mut sa: Box<Stack> = Box::new(TcpStack::new([1; 16]));
-    let mut sb: Box<Stack> = Box::new(TcpStack::new([2; 16]));
+    let mut sa: Box<Stack<RX, TX>> = Box::new(TcpStack::new([1; 16]));
+    let mut sb: Box<Stack<RX, TX>> = Box::new(TcpStack::new([2; 16]));
+    let mut peak_window = 0;
     sa.set_config(cfg);
     sb.set_config(cfg);
     sa.listen(PORT, 2).unwrap();
@@ -129,6 +146,11 @@ fn run(faults: FaultConfig, seed: u32, size: usize, cfg: TcpConfig) -> Outcome {
         }
         server.serve(&mut sa);
         client.serve(&mut sb);
+        for (stack, app) in [(&sa, &server), (&sb, &client)] {
+            if let Some(t) = app.handle.and_then(|h| stack.tcb(h)) {
+                peak_window = peak_window.max(t.snd_wnd);
+            }
+        }
         if server.done(&sa, size) && client.done(&sb, size) {
             break;
         }
@@ -155,6 +177,7 @@ fn run(faults: FaultConfig, seed: u32, size: usize, cfg: TcpConfig) -> Outcome {
     assert!(client.got == server.out, "seed {seed}: download corrupted");
     Outcome {
         elapsed: now - start,
+        peak_window,
         server: *sa.counters(),
         client: *sb.counters(),
     }
@@ -258,4 +281,35 @@ fn heavy_loss_still_delivers() {
         run(faults, 77, 64 * 1024, config(true, rfc7323));
         run(faults, 77, 64 * 1024, config(false, rfc7323));
     }
+}
+
+/// Bulk-sized buffers ([`TCP_BULK_BUFFER_LEN`]): with window scaling the
+/// windows offered reach megabytes; without, 64 KiB at most.
+///
+/// [`TCP_BULK_BUFFER_LEN`]: crate::limits::TCP_BULK_BUFFER_LEN
+#[test]
+fn bulk_buffers_offer_windows_past_64_kib_only_when_scaled() {
+    use crate::limits::TCP_BULK_BUFFER_LEN as BULK;
+    // Two stacks of 16 MiB each, built on the stack before boxing.
+    let big = std::thread::Builder::new().stack_size(160 << 20);
+    big.spawn(|| {
+        for scaled in [true, false] {
+            let o =
+                run_with::<BULK, BULK>(FaultConfig::default(), 5, 8 * MIB, config(true, scaled));
+            std::println!(
+                "bulk, scaling {scaled}: {:?} simulated, peak window {}",
+                o.elapsed,
+                o.peak_window
+            );
+            assert_eq!(o.server.bytes_in, 8 * MIB as u64);
+            if scaled {
+                assert!(o.peak_window > 1 << 20, "{}", o.peak_window);
+            } else {
+                assert!(o.peak_window <= u32::from(u16::MAX), "{}", o.peak_window);
+            }
+        }
+    })
+    .unwrap()
+    .join()
+    .unwrap();
 }
