@@ -115,8 +115,18 @@ tcp_counters! {
     reaped_idle,
     /// Half-open connections dropped after `TCP_SYN_RECEIVED_TIMEOUT`.
     syn_received_timeouts,
-    /// TIME-WAIT slots taken early for a new connection.
+    /// TIME-WAIT slots taken early for a new connection (the table was
+    /// full: the one closest to expiry).
     time_wait_recycled,
+    /// TIME-WAIT connections reopened by a new SYN for their 4-tuple
+    /// (RFC 6191: a higher timestamp, or a higher sequence number).
+    time_wait_reopened,
+    /// SYNs for a TIME-WAIT 4-tuple that RFC 6191 does not let reopen it
+    /// (an old timestamp or sequence number), dropped silently.
+    time_wait_syn_dropped,
+    /// Most slots in TIME-WAIT at once (a high-water mark, not a count
+    /// of events).
+    time_wait_peak,
     /// Half-open (SYN-RECEIVED) connections evicted for a completed one.
     evicted_syn_received,
     /// Connections closed by the application and lingering, evicted.

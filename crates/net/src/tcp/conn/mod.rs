@@ -35,7 +35,7 @@ use crate::limits::TCP_MSS;
 use crate::time::Instant;
 use crate::wire::Ipv4Address;
 
-pub(crate) use rfc7323::{window_shift, Offer};
+pub(crate) use rfc7323::{ts_before, window_shift, Offer};
 pub(crate) use segment::{bare_repr, send_bare};
 pub(crate) use tcb::Tcb;
 

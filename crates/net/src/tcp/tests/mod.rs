@@ -24,6 +24,7 @@ mod rfc7323;
 mod sack;
 mod sim;
 mod states;
+mod time_wait;
 mod timers;
 
 pub(crate) const OUR_MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
