@@ -1,7 +1,7 @@
 # bedrock: every command a user needs. Each target does its own set-up.
 .PHONY: all setup setup-qemu test lint unit nostd kernel kernel-test run serve bench fuzz clean help \
 	setup-server server server-aarch64 server-test server-lint bench-serve browser-test bench-kernel \
-	hostile-test
+	hostile-test bench-bulk
 
 CARGO ?= cargo
 # Crates that must build for bare metal (no std, no alloc, no libc).
@@ -33,7 +33,8 @@ help:
 	@echo "make test    every test: lint, host unit/property tests, bare-metal build, kernel in QEMU, web page in Chromium"
 	@echo "make kernel  build the unikernel image ($(KERNEL_ELF)) and its test runner"
 	@echo "make serve   the hosted server on ROOT=$(ROOT) at 127.0.0.1:$(SERVE_PORT) (ARGS='--allow-write' ...)"
-	@echo "make bench   criterion benchmarks, side by side with reference crates; bench-serve: wrk vs nginx"
+	@echo "make bench   criterion benchmarks, side by side with reference crates; bench-serve: wrk vs nginx;"
+	@echo "             bench-bulk: 256 MiB each way through the unikernel's echo (window scaling on/off) and over veth"
 	@echo "make hostile-test  issue 15's hostile clients against the unikernel (tap) and bedrock-serve (veth)"
 	@echo "make fuzz    each fuzz target for FUZZ_SECONDS (default $(FUZZ_SECONDS)) seconds"
 	@echo "make clean   remove build artefacts"
@@ -140,7 +141,7 @@ serve: server
 bench: setup
 	@echo "== criterion benchmarks (ratios vs httparse, matchit, serde_json in the same run)"
 	@$(CARGO) bench --workspace --quiet -- --noplot 2>&1 | scripts/bench-ratios.py
-	@$(MAKE) --no-print-directory bench-serve bench-kernel
+	@$(MAKE) --no-print-directory bench-serve bench-kernel bench-bulk
 
 # Benchmark images log at warn level (no access-log line per request), one
 # for QEMU user networking and one with the tap subnet's addresses.
@@ -153,6 +154,21 @@ bench-kernel: setup-qemu
 	@echo "== unikernel: wrk over hostfwd and over a tap device"
 	@scripts/bench-kernel.py --elf kernel/target/bench/aarch64-unknown-none/release/bedrock-kernel \
 		--tap-elf kernel/target/bench-tap/aarch64-unknown-none/release/bedrock-kernel
+
+# Bulk TCP: the echo service over a tap, RFC 7323 window scaling on and off
+# (BEDROCK_WINDOW_SCALING=0), beside Linux to Linux over veth.
+BULK_IMAGE_ENV = BEDROCK_LOG=warn BEDROCK_IP=10.0.4.15/24 BEDROCK_GATEWAY=10.0.4.1 BEDROCK_ECHO_PORT=7
+BULK_ELF = aarch64-unknown-none/release/bedrock-kernel
+bench-bulk: setup-qemu
+	@scripts/setup.sh bench
+	@echo "== build the unikernel's echo images (window scaling on, off)"
+	@cd kernel && $(BULK_IMAGE_ENV) CARGO_TARGET_DIR=target/bench-bulk-on \
+		$(CARGO) build --quiet --release --bin bedrock-kernel
+	@cd kernel && $(BULK_IMAGE_ENV) BEDROCK_WINDOW_SCALING=0 CARGO_TARGET_DIR=target/bench-bulk-off \
+		$(CARGO) build --quiet --release --bin bedrock-kernel
+	@echo "== bulk TCP through the echo service, and Linux over veth"
+	@scripts/bench-bulk.py --on kernel/target/bench-bulk-on/$(BULK_ELF) \
+		--off kernel/target/bench-bulk-off/$(BULK_ELF) $(BULK_ARGS)
 
 bench-serve: server
 	@scripts/setup.sh bench
