@@ -78,27 +78,32 @@ class Netns:
         subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
 
 
-def sample_window(ns, dst, delay, out):
-    """`ss -tin` of the connection to `dst`, `delay` seconds into it."""
-    time.sleep(delay)
-    r = ns.run("ss", "-tinH", "dst", dst, capture_output=True, text=True)
-    text = " ".join(r.stdout.split())
-    fields = {}
-    for key in ("wscale", "rtt", "snd_wnd", "rcv_space", "cwnd", "mss"):
-        m = re.search(rf"\b{key}:(\S+)", text)
-        if m:
-            fields[key] = m.group(1)
-    out.update(fields)
+def sample_window(ns, dst, done, out):
+    """`ss -tin` of the connection to `dst` every 0.1 s until `done` is
+    set; `out` keeps the latest sample of an established connection."""
+    while not done.wait(0.1):
+        r = ns.run("ss", "-tinH", "state", "established", "dst", dst,
+                   capture_output=True, text=True)
+        text = " ".join(r.stdout.split())
+        fields = {}
+        for key in ("wscale", "rtt", "snd_wnd", "rcv_space", "cwnd", "mss"):
+            m = re.search(rf"\b{key}:(\S+)", text)
+            if m:
+                fields[key] = m.group(1)
+        if "snd_wnd" in fields:
+            out.clear()
+            out.update(fields)
 
 
 def transfer(ns, dst, port, nbytes, timeout):
     """The echo client in `ns` against dst:port; returns (MiB/s each way,
-    the window sample)."""
-    window = {}
-    sampler = threading.Thread(target=sample_window, args=(ns, dst, 2.0, window), daemon=True)
+    the latest window sample)."""
+    window, done = {}, threading.Event()
+    sampler = threading.Thread(target=sample_window, args=(ns, dst, done, window), daemon=True)
     sampler.start()
     r = ns.run(sys.executable, CLIENT, "echo", dst, str(port), "--bytes", str(nbytes),
                "--timeout", str(timeout), capture_output=True, text=True, timeout=timeout + 30)
+    done.set()
     sampler.join(1)
     m = re.search(r"([\d.]+) MiB/s each way", r.stdout)
     if r.returncode != 0 or not m:
@@ -109,7 +114,7 @@ def transfer(ns, dst, port, nbytes, timeout):
 def window_text(w):
     if not w:
         return "(no ss sample)"
-    return ("wscale %s (Linux's, the guest's), guest's window %s B, Linux's receive space %s B, "
+    return ("wscale %s (the guest's, Linux's), guest's window %s B, Linux's receive space %s B, "
             "cwnd %s, rtt %s ms" % (w.get("wscale", "none"), w.get("snd_wnd", "?"),
                                     w.get("rcv_space", "?"), w.get("cwnd", "?"), w.get("rtt", "?")))
 
