@@ -109,12 +109,13 @@ impl Timers {
     /// An ACK up to `ack` came at `now`: ends the timed segment's round
     /// trip if it covers it. `echo` is the round trip the ACK's timestamp
     /// echo tells (RFC 7323 §4.2), when timestamps are in use: that is
-    /// the sample, unless the echo is older than the timed transmission
-    /// (the ACK answers an earlier copy of a segment we resent: no
-    /// sample, the resend was needless). Without timestamps the sample is
-    /// the time since the segment was sent, and Karn's rule (RFC 6298
-    /// §3) is kept by [`Timers::forget_timing`] whenever something is
-    /// resent.
+    /// the sample, unless the echoed transmission is far older than the
+    /// timed one (more than the timed one's own age again: the ACK
+    /// answers an earlier copy of a segment we resent, and the resend
+    /// was needless; a delayed ACK echoing the segment sent just before
+    /// the timed one still counts). Without timestamps the sample is the
+    /// time since the segment was sent, and Karn's rule (RFC 6298 §3) is
+    /// kept by [`Timers::forget_timing`] whenever something is resent.
     pub fn sample_rtt(&mut self, ack: SeqNumber, now: Instant, echo: Option<Duration>) {
         let Some((end, sent)) = self.rtt_timing else {
             return;
@@ -125,7 +126,7 @@ impl Timers {
         self.rtt_timing = None;
         let age = now - sent;
         match echo {
-            Some(rtt) if rtt.0 > age.0 + TCP_TIMESTAMP_TICK.0 => {}
+            Some(rtt) if rtt.0 > 2 * age.0 + TCP_TIMESTAMP_TICK.0 => {}
             Some(rtt) => self.rtt.sample(rtt),
             None => self.rtt.sample(age),
         }

@@ -224,7 +224,7 @@ fn lossy_runs(sack: bool, rfc7323: bool) -> (Duration, u64, u64) {
         let (s, c) = (&o.server, &o.client);
         std::println!(
             "sack {sack} rfc7323 {rfc7323} seed {seed}: {:?} simulated; retransmits {}, fast {}, timeouts {}, \
-             SACK recoveries {}, holes resent {}, skipped {} B",
+             SACK recoveries {}, holes resent {}, skipped {} B, PAWS drops {}",
             o.elapsed,
             s.retransmits + c.retransmits,
             s.fast_retransmits + c.fast_retransmits,
@@ -232,6 +232,7 @@ fn lossy_runs(sack: bool, rfc7323: bool) -> (Duration, u64, u64) {
             s.sack_recoveries + c.sack_recoveries,
             s.sack_retransmits + c.sack_retransmits,
             s.sack_skipped_bytes + c.sack_skipped_bytes,
+            s.drop_paws + c.drop_paws,
         );
         assert!(s.retransmits + c.retransmits > 0);
         assert!(s.fast_retransmits + c.fast_retransmits > 0);
