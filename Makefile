@@ -156,16 +156,19 @@ bench-kernel: setup-qemu
 		--tap-elf kernel/target/bench-tap/aarch64-unknown-none/release/bedrock-kernel
 
 # Bulk TCP: the echo service over a tap, RFC 7323 window scaling on and off
-# (BEDROCK_WINDOW_SCALING=0), beside Linux to Linux over veth.
+# (BEDROCK_WINDOW_SCALING=0), beside Linux to Linux over veth. The images are
+# bulk-transfer builds of bedrock-net (4 slots of 4 MiB buffers, see
+# crates/net/src/limits.rs), so a scaled window can be megabytes.
 BULK_IMAGE_ENV = BEDROCK_LOG=warn BEDROCK_IP=10.0.4.15/24 BEDROCK_GATEWAY=10.0.4.1 BEDROCK_ECHO_PORT=7
+BULK_FEATURES = --features bedrock-net/bulk
 BULK_ELF = aarch64-unknown-none/release/bedrock-kernel
 bench-bulk: setup-qemu
 	@scripts/setup.sh bench
 	@echo "== build the unikernel's echo images (window scaling on, off)"
 	@cd kernel && $(BULK_IMAGE_ENV) CARGO_TARGET_DIR=target/bench-bulk-on \
-		$(CARGO) build --quiet --release --bin bedrock-kernel
+		$(CARGO) build --quiet --release --bin bedrock-kernel $(BULK_FEATURES)
 	@cd kernel && $(BULK_IMAGE_ENV) BEDROCK_WINDOW_SCALING=0 CARGO_TARGET_DIR=target/bench-bulk-off \
-		$(CARGO) build --quiet --release --bin bedrock-kernel
+		$(CARGO) build --quiet --release --bin bedrock-kernel $(BULK_FEATURES)
 	@echo "== bulk TCP through the echo service, and Linux over veth"
 	@scripts/bench-bulk.py --on kernel/target/bench-bulk-on/$(BULK_ELF) \
 		--off kernel/target/bench-bulk-off/$(BULK_ELF) $(BULK_ARGS)

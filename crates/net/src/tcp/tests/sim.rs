@@ -17,7 +17,9 @@ const MAX_JUMP: Duration = Duration::from_millis(5);
 const MIB: usize = 1 << 20;
 
 type Stack<const RX: usize = BUF_LEN, const TX: usize = BUF_LEN> = TcpStack<2, RX, TX>;
-const BUF_LEN: usize = crate::limits::TCP_RX_BUFFER_LEN;
+/// Buffers of the simulated stacks: the server's 16 KiB, in a `bulk`
+/// build too (which changes the default).
+const BUF_LEN: usize = 16 * 1024;
 
 fn data(n: usize, seed: u32) -> Vec<u8> {
     let mut rng = XorShift::new(seed);

@@ -201,7 +201,7 @@ fn rfc6191_timestamps_compare_across_the_wrap() {
 
 /// A new connection per request through a table of `N` slots, every one
 /// of them left in TIME-WAIT by our close: no SYN is refused or answered
-/// with a cookie. Every other request comes from one of 4 ports that
+/// with a cookie. Every other request comes from one of N / 4 ports that
 /// come round again while their TIME-WAIT lasts: its SYN reopens the
 /// 4-tuple (RFC 6191: the client's timestamps, or ISNs, grow). The rest
 /// come from new ports and take the TIME-WAIT slot closest to expiry.
@@ -210,7 +210,7 @@ fn new_connection_per_request<const N: usize>(timestamps: bool, rounds: usize) -
     let mut h = H::<N, 64, 64>::new();
     for i in 0..rounds * N {
         let port = if i % 2 == 0 {
-            5000 + (i / 2 % 4) as u16
+            5000 + (i / 2 % (N / 4).max(1)) as u16
         } else {
             6000 + i as u16
         };
