@@ -67,6 +67,13 @@ fn main() {
         }
         _ => out.push_str("pub const ECHO_PORT: Option<u16> = None;\n"),
     }
+    println!("cargo:rerun-if-env-changed=BEDROCK_COMMIT");
+    let per_request = match env::var("BEDROCK_COMMIT").as_deref() {
+        Ok("group") | Ok("") | Err(_) => false,
+        Ok("each") => true,
+        Ok(other) => panic!("BEDROCK_COMMIT={other:?}: use group or each"),
+    };
+    writeln!(out, "pub const COMMIT_EACH_REQUEST: bool = {per_request};").unwrap();
     println!("cargo:rerun-if-env-changed=BEDROCK_LOG");
     let level = match env::var("BEDROCK_LOG").as_deref() {
         Ok("error") => 1,

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """wrk against the unikernel in QEMU, over QEMU user networking (hostfwd,
-what `make run` uses) and over a tap device in a network namespace (host
-client -> tap -> guest, no slirp: the guest's own ceiling).
+what `make run` uses without root), over a tap device in a network
+namespace (host client -> tap -> guest, no slirp: the guest's own ceiling),
+and over `make run`'s path as root (127.0.0.1 -> scripts/forward.py -> the
+same tap).
 
 For each workload: requests/s, latency percentiles, errors, and what the
 guest spent per request, from its console counters read before and after
@@ -27,7 +29,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
-from bedrock_test import Guest, free_port, raw, user_netdev  # noqa: E402
+from bedrock_test import Guest, free_port, raw, user_netdev, wait_until  # noqa: E402
 
 SLOWAPI_KEEPALIVE_RPS = 410
 GOAL_KEEPALIVE_RPS = 30 * SLOWAPI_KEEPALIVE_RPS
@@ -37,6 +39,7 @@ TAP_HOST_IP = "10.0.4.1"
 TAP_GUEST_IP = "10.0.4.15"
 PATH = "/api/hotels/1"
 BOOT_RUNS = 5
+FORWARDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "forward.py")
 
 # (name, wrk threads, connections, extra wrk args)
 WORKLOADS = [
@@ -45,6 +48,8 @@ WORKLOADS = [
     ("keep-alive c=64", 2, 64, []),
     ("new conn c=1", 1, 1, ["-H", "Connection: close"]),
     ("new conn c=16", 2, 16, ["-H", "Connection: close"]),
+    # Past the hostfwd backlog of one: what `make run`'s forwarder is for.
+    ("new conn c=64", 2, 64, ["-H", "Connection: close"]),
 ]
 
 
@@ -66,6 +71,14 @@ def wait_http(guest, host, port, timeout, prefix=()):
             pass
         time.sleep(0.002)
     sys.exit(f"bench-kernel: the guest did not answer HTTP within {timeout} s:\n{guest.console(None)}")
+
+
+def answers(host, port):
+    """Whether GET / on a new connection gets a 200."""
+    try:
+        return http_get(host, port, "/", timeout=0.5).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
 
 
 def http_get(host, port, path, timeout=5):
@@ -172,12 +185,25 @@ def bench_tap(elf, seconds):
                               capture_output=True, text=True).stdout
         assert post == "201", post
         rows = run_workloads(guest, TAP_GUEST_IP, 80, seconds, prefix=inns)
+        # `make run`'s path as root: the same guest behind scripts/forward.py.
+        fport = free_port()
+        forwarder = subprocess.Popen([sys.executable, FORWARDER, "--listen", f"127.0.0.1:{fport}",
+                                      "--target", f"{TAP_GUEST_IP}:80", "--netns", ns])
+        try:
+            if not wait_until(lambda: answers("127.0.0.1", fport), 10):
+                sys.exit(f"bench-kernel: no answer through scripts/forward.py on 127.0.0.1:{fport} within 10 s")
+            fwd_rows = run_workloads(guest, "127.0.0.1", fport, seconds)
+        finally:
+            forwarder.terminate()
+            forwarder.wait()
     finally:
         if guest:
             guest.stop()
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
     print_table(f"tap device in a network namespace (no slirp), GET {PATH}", rows)
     goals(rows, "tap")
+    print_table(f"make run as root: 127.0.0.1 -> scripts/forward.py -> tap -> guest:80, GET {PATH}", fwd_rows)
+    goals(fwd_rows, "make run (forwarder)")
 
 
 def instructions_per_request(elf):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for building and testing bedrock on a fresh Debian machine.
 # Quiet when everything is already present; says what it installs otherwise.
-# Usage: scripts/setup.sh [base|qemu|server|bench|browser|fuzz]...   (default: base)
+# Usage: scripts/setup.sh [base|qemu|server|bench|browser|fuzz|container|kube]...   (default: base)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +53,32 @@ browser_tools() {
     fi
 }
 
+# podman and runc for the OCI image (`make image`, `make image-test`):
+# these machines need the runc runtime (docs in the Makefile).
+container_tools() {
+    want_pkg podman podman
+    want_pkg runc runc
+    want_pkg curl curl
+}
+
+# kubernetes-validate (PyPI; it carries the Kubernetes JSON schemas, so
+# validation needs no cluster and no network at test time) in a venv of
+# its own under target/, pinned, for `make deploy-test`.
+KUBE_VENV=target/kube-venv
+KUBE_VALIDATE_VERSION=1.37.0
+kube_tools() {
+    want_pkg python3 python3
+    /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+    install_apt
+    need_apt=()
+    if ! "$KUBE_VENV/bin/kubernetes-validate" --version 2>/dev/null | grep -q "$KUBE_VALIDATE_VERSION"; then
+        say "installing kubernetes-validate $KUBE_VALIDATE_VERSION from PyPI into $KUBE_VENV"
+        rm -rf "$KUBE_VENV"
+        /usr/bin/python3 -m venv "$KUBE_VENV"
+        "$KUBE_VENV/bin/pip" install --quiet "kubernetes-validate==$KUBE_VALIDATE_VERSION"
+    fi
+}
+
 fuzz_tools() {
     if ! rustup toolchain list | grep -q '^nightly'; then
         say "installing the nightly toolchain (cargo-fuzz needs it)"
@@ -100,6 +126,8 @@ for part in "$@"; do
             ;;
         browser) browser_tools ;;
         fuzz) fuzz_tools ;;
+        container) container_tools ;;
+        kube) kube_tools ;;
         *) say "unknown part '$part'"; exit 2 ;;
     esac
 done

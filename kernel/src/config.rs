@@ -7,6 +7,9 @@
 //! - `BEDROCK_ECHO_PORT=7`: a TCP echo service on that port for bulk
 //!   transfer tests (default: none, so `make run` images have no echo port);
 //! - `BEDROCK_LOG=error|warn|info|debug|trace`: console log level (info);
+//! - `BEDROCK_COMMIT=group|each`: with a disk, one append and flush for
+//!   every change of a loop turn (group, the default) or one per request
+//!   (each: only for the benchmark that compares them);
 //! - `BEDROCK_WINDOW_SCALING=0`: with an echo service, the TCP stack
 //!   neither offers nor accepts RFC 7323 window scaling (for the bulk
 //!   benchmark's comparison, scripts/bench-bulk.py; default: on).

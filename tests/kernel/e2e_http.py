@@ -5,7 +5,9 @@ Boots the release image with user networking and a host port forwarded to
 the guest's port 80, then checks with real clients (curl and Python's
 http.client): the seed's curl lines exactly, a thousand hotels POSTed over
 one keep-alive connection and listed back as JSON, a name with quotes and
-non-ASCII round-tripping through a JSON POST, 64 concurrent clients,
+non-ASCII round-tripping through a JSON POST, the Host and field-text
+rules (an invalid Host is 400; JSON strings kept exactly, text fields
+trimmed, control characters 422), 64 concurrent clients,
 clients that sit idle, reset mid-request or half-close not stopping others
 from being served, and the connection table at and past its limit. Prints the time from QEMU's launch to the first HTTP
 answer and a quick keep-alive requests/s figure. QEMU is always killed;
@@ -26,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from bedrock_test import (KERNEL_ELF, Guest, Report, exchange, free_port, http_status,  # noqa: E402
-                          user_netdev, wait_until)
+                          raw, status_of, user_netdev, wait_until)
 
 TOTAL_TIMEOUT = 120  # seconds for the whole script
 BOOT_TIMEOUT = 10.0  # seconds to "serving HTTP"
@@ -117,6 +119,36 @@ def unicode_roundtrip(port):
     check("quotes and non-ASCII round-trip via JSON (%d %d)" % (status, status2),
           status == 201 and made.get("name") == name and got.get("name") == name
           and got.get("city") == city)
+
+
+def host_and_field_rules(port):
+    """RFC 9112 3.2: an invalid Host value is a 400. Field text: JSON strings
+    are stored exactly as decoded, text fields trimmed, control characters
+    refused with 422."""
+    r = raw(port, b"GET /api/hotels HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n")
+    check("Host: a b -> 400 (%r)" % r[:40], status_of(r) == 400)
+    r = raw(port, b"GET /api/hotels/1 HTTP/1.1\r\nHost: [::1]:8888\r\nConnection: close\r\n\r\n")
+    check("Host: [::1]:8888 is valid (%r)" % r[:40], status_of(r) in (200, 404))
+    as_json = {"Content-Type": "application/json"}
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    status, _, body = exchange(c, "POST", "/api/hotels",
+                               json.dumps({"name": "asd ", "city": " x"}).encode(), as_json)
+    made = json.loads(body) if status == 201 else {}
+    status2, _, body2 = exchange(c, "GET", "/api/hotels/%s" % made.get("id", 0))
+    check("JSON strings stored exactly (%d %r)" % (status, body2[:60]),
+          status == 201 and made.get("name") == "asd " and made.get("city") == " x"
+          and status2 == 200 and json.loads(body2) == made)
+    status, _, body = exchange(c, "POST", "/api/hotels", b" Ritz \t, Paris\n")
+    made = json.loads(body) if status == 201 else {}
+    check("text fields trimmed (%d %r)" % (status, body[:60]),
+          made.get("name") == "Ritz" and made.get("city") == "Paris")
+    for label, body, headers in [("JSON \\b", json.dumps({"name": "a\bb", "city": "c"}).encode(), as_json),
+                                 ("form %00", b"name=a%00&city=c",
+                                  {"Content-Type": "application/x-www-form-urlencoded"}),
+                                 ("text tab", b"a\tb,c", {})]:
+        status, _, _ = exchange(c, "POST", "/api/hotels", body, headers)
+        check("control character (%s) -> 422 (%d)" % (label, status), status == 422)
+    c.close()
 
 
 def concurrent(port):
@@ -289,6 +321,7 @@ def main():
         seed_lines(port)
         thousand_hotels(port)
         unicode_roundtrip(port)
+        host_and_field_rules(port)
         concurrent(port)
         bad_clients(port)
         slot_limit(port)

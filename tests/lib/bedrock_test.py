@@ -72,13 +72,20 @@ def user_netdev(forward_port=None):
     return "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:80" % forward_port
 
 
-def qemu_command(elf, netdev="user,id=n0", semihosting=True, icount=False):
+def qemu_command(elf, netdev="user,id=n0", semihosting=True, icount=False, disk=None):
     """The whole command line: machine, image, one virtio NIC on `netdev`
     (which must have id=n0); `icount` runs one guest nanosecond per
-    instruction."""
+    instruction; `disk`, a raw image file, becomes a virtio-blk device."""
     cmd = qemu_virt(semihosting=semihosting) + ["-kernel", elf, "-netdev", netdev,
                                                 "-device", "virtio-net-device,netdev=n0"]
+    if disk:
+        cmd += disk_args(disk)
     return cmd + (["-icount", "shift=0"] if icount else [])
+
+
+def disk_args(path):
+    """QEMU arguments for a raw image file as the guest's virtio-blk disk."""
+    return ["-drive", f"file={path},if=none,format=raw,id=d0", "-device", "virtio-blk-device,drive=d0"]
 
 
 # The counters block printed by 'c' on the console (kernel/src/main.rs,
@@ -112,8 +119,10 @@ class Guest:
     stdin is a pipe, for console keys. `prefix` goes in front of QEMU (for
     example ip netns exec NS)."""
 
-    def __init__(self, elf, netdev="user,id=n0", prefix=(), semihosting=True, icount=False):
-        cmd = list(prefix) + qemu_command(elf, netdev, semihosting=semihosting, icount=icount)
+    def __init__(self, elf, netdev="user,id=n0", prefix=(), semihosting=True, icount=False,
+                 disk=None):
+        cmd = list(prefix) + qemu_command(elf, netdev, semihosting=semihosting, icount=icount,
+                                          disk=disk)
         self.launched = time.monotonic()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
@@ -366,9 +375,13 @@ def main():
     q.add_argument("--virtio", choices=("modern", "legacy"), default="modern")
     q.add_argument("--no-semihosting", action="store_true")
     sub.add_parser("free-port", help="a free TCP port on 127.0.0.1")
+    d = sub.add_parser("disk-args", help="QEMU arguments for a raw image as the guest's disk")
+    d.add_argument("path")
     a = ap.parse_args()
     if a.what == "qemu-virt":
         words = qemu_virt(legacy_virtio=a.virtio == "legacy", semihosting=not a.no_semihosting)
+    elif a.what == "disk-args":
+        words = disk_args(a.path)
     else:
         words = [str(free_port())]
     print("\n".join(words))

@@ -153,12 +153,19 @@ start_guest_on_tap() {
         -device virtio-net-device,netdev=n0 "$@"
 }
 
+# NETWORK_UP_RE: the kernel's "network up" line with the gateway resolved,
+# "network up: GUEST/24 via GW (MAC) in N us" (kernel/src/serve/mod.rs),
+# as an extended regex; not "via GW (unresolved)", which it prints when the
+# gateway never answered ARP.
+NETWORK_UP_RE="network up: ${GUEST_IP//./\\.}/24 via ${HOST_IP//./\\.} \\(([0-9a-f]{2}:){5}[0-9a-f]{2}\\) in [0-9]+ us"
+
 # wait_network_up: waits (10 s at most) for the kernel's "network up" line
-# with the gateway resolved; fails if QEMU exits or it never comes.
+# with the gateway resolved to a MAC address (NETWORK_UP_RE); fails if QEMU
+# exits or that line never comes.
 wait_network_up() {
     poll_while_running "$QEMU_PID" 100 grep -q "network up" "$LOG"
     [ $? -ne 2 ] || fail "QEMU exited during boot"
-    grep -q "network up: $GUEST_IP/24 via $HOST_IP (" "$LOG" \
-        || fail "no 'network up' with the gateway $HOST_IP resolved within 10 s"
+    grep -Eq "$NETWORK_UP_RE" "$LOG" \
+        || fail "no 'network up' with the gateway $HOST_IP resolved to a MAC address within 10 s"
     echo "$NAME: kernel up: $(grep -o 'network up.*' "$LOG" | tr -d '\r')"
 }

@@ -126,6 +126,13 @@ def test_basics(port, root):
     check("HTTP/1.0 without Host", status_of(r) == 200 and r.endswith(b"hello world\n"), r[:80])
     r = raw(port, b"GET /hello.txt HTTP/1.1\r\n\r\n")
     check("HTTP/1.1 without Host 400", status_of(r) == 400, r[:80])
+    # RFC 9112 3.2: an invalid Host value, or two Host lines, is a 400.
+    r = raw(port, b"GET /hello.txt HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n")
+    check("Host: a b 400", status_of(r) == 400, r[:80])
+    r = raw(port, b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nHost: x\r\nConnection: close\r\n\r\n")
+    check("two Host lines 400", status_of(r) == 400, r[:80])
+    r = raw(port, b"GET /hello.txt HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: close\r\n\r\n")
+    check("Host: [::1]:8080 200", status_of(r) == 200, r[:80])
     r = raw(port, b"GET /hello.txt HTTP/2.0\r\nHost: x\r\n\r\n")
     check("HTTP/2.0 505", status_of(r) == 505, r[:80])
     r = raw(port, b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 17000 + b"\r\n\r\n")
@@ -481,6 +488,25 @@ def test_api(port):
     check("API chunked POST", status_of(r) == 201, r[:80])
     s, _, b = req(port, "POST", "/api/hotels", body=b"x" * 5000)
     check("API body over 4 KiB 413", s == 413, s)
+    # One rule for field text: JSON strings stored exactly as decoded, text
+    # fields trimmed, control characters 422 in every form.
+    as_json = {"Content-Type": "application/json"}
+    s, _, b = req(port, "POST", "/api/hotels", body=json.dumps({"name": "asd ", "city": " x"}),
+                  headers=as_json)
+    made = json.loads(b) if s == 201 else {}
+    s2, _, b2 = get(port, f"/api/hotels/{made.get('id', 0)}")
+    check("API JSON strings stored exactly", s == 201 and made.get("name") == "asd "
+          and s2 == 200 and json.loads(b2) == made and made.get("city") == " x", (s, b, s2, b2))
+    s, _, b = req(port, "POST", "/api/hotels", body=b" Ritz \t, Paris\n")
+    check("API text fields trimmed", s == 201 and json.loads(b)["name"] == "Ritz"
+          and json.loads(b)["city"] == "Paris", (s, b))
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for label, body, headers in [("JSON \\b", json.dumps({"name": "a\bb", "city": "c"}), as_json),
+                                 ("JSON \\u007f", '{"name":"a\\u007f","city":"c"}', as_json),
+                                 ("form %00", b"name=a%00&city=c", form),
+                                 ("text tab", b"a\tb,c", None)]:
+        s, _, b = req(port, "POST", "/api/hotels", body=body, headers=headers)
+        check(f"API control character ({label}) 422", s == 422 and json.loads(b)["status"] == 422, (s, b))
 
 
 def test_hotel_concurrency(binary, root, qemu, n, data):

@@ -570,12 +570,18 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             status: reject.status,
             micros: t.now.saturating_sub(self.request_start),
         });
-        let reply = t.app.render_reject(reject, &mut self.scratch);
+        self.queue_error(t.date, t.app, reject);
+        true
+    }
+
+    /// Queues `reject`'s reply, to close after it.
+    fn queue_error<S: Service>(&mut self, date: Option<&[u8]>, app: &mut S, reject: Reject) {
+        let reply = app.render_reject(reject, &mut self.scratch);
         let opts = HeadOptions {
             version: Version::Http11,
             keep_alive: false,
             head_only: false,
-            date: t.date,
+            date,
             server: self.config.server,
         };
         queue_reply(&mut self.output, &reply, &opts);
@@ -583,7 +589,16 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         self.body_len = 0;
         self.close_after = true;
         self.phase = Phase::Write;
-        true
+    }
+
+    /// Replaces the reply queued for the last request, none of which may
+    /// have been sent, with `reject`'s, and closes after it; requests
+    /// pipelined behind it are dropped. For a host that could not make
+    /// that request's change durable (a full or failing disk): the client
+    /// must not see the app's success.
+    pub fn replace_reply<S: Service>(&mut self, date: Option<&[u8]>, app: &mut S, reject: Reject) {
+        self.output.clear();
+        self.queue_error(date, app, reject);
     }
 }
 

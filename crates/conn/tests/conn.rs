@@ -544,3 +544,26 @@ fn seed(app: &mut bedrock_hotel::Hotels, n: u64) {
         assert!(bedrock_web::Persist::replay(app, &record[..len]));
     }
 }
+
+#[test]
+fn a_replaced_reply_goes_out_instead_and_the_connection_closes() {
+    // What a host does when a change could not be made durable: the
+    // app's 201 is never seen, 507 is, and pipelined requests are dropped.
+    let mut h = Harness::new();
+    let post = b"POST /api/hotels HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nA,b";
+    let mut both = post.to_vec();
+    both.extend_from_slice(b"GET /api/hotels HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(h.conn.receive(0, &both), both.len());
+    h.conn
+        .process(0, None, &mut *h.app, &mut |_: &LogRecord<'_>| {});
+    assert!(h.conn.output().starts_with(b"HTTP/1.1 201"));
+    let full = bedrock_web::Reject::new(507, "the disk is full");
+    h.conn.replace_reply(None, &mut *h.app, full);
+    h.pump();
+    let resps = responses(&h.take_wire());
+    assert_eq!(resps.len(), 1, "pipelined requests are dropped");
+    assert_eq!(resps[0].status, 507);
+    assert_eq!(resps[0].json()["error"], "the disk is full");
+    assert_eq!(resps[0].header("connection"), Some("close"));
+    assert!(h.conn.wants_close());
+}

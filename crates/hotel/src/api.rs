@@ -1,6 +1,6 @@
 //! The routes of the Hotel API and how the app answers them.
 
-use bedrock_json::{JsonWriter, SliceSink};
+use bedrock_json::{ArrayCursor, JsonWriter, SliceSink};
 use bedrock_store::{Store, StoreError};
 use bedrock_web::{route, ChangeLog, Ctx, Outcome, Persist, Reject, Reply, Route, Service, Stream};
 
@@ -15,18 +15,6 @@ const JSON: &str = "application/json";
 /// The stream kind of `GET /api/hotels`. Its phase lives in the cursor's
 /// top bits, the next id to send in the rest.
 pub const LIST_STREAM: u32 = 1;
-
-/// List stream phases, kept in the top two bits of `Stream::cursor`.
-const PHASE_SHIFT: u32 = 62;
-const PHASE_OPEN: u64 = 0; // "[" not yet sent
-const PHASE_FIRST: u64 = 1; // inside the array, no item sent yet
-const PHASE_MORE: u64 = 2; // inside the array, the next item needs a comma
-const PHASE_DONE: u64 = 3; // "]" sent
-const ID_MASK: u64 = (1 << PHASE_SHIFT) - 1;
-
-fn cursor(phase: u64, next_id: u64) -> u64 {
-    phase << PHASE_SHIFT | (next_id & ID_MASK)
-}
 
 /// The app's state: every hotel, and the changes requests made that the
 /// host has not taken yet (see [`Persist`]).
@@ -87,46 +75,11 @@ impl Hotels {
     /// holds at least [`crate::MIN_STREAM_BUFFER`] bytes, so one record
     /// always fits and every piece makes progress.
     fn list_piece(&self, stream: &mut Stream, out: &mut [u8]) -> usize {
-        let mut phase = stream.cursor >> PHASE_SHIFT;
-        let mut next_id = stream.cursor & ID_MASK;
-        let mut len = 0;
-        if phase == PHASE_OPEN {
-            if out.is_empty() {
-                return 0;
-            }
-            out[0] = b'[';
-            len = 1;
-            phase = PHASE_FIRST;
-        }
-        if phase != PHASE_DONE {
-            let mut finished = true;
-            for (id, hotel) in self.store.iter_from(next_id) {
-                let comma = usize::from(phase == PHASE_MORE);
-                let Some(room) = out.get_mut(len + comma..) else {
-                    finished = false;
-                    break;
-                };
-                let mut w = JsonWriter::new(SliceSink::new(room));
-                if hotel.write_json(id, &mut w).is_err() {
-                    finished = false;
-                    break;
-                }
-                let written = w.sink().as_bytes().len();
-                if comma == 1 {
-                    out[len] = b',';
-                }
-                len += comma + written;
-                phase = PHASE_MORE;
-                next_id = id + 1;
-            }
-            if finished && len < out.len() {
-                out[len] = b']';
-                len += 1;
-                phase = PHASE_DONE;
-            }
-        }
-        stream.cursor = cursor(phase, next_id);
-        len
+        let mut cursor = ArrayCursor(stream.cursor);
+        let items = self.store.iter_from(cursor.next_key());
+        let n = cursor.piece(out, items, |w, id, hotel| hotel.write_json(id, w));
+        stream.cursor = cursor.0;
+        n
     }
 }
 
@@ -151,7 +104,7 @@ route! {
     /// `GET /api/hotels`: every hotel, in id order, streamed.
     GET "/api/hotels" as LIST;
     fn list(_app: &mut Hotels, _cx: &mut Ctx<'_>) -> Outcome {
-        let stream = Stream { kind: LIST_STREAM, cursor: cursor(PHASE_OPEN, 0) };
+        let stream = Stream::new(LIST_STREAM, 0);
         Ok(Reply::stream(200, JSON, stream))
     }
 }
@@ -265,5 +218,15 @@ impl Persist for Hotels {
     fn clear(&mut self) {
         self.store.clear();
         self.changes.clear();
+    }
+
+    /// Every hotel as a put, then the next id.
+    fn snapshot(&self, sink: &mut dyn FnMut(&[u8])) {
+        let mut buf = [0u8; MAX_CHANGE_BYTES];
+        for (id, hotel) in self.store.iter() {
+            let n = change::put(id, hotel, &mut buf);
+            sink(&buf[..n]);
+        }
+        sink(&change::next_id(self.store.next_id()));
     }
 }

@@ -2,13 +2,26 @@
 //!
 //! - the seed's text, `Hilton,Toronto`: no content type, `text/plain`, or
 //!   `application/x-www-form-urlencoded` without any `=` (what
-//!   `curl -d "Hilton,Toronto"` sends). Exactly one comma; spaces around
-//!   each field are trimmed; no percent-decoding (bytes are taken as sent).
-//! - an HTML form, `name=Hilton&city=Toronto` (urlencoded, `+` is a space).
+//!   `curl -d "Hilton,Toronto"` sends). Exactly one comma; ASCII
+//!   whitespace (space, tab, CR, LF, form feed) around each field is
+//!   trimmed, so `Ritz, Paris\n` is `Ritz` in `Paris`; no percent-decoding
+//!   (bytes are taken as sent).
+//! - an HTML form, `name=Hilton&city=Toronto` (urlencoded, `+` is a
+//!   space), each field trimmed like the text form after decoding.
 //! - JSON, `{"name":"Hilton","city":"Toronto"}`: other fields are ignored;
-//!   strings may hold any character, commas included.
+//!   strings are stored exactly as decoded, with no trimming (`"Ritz "`
+//!   keeps its space), commas and any other character included.
+//!
+//! In every form a field must be non-empty (after the trimming, where
+//! there is one), UTF-8, at most its byte limit, and free of control
+//! characters, U+0000 to U+001F and U+007F (422): they cannot be typed in
+//! a name, break the lines they are shown in, and one stored as sent
+//! would be an invisible difference between two names. In JSON they can
+//! only come escaped (`\b`, `\u0000`): RFC 8259 7 forbids them raw, and a
+//! raw one is malformed JSON (400). Other characters, U+0080 to U+009F
+//! and U+2028 included, are names' business and are kept.
 
-use bedrock_http::{percent_decode_query, query_pairs};
+use bedrock_http::{percent_decode_query, query_pairs, PercentError};
 use bedrock_json::{get, parse_flat_object, Field, Value};
 use bedrock_web::Reject;
 
@@ -37,10 +50,14 @@ pub enum BodyError {
     NameMissing,
     /// `city` absent, or not a string (422).
     CityMissing,
-    /// `name` empty after trimming (422).
+    /// `name` empty (after trimming, in the text and form bodies) (422).
     NameEmpty,
-    /// `city` empty after trimming (422).
+    /// `city` empty (after trimming, in the text and form bodies) (422).
     CityEmpty,
+    /// `name` holds a control character, U+0000-U+001F or U+007F (422).
+    NameControl,
+    /// `city` holds a control character, U+0000-U+001F or U+007F (422).
+    CityControl,
     /// `name` longer than the limit (422).
     NameTooLong,
     /// `city` longer than the limit (422).
@@ -75,6 +92,8 @@ impl BodyError {
             BodyError::CityMissing => "city is required and must be a string",
             BodyError::NameEmpty => "name must not be empty",
             BodyError::CityEmpty => "city must not be empty",
+            BodyError::NameControl => "name must not contain control characters",
+            BodyError::CityControl => "city must not contain control characters",
             BodyError::NameTooLong => "name is too long",
             BodyError::CityTooLong => "city is too long",
         }
@@ -112,19 +131,35 @@ impl Which {
             Which::City => BodyError::CityMissing,
         }
     }
+    fn control(self) -> BodyError {
+        match self {
+            Which::Name => BodyError::NameControl,
+            Which::City => BodyError::CityControl,
+        }
+    }
 }
 
-/// Trims, checks UTF-8, emptiness and length, and fills `text`.
+/// A C0 control character or DEL. In UTF-8 these bytes only ever stand
+/// for those characters, so a byte test is a character test.
+fn is_control(b: u8) -> bool {
+    b < 0x20 || b == 0x7f
+}
+
+/// Checks emptiness, UTF-8, control characters and length of a field as
+/// it is to be stored (trimmed by the caller, if its form trims), and
+/// fills `text`.
 fn set_field<const N: usize>(
     text: &mut Text<N>,
     raw: &[u8],
     which: Which,
 ) -> Result<(), BodyError> {
-    let raw = raw.trim_ascii();
     if raw.is_empty() {
         return Err(which.empty());
     }
     let s = core::str::from_utf8(raw).map_err(|_| BodyError::NotUtf8)?;
+    if raw.iter().any(|&b| is_control(b)) {
+        return Err(which.control());
+    }
     *text = Text::new(s).ok_or(which.too_long())?;
     Ok(())
 }
@@ -166,8 +201,8 @@ fn parse_text(body: &[u8]) -> Result<Hotel, BodyError> {
         return Err(BodyError::BadText);
     };
     let mut hotel = empty_hotel();
-    hotel.field_mut(Which::Name, name)?;
-    hotel.field_mut(Which::City, city)?;
+    hotel.field_mut(Which::Name, name.trim_ascii())?;
+    hotel.field_mut(Which::City, city.trim_ascii())?;
     Ok(hotel)
 }
 
@@ -198,9 +233,13 @@ fn parse_form(body: &[u8]) -> Result<Hotel, BodyError> {
     let mut scratch = [0u8; MAX_BODY_BYTES];
     for (raw, which) in [(name, Which::Name), (city, Which::City)] {
         let raw = raw.ok_or(BodyError::BadForm)?;
-        let decoded =
-            percent_decode_query(raw.as_bytes(), &mut scratch).map_err(|_| BodyError::BadForm)?;
-        hotel.field_mut(which, decoded)?;
+        let decoded = match percent_decode_query(raw.as_bytes(), &mut scratch) {
+            Ok(decoded) => decoded,
+            // `%00` (or a raw NUL) is a control character like any other.
+            Err(PercentError::EncodedNul) => return Err(which.control()),
+            Err(_) => return Err(BodyError::BadForm),
+        };
+        hotel.field_mut(which, decoded.trim_ascii())?;
     }
     Ok(hotel)
 }
@@ -218,6 +257,7 @@ fn parse_json(body: &[u8]) -> Result<Hotel, BodyError> {
         let decoded = s
             .decode_into(&mut scratch)
             .map_err(|_| BodyError::BadJson)?;
+        // Stored exactly as decoded: no trimming.
         hotel.field_mut(which, decoded.as_bytes())?;
     }
     Ok(hotel)

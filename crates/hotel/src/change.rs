@@ -10,6 +10,7 @@ use crate::record::{Hotel, Text};
 
 const OP_PUT: u8 = 1;
 const OP_DELETE: u8 = 2;
+const OP_NEXT_ID: u8 = 3;
 
 /// The longest record: op, id, two length bytes and two maximal fields.
 pub const MAX_CHANGE_BYTES: usize = 1 + 8 + 2 + MAX_NAME_BYTES + MAX_CITY_BYTES;
@@ -29,6 +30,11 @@ pub fn put(id: u64, hotel: &Hotel, out: &mut [u8; MAX_CHANGE_BYTES]) -> usize {
         at += 1 + field.len();
     }
     at
+}
+
+/// The record "ids below `next` are used" (a snapshot's last).
+pub(crate) fn next_id(next: u64) -> [u8; 9] {
+    head(OP_NEXT_ID, next)
 }
 
 /// The record "hotel `id` was deleted".
@@ -55,6 +61,10 @@ pub(crate) fn apply(p: &[u8], store: &mut Store<Hotel, CAPACITY>) -> bool {
     match p[0] {
         OP_DELETE if p.len() == 9 => {
             store.remove(id);
+            true
+        }
+        OP_NEXT_ID if p.len() == 9 => {
+            store.skip_ids_below(id);
             true
         }
         OP_PUT => match parse_put(&p[9..]) {

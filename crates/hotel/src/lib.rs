@@ -2,7 +2,9 @@
 //! web page at `/hotels`, and at `/` the page or a welcome text chosen by
 //! `Accept`, written once and served by both the unikernel and the hosted
 //! server. It owns the routes, request-body formats (the seed's
-//! `name,city` text, HTML-form and JSON), validation, the JSON it answers
+//! `name,city` text, HTML-form and JSON) and their one validation rule
+//! (JSON strings stored exactly as decoded, text and form fields trimmed,
+//! control characters refused in all three: see `body`), the JSON it answers
 //! with and its error bodies; records live in a fixed-capacity
 //! `bedrock-store`, and each change is an explicit record it hands its
 //! host (`bedrock_web::Persist`, the format in `change`). It does no I/O

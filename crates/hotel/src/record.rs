@@ -2,49 +2,9 @@
 
 use bedrock_json::{JsonError, JsonWriter, Sink};
 
+pub use bedrock_store::Text;
+
 use crate::limits::{MAX_CITY_BYTES, MAX_NAME_BYTES};
-
-/// UTF-8 text of at most `N` bytes, stored inline.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Text<const N: usize> {
-    len: u16,
-    bytes: [u8; N],
-}
-
-impl<const N: usize> core::fmt::Debug for Text<N> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        core::fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl<const N: usize> Text<N> {
-    const LEN_FITS: () = assert!(N <= u16::MAX as usize);
-
-    /// The empty text.
-    pub const fn empty() -> Self {
-        #[allow(clippy::let_unit_value)]
-        let () = Self::LEN_FITS;
-        Text {
-            len: 0,
-            bytes: [0; N],
-        }
-    }
-
-    /// `s` if it fits in `N` bytes.
-    pub fn new(s: &str) -> Option<Self> {
-        let mut text = Self::empty();
-        text.bytes.get_mut(..s.len())?.copy_from_slice(s.as_bytes());
-        text.len = s.len() as u16;
-        Some(text)
-    }
-
-    /// The text.
-    pub fn as_str(&self) -> &str {
-        // Only `new` and `set_len` set `len`, both after a UTF-8 check, so
-        // the fallback never happens.
-        core::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
-    }
-}
 
 /// A hotel as stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -32,6 +32,8 @@ pub enum Error {
     MissingHost,
     /// More than one Host header line (400).
     DuplicateHost,
+    /// A Host value that is not `uri-host [ ":" port ]` (400, RFC 9112 3.2).
+    BadHost,
     /// Content-Length is not a decimal number, overflows, or lists differing values (400).
     BadContentLength,
     /// Both Transfer-Encoding and Content-Length are present (400).
@@ -67,6 +69,7 @@ impl Error {
             | Error::ObsoleteLineFolding
             | Error::MissingHost
             | Error::DuplicateHost
+            | Error::BadHost
             | Error::BadContentLength
             | Error::LengthAndChunked
             | Error::TransferEncodingOnHttp10
@@ -92,6 +95,7 @@ impl Error {
             Error::TooManyHeaders => "too many header fields",
             Error::MissingHost => "missing Host header",
             Error::DuplicateHost => "more than one Host header",
+            Error::BadHost => "invalid Host header",
             Error::BadContentLength => "invalid Content-Length",
             Error::LengthAndChunked => "both Transfer-Encoding and Content-Length",
             Error::TransferEncodingOnHttp10 => "Transfer-Encoding in an HTTP/1.0 request",
@@ -114,7 +118,7 @@ impl fmt::Display for Error {
 mod tests {
     use super::*;
 
-    const ALL: [Error; 21] = [
+    const ALL: [Error; 22] = [
         Error::BadRequestLine,
         Error::BadMethod,
         Error::BadTarget,
@@ -128,6 +132,7 @@ mod tests {
         Error::TooManyHeaders,
         Error::MissingHost,
         Error::DuplicateHost,
+        Error::BadHost,
         Error::BadContentLength,
         Error::LengthAndChunked,
         Error::TransferEncodingOnHttp10,
@@ -147,6 +152,7 @@ mod tests {
         assert_eq!(Error::VersionNotSupported.status(), 505);
         assert_eq!(Error::UnsupportedTransferEncoding.status(), 501);
         assert_eq!(Error::BadChunk.status(), 400);
+        assert_eq!(Error::BadHost.status(), 400);
         for e in ALL {
             assert!(matches!(e.status(), 400 | 414 | 431 | 501 | 505));
         }

@@ -5,9 +5,13 @@
 //! framing is how request smuggling works: Transfer-Encoding together with
 //! Content-Length is refused, as is Transfer-Encoding on HTTP/1.0, any
 //! final coding but chunked, and Content-Length lists whose values differ.
+//! The Host rules of RFC 9112 3.2 are checked here too, since every server
+//! calls this for every request: one Host line (none is allowed only in
+//! HTTP/1.0), and its value `uri-host [ ":" port ]` ([`is_valid_host`]).
 
 use crate::chars::{list_has_token, trim_ows};
 use crate::error::Error;
+use crate::host::is_valid_host;
 use crate::request::{Request, Version};
 
 /// How the request body is delimited.
@@ -32,7 +36,9 @@ pub struct Framing {
 
 /// Work out the framing of `req`, checking the header rules that guard it.
 ///
-/// * HTTP/1.1 needs exactly one `Host`; any request with two is refused.
+/// * HTTP/1.1 needs exactly one `Host`; any request with two is refused,
+///   as is any Host value that is not `uri-host [ ":" port ]` (RFC 9112
+///   3.2: all three are 400).
 /// * `Transfer-Encoding` is refused with `Content-Length`, on HTTP/1.0, when
 ///   empty or when its final coding is not `chunked` (400), and when it names
 ///   any coding besides `chunked` (501).
@@ -50,6 +56,9 @@ pub fn framing(req: &Request<'_, '_>) -> Result<Framing, Error> {
     for h in req.headers {
         let name = h.name;
         if name.eq_ignore_ascii_case(b"host") {
+            if !is_valid_host(h.value) {
+                return Err(Error::BadHost);
+            }
             hosts += 1;
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
             te_seen = true;
@@ -184,6 +193,33 @@ mod tests {
         assert_eq!(
             fr("GET / HTTP/1.1\r\nHost:\r\n\r\n"),
             ok(BodyKind::None, true)
+        );
+        assert_eq!(
+            fr("GET / HTTP/1.1\r\nHost:   \r\n\r\n"),
+            ok(BodyKind::None, true)
+        );
+        // the value must be uri-host [":" port] (RFC 9112 3.2), OWS aside
+        for host in ["localhost:8888", "10.0.2.15", "[::1]:80", " a.example\t"] {
+            let head = format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n");
+            assert_eq!(fr(&head), ok(BodyKind::None, true), "{host:?}");
+        }
+        for host in ["a b", "a@b", "a:b", "[::1", "a:99999", "a:1:2", "caf\u{e9}"] {
+            let head = format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n");
+            assert_eq!(fr(&head), Err(Error::BadHost), "{host:?}");
+        }
+        // HTTP/1.0 may leave Host out, but one it sends is checked too
+        assert_eq!(
+            fr("GET / HTTP/1.0\r\nHost: a b\r\n\r\n"),
+            Err(Error::BadHost)
+        );
+        // an absolute-form target does not excuse the Host line (RFC 9112 3.2.2)
+        assert_eq!(
+            fr("GET http://a/ HTTP/1.1\r\nHost: a b\r\n\r\n"),
+            Err(Error::BadHost)
+        );
+        assert_eq!(
+            fr("GET http://a/ HTTP/1.1\r\n\r\n"),
+            Err(Error::MissingHost)
         );
     }
 

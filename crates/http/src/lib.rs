@@ -1,7 +1,7 @@
 //! bedrock http: the HTTP/1.1 wire format (RFC 9112) and the few HTTP
 //! semantics (RFC 9110) a server needs to read requests and write responses.
-//! It owns request-head parsing, message framing (Content-Length, chunked),
-//! the chunked body decoder, percent-decoding, query strings, Range headers,
+//! It owns request-head parsing, message framing (Content-Length, chunked,
+//! the Host rules), the chunked body decoder, percent-decoding, query strings, Range headers,
 //! conditional requests, HTTP dates, media types by file extension and a
 //! response-head writer. It is I/O-free, allocation-free and `no_std`: every
 //! function works on caller buffers, reports "need more bytes" as
@@ -21,6 +21,7 @@ pub mod conditional;
 pub mod date;
 pub mod error;
 pub mod framing;
+pub mod host;
 pub mod limits;
 pub mod mime;
 pub mod percent;
@@ -35,6 +36,7 @@ pub use conditional::{evaluate, Conditions, Representation, Verdict};
 pub use date::{format_imf_fixdate, parse_http_date};
 pub use error::Error;
 pub use framing::{framing, BodyKind, Framing};
+pub use host::is_valid_host;
 pub use limits::{
     Limits, MAX_CHUNK_EXT_LEN, MAX_HEADERS, MAX_HEAD_LEN, MAX_RANGES, MAX_TARGET_LEN,
     MAX_TRAILER_LEN,

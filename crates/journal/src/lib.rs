@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod crc;
+pub mod disk;
 
 pub use crc::crc32;
 

@@ -155,6 +155,12 @@ impl<T, const N: usize> Store<T, N> {
         self.issued + 1
     }
 
+    /// Makes the next insert's id at least `next` (ids below it are never
+    /// handed out): for a snapshot that ends with the deleted top ids.
+    pub fn skip_ids_below(&mut self, next: u64) {
+        self.issued = self.issued.max(next.saturating_sub(1));
+    }
+
     fn bucket_of(id: u64) -> usize {
         // splitmix64's finaliser: spreads sequential ids and makes chains
         // that an API client could lengthen on purpose hard to construct.

@@ -39,6 +39,15 @@ pub trait Service: Sized + 'static {
         Reply::out(reject.status, "text/plain; charset=utf-8", len)
     }
 
+    /// A last look at every reply to `request` before it goes out, the
+    /// framework's own answers (404, 405, OPTIONS, 501) included: where
+    /// headers that every reply carries are added (CORS, say). The
+    /// default changes nothing.
+    fn finish(&mut self, request: &Request<'_, '_>, reply: Reply) -> Reply {
+        let _ = request;
+        reply
+    }
+
     /// Writes the next piece of a streamed body into `out`, advancing
     /// `stream.cursor`; returns the bytes written, 0 when the body is
     /// complete. A piece must be non-empty while the body is unfinished.
@@ -123,6 +132,7 @@ pub fn dispatch<S: Service>(
     } else {
         route(app, request, body, out)
     };
+    let reply = app.finish(request, reply);
     let reply = if reply.headers_ok() {
         reply
     } else {

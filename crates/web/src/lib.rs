@@ -23,12 +23,12 @@ mod route;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
-pub use bedrock_http::Method;
+pub use bedrock_http::{Method, Request};
 pub use ctx::{Ctx, FromParam, Params};
 pub use dispatch::{dispatch, Response, Service};
-pub use limits::{MAX_PARAMS, MAX_REPLY_HEADERS, REPLY_HEADER_BYTES};
+pub use limits::{MAX_PARAMS, MAX_REPLY_HEADERS, REPLY_HEADER_BYTES, STREAM_NOTE_BYTES};
 pub use lookup::{lookup, Lookup, Routes, INDEXED_ROUTES};
 pub use methods::MethodSet;
 pub use persist::{ChangeLog, LogFull, Persist};
-pub use reply::{Body, Framing, HeadInfo, HeadOptions, Reject, Reply, Stream};
+pub use reply::{Body, Framing, HeadInfo, HeadOptions, Reject, Reply, Stream, StreamNote};
 pub use route::{Outcome, Route};

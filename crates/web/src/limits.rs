@@ -15,3 +15,8 @@ pub const REPLY_HEADER_BYTES: usize = 512;
 
 // Value ends are stored as u16.
 const _: () = assert!(REPLY_HEADER_BYTES <= u16::MAX as usize);
+
+/// Bytes of the request a streamed body can keep ([`crate::Stream::note`]):
+/// a scheme and a `Host` of up to 120 bytes fit (a larger note would make
+/// every reply value large).
+pub const STREAM_NOTE_BYTES: usize = 128;

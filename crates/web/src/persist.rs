@@ -37,6 +37,13 @@ pub trait Persist {
     /// Back to the empty state, before a replay.
     fn clear(&mut self) {}
 
+    /// Hands `sink` records that rebuild the current state from empty
+    /// (ids still to be handed out included): what a host writes when it
+    /// compacts its journal. Changes waiting in the log are not part of it.
+    fn snapshot(&self, sink: &mut dyn FnMut(&[u8])) {
+        let _ = sink;
+    }
+
     /// The longest change record the app makes (a host uses it to tell a
     /// damaged journal from a real record).
     const MAX_CHANGE: usize = 0;

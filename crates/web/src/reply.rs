@@ -4,7 +4,7 @@
 
 use bedrock_http::{ResponseWriter, Version, WriteError};
 
-use crate::limits::{MAX_REPLY_HEADERS, REPLY_HEADER_BYTES};
+use crate::limits::{MAX_REPLY_HEADERS, REPLY_HEADER_BYTES, STREAM_NOTE_BYTES};
 
 /// A handler's refusal: a status and a short message for the client. The
 /// app renders it (JSON for an API, HTML for pages).
@@ -33,13 +33,58 @@ impl From<bedrock_http::Error> for Reject {
 
 /// A body produced in pieces by [`crate::Service::stream`]; `kind` and
 /// `cursor` mean whatever the app makes them mean (which listing, where it
-/// stopped). Used for bodies of any length, like a list of every hotel.
+/// stopped), and `note` carries a few bytes of the request the pieces need
+/// (the `Host` for absolute URLs, say): the request is gone by the time
+/// they are written. Used for bodies of any length, like a list of every
+/// hotel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stream {
     /// Which stream of the app.
     pub kind: u32,
     /// Where the next piece starts.
     pub cursor: u64,
+    /// Bytes kept from the request ([`Stream::with_note`]).
+    pub note: StreamNote,
+}
+
+impl Stream {
+    /// Stream `kind` from `cursor`, with no note.
+    pub const fn new(kind: u32, cursor: u64) -> Self {
+        Stream {
+            kind,
+            cursor,
+            note: StreamNote::EMPTY,
+        }
+    }
+
+    /// The same stream carrying `note`; `None` if it is longer than
+    /// [`STREAM_NOTE_BYTES`].
+    pub fn with_note(mut self, note: &[u8]) -> Option<Self> {
+        let bytes = self.note.bytes.get_mut(..note.len())?;
+        bytes.copy_from_slice(note);
+        self.note.len = note.len() as u8;
+        Some(self)
+    }
+}
+
+/// Up to [`STREAM_NOTE_BYTES`] bytes a [`Stream`] carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamNote {
+    len: u8,
+    bytes: [u8; STREAM_NOTE_BYTES],
+}
+
+impl StreamNote {
+    /// No bytes.
+    pub const EMPTY: StreamNote = StreamNote {
+        len: 0,
+        bytes: [0; STREAM_NOTE_BYTES],
+    };
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
 }
 
 /// Where a reply's body comes from.

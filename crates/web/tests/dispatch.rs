@@ -74,7 +74,7 @@ route! {
 route! {
     GET "/count" as COUNT;
     fn count(_app: &mut Notes, _cx: &mut Ctx<'_>) -> Outcome {
-        Ok(Reply::stream(200, "text/plain", Stream { kind: 1, cursor: 0 }))
+        Ok(Reply::stream(200, "text/plain", Stream::new(1, 0)))
     }
 }
 

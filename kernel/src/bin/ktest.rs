@@ -197,7 +197,7 @@ fn virtio_probe_finds_nic(ctx: &mut Ctx) -> TestResult {
     check!(nic.status() & 0x80 == 0, "device status FAILED");
     check!(nic.status() & 0x04 != 0, "DRIVER_OK not set");
     check!(
-        nic.features() & virtio::F_MAC != 0,
+        nic.features() & virtio::net::F_MAC != 0,
         "MAC feature not negotiated"
     );
     if nic.version() == 2 {

@@ -7,8 +7,10 @@ use bedrock_web::{Persist, Service};
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use super::disk::{CommitError, Disk, Group};
 use super::{HttpConn, SLOTS};
-use crate::{info, time};
+use crate::{info, time, warn};
+use bedrock_web::Reject;
 
 /// Requests answered since boot (for the counters' CPU-per-request line).
 pub static REQUESTS: AtomicU64 = AtomicU64::new(0);
@@ -30,10 +32,31 @@ pub struct Server<S: 'static> {
     active: [u16; SLOTS],
     active_len: usize,
     app: &'static mut S,
+    /// The app's journal, if the image has a disk.
+    disk: Option<Disk>,
+    /// Changes waiting for the next commit, and the slots whose replies
+    /// wait for it (group commit: one flush for every change of a turn).
+    group: &'static mut Group,
+    waiting: [Wait; SLOTS],
+}
+
+/// Whether a slot's reply waits for its request's changes to be durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    No,
+    /// Its changes are in the group gathering now.
+    Next,
+    /// Its changes are in the commit in flight.
+    Committing,
 }
 
 impl<S: Service + Persist> Server<S> {
-    pub fn new(conns: &'static mut [MaybeUninit<HttpConn>; SLOTS], app: &'static mut S) -> Self {
+    pub fn new(
+        conns: &'static mut [MaybeUninit<HttpConn>; SLOTS],
+        app: &'static mut S,
+        disk: Option<Disk>,
+        group: &'static mut Group,
+    ) -> Self {
         Server {
             conns,
             built: [false; SLOTS],
@@ -41,6 +64,9 @@ impl<S: Service + Persist> Server<S> {
             active: [0; SLOTS],
             active_len: 0,
             app,
+            disk,
+            group,
+            waiting: [Wait::No; SLOTS],
         }
     }
 
@@ -62,13 +88,20 @@ impl<S: Service + Persist> Server<S> {
         }
     }
 
-    /// Serves every bound slot (see `serve`); returns whether any moved
-    /// bytes. Slots whose connection ended leave the active list.
+    /// Serves every bound slot (see `serve`), and moves the group commit
+    /// on (see `progress`); returns whether any bytes moved or a commit is
+    /// in flight (the loop keeps turning for it). Slots whose connection
+    /// ended leave the active list.
     pub fn serve_all<const N: usize>(&mut self, tcp: &mut TcpStack<N>, now: u64) -> bool {
-        let mut any = false;
+        let mut any = self.progress(tcp, now, false);
         let mut k = 0;
         while k < self.active_len {
             let i = usize::from(self.active[k]);
+            if crate::config::COMMIT_EACH_REQUEST
+                || !self.group.room(CHANGES_PER_REQUEST * (S::MAX_CHANGE + 8))
+            {
+                any |= self.progress(tcp, now, true);
+            }
             any |= self.serve(tcp, i, now);
             if self.bound[i].is_none() {
                 self.active_len -= 1;
@@ -77,7 +110,113 @@ impl<S: Service + Persist> Server<S> {
                 k += 1;
             }
         }
+        any |= self.progress(tcp, now, false);
+        any || self.disk.as_ref().is_some_and(|d| d.committing())
+    }
+
+    /// Group commit, pipelined: while one group's append and flush are in
+    /// flight, the changes of the requests served meanwhile gather in the
+    /// next group, which starts when the first is durable; each group's
+    /// replies leave when it is. `block`: wait until every change made so
+    /// far is durable (or failed). On a failure the app is rebuilt from
+    /// the disk, which undoes every change not yet durable, and all their
+    /// replies become 507 (full) or 503 (device). When the region has no
+    /// room, a snapshot of the app (its state including the group) may
+    /// still fit the other region: deletes shrink it. Returns whether
+    /// anything was sent.
+    fn progress<const N: usize>(&mut self, tcp: &mut TcpStack<N>, now: u64, block: bool) -> bool {
+        let mut any = false;
+        loop {
+            let Some(disk) = self.disk.as_mut() else {
+                return any;
+            };
+            let done = if block {
+                disk.commit_wait()
+            } else {
+                disk.commit_poll()
+            };
+            let in_flight = disk.committing();
+            match done {
+                Some(Ok(())) => any |= self.release(tcp, now, Wait::Committing, None),
+                Some(Err(e)) => return any | self.fail_all(tcp, now, e),
+                None if in_flight => return any,
+                None => {}
+            }
+            let Some(disk) = self.disk.as_mut() else {
+                return any;
+            };
+            if self.group.is_empty() {
+                // Idle, and the app holds exactly what is durable.
+                if disk.wants_compaction() {
+                    if let Err(e) = disk.compact(&*self.app) {
+                        warn!("disk: compaction failed ({e:?}); the journal goes on as it was");
+                    }
+                }
+                return any;
+            }
+            for w in self.waiting.iter_mut().filter(|w| **w == Wait::Next) {
+                *w = Wait::Committing;
+            }
+            match self.group.start(disk) {
+                Ok(()) if block => {}
+                Ok(()) => return any,
+                Err(CommitError::Full) if disk.compact(&*self.app).is_ok() => {
+                    return any | self.release(tcp, now, Wait::Committing, None);
+                }
+                Err(e) => return any | self.fail_all(tcp, now, e),
+            }
+        }
+    }
+
+    /// Lets the replies waiting in `which` go (replaced by `reject`'s).
+    fn release<const N: usize>(
+        &mut self,
+        tcp: &mut TcpStack<N>,
+        now: u64,
+        which: Wait,
+        reject: Option<Reject>,
+    ) -> bool {
+        let mut any = false;
+        for i in 0..SLOTS {
+            if self.waiting[i] != which {
+                continue;
+            }
+            self.waiting[i] = Wait::No;
+            if let (Some(reject), true) = (reject, self.built[i]) {
+                // SAFETY: built[i] is set only after conns[i] was written.
+                let conn = unsafe { self.conns[i].assume_init_mut() };
+                conn.replace_reply(None, &mut *self.app, reject);
+            }
+            any |= self.serve(tcp, i, now);
+        }
         any
+    }
+
+    /// A commit failed: the app goes back to what the disk holds, and
+    /// every reply waiting for durability says why instead.
+    fn fail_all<const N: usize>(
+        &mut self,
+        tcp: &mut TcpStack<N>,
+        now: u64,
+        e: CommitError,
+    ) -> bool {
+        if let Some(disk) = self.disk.as_mut() {
+            disk.rebuild(&mut *self.app);
+        }
+        self.group.clear();
+        let reject = match e {
+            CommitError::Full => Reject::new(507, "the disk is full"),
+            CommitError::Device(_) => Reject::new(503, "the disk failed"),
+        };
+        let waiting = self.waiting.iter().filter(|w| **w != Wait::No).count();
+        warn!(
+            "disk: commit failed ({e:?}); {waiting} replies replaced by {}",
+            reject.status
+        );
+        for w in self.waiting.iter_mut().filter(|w| **w == Wait::Next) {
+            *w = Wait::Committing;
+        }
+        self.release(tcp, now, Wait::Committing, Some(reject))
     }
 
     /// Moves bytes both ways on slot `i` (see [`pump`]), then tells the
@@ -97,9 +236,21 @@ impl<S: Service + Persist> Server<S> {
         if !self.built[i] {
             return false;
         }
+        if self.waiting[i] != Wait::No {
+            return false; // its reply waits for the commit
+        }
         // SAFETY: built[i] is set only after conns[i] was written.
         let conn = unsafe { self.conns[i].assume_init_mut() };
-        let any = pump(tcp, h, conn, &mut *self.app, now);
+        let (group, has_disk) = (&mut *self.group, self.disk.is_some());
+        let mut held = false;
+        let mut take = |app: &mut S| {
+            held |= take_changes(app, group, has_disk);
+            held
+        };
+        let any = pump(tcp, h, conn, &mut *self.app, now, &mut take);
+        if held {
+            self.waiting[i] = Wait::Next;
+        }
         tcp.set_phase(h, app_phase(conn.activity()));
         any
     }
@@ -116,7 +267,8 @@ impl<S: Service + Persist> Server<S> {
             let conn = unsafe { self.conns[i].assume_init_mut() };
             if conn.deadline().is_some_and(|at| at <= now) {
                 conn.on_timer(now, None, self.app, &mut log_request);
-                forget_changes(self.app);
+                // A timer answers with an error, which changes nothing.
+                take_changes(self.app, self.group, self.disk.is_some());
             }
             if let Some(at) = conn.deadline() {
                 next = Some(next.map_or(at, |n| n.min(at)));
@@ -126,10 +278,22 @@ impl<S: Service + Persist> Server<S> {
     }
 }
 
-/// The unikernel has no disk yet (issue 14): the changes an app records
-/// are taken and dropped, so its log never fills.
-fn forget_changes<S: Persist>(app: &mut S) {
-    app.drain_changes(&mut |_| {});
+/// Changes one request may make (room kept in the group before serving a
+/// connection, so a group never overflows in practice).
+const CHANGES_PER_REQUEST: usize = 4;
+
+/// Takes the app's new change records into `group` (with a disk) or
+/// drops them (without one: nothing persists); returns whether the reply
+/// must wait for a commit.
+fn take_changes<S: Persist>(app: &mut S, group: &mut Group, has_disk: bool) -> bool {
+    let mut any = false;
+    app.drain_changes(&mut |record| {
+        any = true;
+        if has_disk {
+            group.push(record);
+        }
+    });
+    any && has_disk
 }
 
 /// How much dropping a connection would lose, for the stack's eviction:
@@ -147,12 +311,15 @@ fn app_phase(activity: Activity) -> AppPhase {
 /// did. `now` (taken after the poll that brought the bytes) stamps their
 /// arrival; `process` reads the clock afresh, so the logged microseconds
 /// cover parsing and the app.
+/// `hold` is asked after every `process` whether the reply must wait (for
+/// a commit); then nothing is sent.
 fn pump<const N: usize, S: Service + Persist>(
     tcp: &mut TcpStack<N>,
     h: Handle,
     conn: &mut HttpConn,
     app: &mut S,
     now: u64,
+    hold: &mut dyn FnMut(&mut S) -> bool,
 ) -> bool {
     let mut any = false;
     loop {
@@ -194,7 +361,9 @@ fn pump<const N: usize, S: Service + Persist>(
             return any;
         }
         conn.process(time::now().micros(), None, app, &mut log_request);
-        forget_changes(app);
+        if hold(app) {
+            return true;
+        }
         loop {
             let out = conn.output();
             if out.is_empty() {
@@ -207,7 +376,9 @@ fn pump<const N: usize, S: Service + Persist>(
             conn.sent(now, n);
             progress = true;
             conn.process(time::now().micros(), None, app, &mut log_request);
-            forget_changes(app);
+            if hold(app) {
+                return true;
+            }
         }
         if conn.wants_close() {
             progress = true;

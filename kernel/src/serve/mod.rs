@@ -8,6 +8,7 @@
 //! Console keys: `c` prints the interface, TCP and driver counters,
 //! Ctrl-C stops QEMU (status 0).
 
+mod disk;
 mod http;
 mod net;
 
@@ -23,8 +24,10 @@ use crate::device::Device;
 use crate::echo::Echo;
 use crate::global::{Global, NoInit};
 use crate::time::{Duration, Instant};
+use crate::virtio::blk::VirtioBlk;
 use crate::virtio::VirtioNet;
 use crate::{arch, config, console, info, mmu, time, uart, warn};
+use disk::{Disk, Group};
 use http::Server;
 use net::{interface_config, isn_key, ping_gateway, print_counters, GATEWAY_WAIT};
 
@@ -57,6 +60,7 @@ static TCP: Global<TcpStack<SLOTS>> = Global::new(TcpStack::new([0; 16]));
 #[link_section = ".noinit"]
 static CONNS: NoInit<[MaybeUninit<HttpConn>; SLOTS]> = NoInit::new();
 static CONNS_TAKEN: Global<()> = Global::new(());
+static GROUP: Global<Group> = Global::new(Group::new());
 
 /// Boots the network and serves `app` forever. Called by [`crate::app!`].
 pub fn run<S: Service + Persist + Send>(app: &'static Global<S>) -> ! {
@@ -75,9 +79,12 @@ pub fn run<S: Service + Persist + Send>(app: &'static Global<S>) -> ! {
     let mut nic = start_nic();
     let boot_ticks = time::ticks();
     let mut iface = Interface::new(interface_config(nic.mac()));
-    let (Some(tcp), Some(app), Some(())) = (TCP.take(), app.take(), CONNS_TAKEN.take()) else {
+    let (Some(tcp), Some(app), Some(()), Some(group)) =
+        (TCP.take(), app.take(), CONNS_TAKEN.take(), GROUP.take())
+    else {
         panic!("statics taken twice");
     };
+    let disk = open_disk(app);
     // SAFETY: CONNS_TAKEN makes this the only call of CONNS.take.
     let conns = unsafe { CONNS.take() };
     // SAFETY: an array of `MaybeUninit` is valid uninitialised.
@@ -86,7 +93,7 @@ pub fn run<S: Service + Persist + Send>(app: &'static Global<S>) -> ! {
     if let Err(e) = tcp.listen(HTTP_PORT, TCP_DEFAULT_BACKLOG) {
         panic!("listen on port {HTTP_PORT}: {e:?}");
     }
-    let mut server = Server::new(conns, app);
+    let mut server = Server::new(conns, app, disk, group);
     let mut echo = Echo::start(tcp, config::ECHO_PORT);
     let start = time::now();
     ping_gateway(&mut iface, &mut nic, start);
@@ -144,6 +151,22 @@ pub fn run<S: Service + Persist + Send>(app: &'static Global<S>) -> ! {
             None => time::disarm(),
         }
         time::sleep();
+    }
+}
+
+/// The app's journal on the first virtio-blk disk, replayed into `app`;
+/// `None` (and the log says why) without one.
+fn open_disk<S: Persist>(app: &mut S) -> Option<Disk> {
+    match VirtioBlk::init() {
+        Ok(Some(blk)) => Disk::open(blk, app),
+        Ok(None) => {
+            info!("disk: none; running without persistence");
+            None
+        }
+        Err(e) => {
+            warn!("virtio-blk: {e:?}; running without persistence");
+            None
+        }
     }
 }
 

@@ -169,3 +169,14 @@ fn clear_empties_in_place_and_restarts_ids() {
     assert_eq!(s.get(3), Some(&12));
     assert_eq!(s.insert(99), Err(StoreError::Full));
 }
+
+#[test]
+fn skipped_ids_are_never_handed_out() {
+    let mut s: Store<u32, 4> = Store::new();
+    s.insert(1).unwrap();
+    s.skip_ids_below(10);
+    assert_eq!(s.insert(2), Ok(10));
+    // Never backwards.
+    s.skip_ids_below(3);
+    assert_eq!(s.next_id(), 11);
+}

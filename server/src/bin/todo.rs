@@ -1,0 +1,14 @@
+//! The Todo-Backend app on bedrock-serve (`make serve APP=todo`): its API
+//! at `/todos`, its page at `/todo`, files everywhere else, todos kept in
+//! `--data DIR/todos.journal`.
+#![no_std]
+#![no_main]
+
+use bedrock_serve::AppSpec;
+use bedrock_todo::Todos;
+
+bedrock_serve::app!(AppSpec {
+    mount: &["/todos", "/todo"],
+    journal: "todos.journal",
+    new: Todos::new,
+});
