@@ -5,8 +5,9 @@ in a network namespace), with RFC 7323 window scaling on and off (two
 images: BEDROCK_WINDOW_SCALING), and Linux to Linux over a veth pair on
 the same machine for scale.
 
-For each run: MiB/s each way (tests/kernel/faulty_link_client.py echo:
-the bytes are sent while the echo is read back, and checked), the window
+For each run: MiB/s each way (this script's `client` mode, run in the
+namespace: a seeded pattern is sent while the echo is read back, and the
+echo's SHA-256 checked), the window
 in use (Linux's `ss -ti` of the connection, sampled mid-transfer: the
 window scales negotiated, the window the guest offers, RTT), and, for the
 unikernel, what the guest spent per byte from its console counters
@@ -20,8 +21,11 @@ BEDROCK_GATEWAY=10.0.4.1 and BEDROCK_LOG=warn (the Makefile's bench-bulk
 builds them). Needs root (namespaces, tap, veth); skips without.
 """
 import argparse
+import hashlib
 import os
+import random
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -31,7 +35,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
 from bedrock_test import Guest  # noqa: E402
 
-CLIENT = os.path.join(HERE, "..", "tests", "kernel", "faulty_link_client.py")
 HOST_IP = "10.0.4.1"
 GUEST_IP = "10.0.4.15"
 ECHO_PORT = 7
@@ -101,8 +104,8 @@ def transfer(ns, dst, port, nbytes, timeout):
     window, done = {}, threading.Event()
     sampler = threading.Thread(target=sample_window, args=(ns, dst, done, window), daemon=True)
     sampler.start()
-    r = ns.run(sys.executable, CLIENT, "echo", dst, str(port), "--bytes", str(nbytes),
-               "--timeout", str(timeout), capture_output=True, text=True, timeout=timeout + 30)
+    r = ns.run(sys.executable, os.path.abspath(__file__), "client", dst, str(port), str(nbytes),
+               str(timeout), capture_output=True, text=True, timeout=timeout + 30)
     done.set()
     sampler.join(1)
     m = re.search(r"([\d.]+) MiB/s each way", r.stdout)
@@ -114,7 +117,7 @@ def transfer(ns, dst, port, nbytes, timeout):
 def window_text(w):
     if not w:
         return "(no ss sample)"
-    return ("wscale %s (the guest's, Linux's), guest's window %s B, Linux's receive space %s B, "
+    return ("wscale %s (the peer's, Linux's), the peer's window %s B, Linux's receive space %s B, "
             "cwnd %s, rtt %s ms" % (w.get("wscale", "none"), w.get("snd_wnd", "?"),
                                     w.get("rcv_space", "?"), w.get("cwnd", "?"), w.get("rtt", "?")))
 
@@ -196,7 +199,50 @@ def bench_veth(nbytes, timeout):
         b.delete()
 
 
+def client(host, port, nbytes, timeout):
+    """Sends `nbytes` of a repeated seeded 1 MiB block to host:port while
+    reading the echo back on another thread; exits 1 unless the echo is
+    the same bytes. Prints MiB/s each way."""
+    block = random.Random(1).randbytes(MIB)
+    want = hashlib.sha256()
+    for off in range(0, nbytes, MIB):
+        want.update(block[:min(MIB, nbytes - off)])
+    s = socket.create_connection((host, port), timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    start = time.monotonic()
+
+    def sender():
+        view, left = memoryview(block), nbytes
+        while left > 0:
+            n = min(left, MIB)
+            s.sendall(view[:n])
+            left -= n
+        s.shutdown(socket.SHUT_WR)
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    got, have = 0, hashlib.sha256()
+    while True:
+        piece = s.recv(1 << 20)
+        if not piece:
+            break
+        got += len(piece)
+        have.update(piece)
+    elapsed = time.monotonic() - start
+    t.join(timeout)
+    s.close()
+    if got != nbytes or have.digest() != want.digest():
+        print(f"bench-bulk: client: FAIL: sent {nbytes} bytes, the echo is {got} bytes"
+              f"{'' if got != nbytes else ' that differ'}")
+        sys.exit(1)
+    print(f"bench-bulk: client: {nbytes / MIB:.1f} MiB each way in {elapsed:.2f} s: "
+          f"{nbytes / MIB / elapsed:.2f} MiB/s each way")
+
+
 def main():
+    if sys.argv[1:2] == ["client"]:
+        host, port, nbytes, timeout = sys.argv[2:6]
+        return client(host, int(port), int(nbytes), float(timeout))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--on", required=True, help="image with window scaling on")
     ap.add_argument("--off", required=True, help="image built with BEDROCK_WINDOW_SCALING=0")
