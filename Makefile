@@ -1,7 +1,7 @@
 # bedrock: every command a user needs. Each target does its own set-up.
 .PHONY: all setup setup-qemu test lint unit nostd kernel kernel-test run serve bench fuzz clean help \
 	setup-server server server-aarch64 server-test server-lint bench-serve browser-test bench-kernel \
-	hostile-test todo-test bench-disk run-test probe image image-test deploy-test
+	hostile-test todo-test bench-disk run-test probe image image-test deploy-test bench-bulk
 
 CARGO ?= cargo
 # Crates that must build for bare metal (no std, no alloc, no libc).
@@ -41,7 +41,8 @@ help:
 	@echo "make test    every test: lint, host unit/property tests, bare-metal build, kernel in QEMU, web page in Chromium"
 	@echo "make kernel  build the unikernel image ($(KERNEL_ELF)) and its test runner"
 	@echo "make serve   the hosted server on ROOT=$(ROOT) at 127.0.0.1:$(SERVE_PORT) (ARGS='--allow-write' ...); APP=todo as for run"
-	@echo "make bench   criterion benchmarks, side by side with reference crates; bench-serve: wrk vs nginx"
+	@echo "make bench   criterion benchmarks, side by side with reference crates; bench-serve: wrk vs nginx;"
+	@echo "             bench-bulk: 256 MiB each way through the unikernel's echo (window scaling on/off) and over veth"
 	@echo "make hostile-test  issue 15's hostile clients against the unikernel (tap) and bedrock-serve (veth)"
 	@echo "make run-test    make run in a pty: 64 parallel new connections within 1 s, Ctrl-C leaves nothing"
 	@echo "make image   the OCI image of bedrock-serve (podman, FROM scratch); image-test runs it and talks to it"
@@ -213,7 +214,7 @@ serve: server
 bench: setup
 	@echo "== criterion benchmarks (ratios vs httparse, matchit, serde_json in the same run)"
 	@$(CARGO) bench --workspace --quiet -- --noplot 2>&1 | scripts/bench-ratios.py
-	@$(MAKE) --no-print-directory bench-serve bench-kernel bench-disk
+	@$(MAKE) --no-print-directory bench-serve bench-kernel bench-disk bench-bulk
 
 # Benchmark images log at warn level (no access-log line per request), one
 # for QEMU user networking and one with the tap subnet's addresses.
@@ -237,6 +238,24 @@ bench-disk: setup-qemu
 	@echo "== unikernel: wrk PUTs against the journal on a virtio-blk disk"
 	@scripts/bench-disk.py --elf kernel/target/bench/aarch64-unknown-none/release/bedrock-kernel \
 		--each-elf kernel/target/bench-each/aarch64-unknown-none/release/bedrock-kernel
+
+# Bulk TCP: the echo service over a tap, RFC 7323 window scaling on and off
+# (BEDROCK_WINDOW_SCALING=0), beside Linux to Linux over veth. The images are
+# bulk-transfer builds of bedrock-net (4 slots of 4 MiB buffers, see
+# crates/net/src/limits.rs), so a scaled window can be megabytes.
+BULK_IMAGE_ENV = BEDROCK_LOG=warn BEDROCK_IP=10.0.4.15/24 BEDROCK_GATEWAY=10.0.4.1 BEDROCK_ECHO_PORT=7
+BULK_FEATURES = --features bedrock-net/bulk
+BULK_ELF = aarch64-unknown-none/release/bedrock-kernel
+bench-bulk: setup-qemu
+	@scripts/setup.sh bench
+	@echo "== build the unikernel's echo images (window scaling on, off)"
+	@cd kernel && $(BULK_IMAGE_ENV) CARGO_TARGET_DIR=target/bench-bulk-on \
+		$(CARGO) build --quiet --release --bin bedrock-kernel $(BULK_FEATURES)
+	@cd kernel && $(BULK_IMAGE_ENV) BEDROCK_WINDOW_SCALING=0 CARGO_TARGET_DIR=target/bench-bulk-off \
+		$(CARGO) build --quiet --release --bin bedrock-kernel $(BULK_FEATURES)
+	@echo "== bulk TCP through the echo service, and Linux over veth"
+	@scripts/bench-bulk.py --on kernel/target/bench-bulk-on/$(BULK_ELF) \
+		--off kernel/target/bench-bulk-off/$(BULK_ELF) $(BULK_ARGS)
 
 bench-serve: server
 	@scripts/setup.sh bench

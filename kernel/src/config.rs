@@ -9,7 +9,17 @@
 //! - `BEDROCK_LOG=error|warn|info|debug|trace`: console log level (info);
 //! - `BEDROCK_COMMIT=group|each`: with a disk, one append and flush for
 //!   every change of a loop turn (group, the default) or one per request
-//!   (each: only for the benchmark that compares them).
+//!   (each: only for the benchmark that compares them);
+//! - `BEDROCK_WINDOW_SCALING=0`: with an echo service, the TCP stack
+//!   neither offers nor accepts RFC 7323 window scaling (for the bulk
+//!   benchmark's comparison, scripts/bench-bulk.py; default: on).
 #![allow(missing_docs)] // generated constants, documented above
 
 include!(concat!(env!("OUT_DIR"), "/build_config.rs"));
+
+/// `BEDROCK_WINDOW_SCALING` (read here: rustc tracks the variable, so a
+/// change rebuilds this crate).
+pub const WINDOW_SCALING: bool = match option_env!("BEDROCK_WINDOW_SCALING") {
+    Some(v) => !matches!(v.as_bytes(), b"0"),
+    None => true,
+};

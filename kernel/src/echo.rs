@@ -9,11 +9,16 @@
 //! After the peer's FIN the rest is echoed and our FIN follows it; a RST
 //! or a connection that times out simply ends it.
 //!
+//! An image built with `BEDROCK_WINDOW_SCALING=0` ([`config::WINDOW_SCALING`])
+//! turns RFC 7323 window scaling off in the stack when the service
+//! starts, for the bulk benchmark's comparison (scripts/bench-bulk.py).
+//!
 //! [`config::ECHO_PORT`]: crate::config::ECHO_PORT
+//! [`config::WINDOW_SCALING`]: crate::config::WINDOW_SCALING
 
 use bedrock_net::tcp::{Handle, State, TcpStack};
 
-use crate::info;
+use crate::{config, info};
 
 /// Bytes moved from the receive buffer to the send buffer per copy (the
 /// two rings cannot be borrowed at once, so they pass through the stack).
@@ -41,7 +46,13 @@ impl<const N: usize> Echo<N> {
             if let Err(e) = tcp.listen(p, ECHO_BACKLOG) {
                 panic!("echo: listen on port {p}: {e:?}");
             }
-            info!("echo service on TCP port {p}");
+            let mut cfg = tcp.config();
+            cfg.window_scaling = config::WINDOW_SCALING;
+            tcp.set_config(cfg);
+            info!(
+                "echo service on TCP port {p} (window scaling {})",
+                if cfg.window_scaling { "on" } else { "off" }
+            );
         }
         Echo {
             port,

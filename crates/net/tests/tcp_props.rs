@@ -7,7 +7,7 @@ use bedrock_net::phy::Link;
 use bedrock_net::tcp::SeqNumber;
 use bedrock_net::wire::tcp::MAX_SACK_BLOCKS;
 use bedrock_net::wire::{ethernet, EtherType, EthernetFrame, EthernetRepr, Ipv4Packet, Ipv4Repr};
-use bedrock_net::wire::{Protocol, TcpControl, TcpPacket, TcpRepr};
+use bedrock_net::wire::{Protocol, TcpControl, TcpPacket, TcpRepr, TcpTimestamps};
 use bedrock_net::{Config, Duration, EthernetAddress, Instant, Interface, Ipv4Address, TcpStack};
 use proptest::prelude::*;
 
@@ -112,7 +112,8 @@ proptest! {
         src_port in 1u16.., dst_port in 1u16.., control in control(), push in any::<bool>(),
         seq in any::<u32>(), ack in proptest::option::of(any::<u32>()), window in any::<u16>(),
         mss in proptest::option::of(any::<u16>()), ws in proptest::option::of(any::<u8>()),
-        sack in any::<bool>(), payload in proptest::collection::vec(any::<u8>(), 0..1460),
+        sack in any::<bool>(), ts in proptest::option::of(any::<(u32, u32)>()),
+        payload in proptest::collection::vec(any::<u8>(), 0..1460),
         blocks in proptest::collection::vec((any::<u32>(), any::<u32>()), 0..=MAX_SACK_BLOCKS),
     ) {
         let mut sack_blocks = [None; MAX_SACK_BLOCKS];
@@ -127,6 +128,7 @@ proptest! {
             max_seg_size: mss,
             window_scale: ws,
             sack_permitted: sack,
+            timestamps: ts.map(|(tsval, tsecr)| TcpTimestamps { tsval, tsecr }),
             sack_blocks,
             payload: &payload,
         };
@@ -205,6 +207,7 @@ proptest! {
                 max_seg_size: (s.control == TcpControl::Syn).then_some(1460),
                 window_scale: None,
                 sack_permitted: s.control == TcpControl::Syn,
+                timestamps: None,
                 sack_blocks,
                 payload: &data[..s.payload],
             };

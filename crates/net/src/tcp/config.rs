@@ -46,6 +46,12 @@ pub struct TcpConfig {
     /// neither offers nor answers SACK-permitted and recovers with
     /// NewReno.
     pub sack: bool,
+    /// Offer and accept window scaling (RFC 7323 §2): windows past 64 KiB
+    /// for stacks whose receive buffers are larger. On by default.
+    pub window_scaling: bool,
+    /// Offer and accept timestamps (RFC 7323 §3): RTT measurement from
+    /// them and PAWS. On by default.
+    pub timestamps: bool,
 }
 
 impl TcpConfig {
@@ -65,6 +71,8 @@ impl TcpConfig {
         evict_stalled_after: Duration(0),
         syn_cookies: false,
         sack: false,
+        window_scaling: false,
+        timestamps: false,
     };
 
     /// The defaults from [`crate::limits`].
@@ -83,6 +91,8 @@ impl TcpConfig {
             evict_stalled_after: TCP_EVICT_STALLED_AFTER,
             syn_cookies: true,
             sack: true,
+            window_scaling: true,
+            timestamps: true,
         }
     }
 }

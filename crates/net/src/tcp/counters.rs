@@ -44,6 +44,16 @@ tcp_counters! {
     zero_window_probes,
     /// Connections that agreed on SACK (RFC 2018) in their handshake.
     sack_negotiated,
+    /// Connections that agreed on window scaling (RFC 7323 §2).
+    window_scaling_negotiated,
+    /// Connections that agreed on timestamps (RFC 7323 §3).
+    timestamps_negotiated,
+    /// Segments dropped by PAWS (RFC 7323 §5.3: an old TSval), answered
+    /// with an ACK.
+    drop_paws,
+    /// Segments without timestamps on a connection that agreed on them,
+    /// dropped (RFC 7323 §3.2).
+    drop_no_timestamp,
     /// SACK blocks received that told something (inside SND.UNA..SND.MAX).
     sack_blocks_in,
     /// SACK blocks sent (every ACK while out-of-order data is held).
@@ -105,8 +115,18 @@ tcp_counters! {
     reaped_idle,
     /// Half-open connections dropped after `TCP_SYN_RECEIVED_TIMEOUT`.
     syn_received_timeouts,
-    /// TIME-WAIT slots taken early for a new connection.
+    /// TIME-WAIT slots taken early for a new connection (the table was
+    /// full: the one closest to expiry).
     time_wait_recycled,
+    /// TIME-WAIT connections reopened by a new SYN for their 4-tuple
+    /// (RFC 6191: a higher timestamp, or a higher sequence number).
+    time_wait_reopened,
+    /// SYNs for a TIME-WAIT 4-tuple that RFC 6191 does not let reopen it
+    /// (an old timestamp or sequence number), dropped silently.
+    time_wait_syn_dropped,
+    /// Most slots in TIME-WAIT at once (a high-water mark, not a count
+    /// of events).
+    time_wait_peak,
     /// Half-open (SYN-RECEIVED) connections evicted for a completed one.
     evicted_syn_received,
     /// Connections closed by the application and lingering, evicted.

@@ -73,7 +73,9 @@ pub(crate) fn rank(
     cfg: &TcpConfig,
 ) -> Option<(Victim, Instant)> {
     match t.state {
-        State::SynReceived if t.retries > 0 => return Some((Victim::SynReceived, t.opened)),
+        State::SynReceived if t.timers.retries > 0 => {
+            return Some((Victim::SynReceived, t.timers.opened))
+        }
         State::Closed | State::SynSent | State::SynReceived | State::TimeWait => return None,
         _ => {}
     }
@@ -81,13 +83,13 @@ pub(crate) fn rank(
         return None;
     }
     if t.fin_queued {
-        return Some((Victim::Lingering, t.closed_at));
+        return Some((Victim::Lingering, t.timers.closed_at));
     }
     if t.phase == AppPhase::Idle {
         return Some((Victim::Idle, t.phase_since));
     }
-    if pending && now >= t.progress_at + cfg.evict_stalled_after {
-        return Some((Victim::Stalled, t.progress_at));
+    if pending && now >= t.timers.progress_at + cfg.evict_stalled_after {
+        return Some((Victim::Stalled, t.timers.progress_at));
     }
     if t.phase == AppPhase::Head {
         return Some((Victim::SlowHead, t.phase_since));

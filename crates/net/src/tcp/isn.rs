@@ -48,6 +48,18 @@ impl IsnGenerator {
         let m = (now.micros() / ISN_TICK_MICROS) as u32;
         SeqNumber(m.wrapping_add(f))
     }
+
+    /// The offset of our timestamp clock towards `remote` from `local`
+    /// (RFC 7323 §7): keyed like the ISN, so it cannot be guessed, and
+    /// of the addresses only, so the timestamps one host pair sees grow
+    /// across connections (what RFC 6191 asks to reuse a TIME-WAIT).
+    pub fn ts_offset(&self, local: Ipv4Address, remote: Ipv4Address) -> u32 {
+        let mut pair = [0u8; 9];
+        pair[0] = b'T'; // apart from every 12-byte ISN input
+        pair[1..5].copy_from_slice(&local.0);
+        pair[5..].copy_from_slice(&remote.0);
+        siphash24(&self.key, &pair) as u32
+    }
 }
 
 #[cfg(test)]
@@ -67,6 +79,15 @@ mod tests {
         assert_ne!(x, g.isn(t, (B, 80), (A, 40000)));
         assert_ne!(x, IsnGenerator::new([8; 16]).isn(t, (A, 80), (B, 40000)));
         assert_eq!(x, g.isn(t, (A, 80), (B, 40000)), "deterministic");
+    }
+
+    #[test]
+    fn timestamp_offset_per_address_pair_and_key() {
+        let g = IsnGenerator::new([7; 16]);
+        let x = g.ts_offset(A, B);
+        assert_eq!(x, g.ts_offset(A, B));
+        assert_ne!(x, g.ts_offset(B, A));
+        assert_ne!(x, IsnGenerator::new([8; 16]).ts_offset(A, B));
     }
 
     #[test]

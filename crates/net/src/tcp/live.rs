@@ -42,6 +42,11 @@ impl SlotSet {
         self.words[slot / 64] &= !(1 << (slot % 64));
     }
 
+    /// How many slots are in the set.
+    pub(crate) fn len(&self) -> usize {
+        self.words.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
     /// The lowest slot below `n` in neither this set nor `other`.
     pub(crate) fn first_absent_in_both(&self, other: &SlotSet, n: usize) -> Option<usize> {
         self.words
@@ -148,6 +153,7 @@ mod tests {
         });
         assert_eq!(got, [0, 5, 63, 64, 130, 255]);
         assert_eq!(s.iter(256).count(), 6);
+        assert_eq!(s.len(), 8);
         assert_eq!(s.iter(TCP_SLOT_LIMIT).count(), 8);
         s.remove(64);
         assert_eq!(s.iter(256).count(), 5);

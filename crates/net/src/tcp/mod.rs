@@ -6,7 +6,10 @@
 //! cookies, RFC 4987), [`ring`] (send and receive buffers), [`assembler`]
 //! (out-of-order ranges), [`scoreboard`] (what the peer SACKed, RFC
 //! 6675's questions), [`rtt`] (the RFC 6298 timer), `conn` (the
-//! per-connection state machine), `evict` (which connection makes room
+//! per-connection state machine: receive and send paths, the segment
+//! builder, loss recovery, timers and RFC 7323 each in a file of its
+//! own), `time_wait` (RFC 6191: when a SYN may reopen a TIME-WAIT
+//! 4-tuple), `evict` (which connection makes room
 //! when the table is full), `stack` (the socket set: slots, listeners,
 //! demultiplexing, the [`IpHandler`](crate::IpHandler) implementation),
 //! [`counters`] and [`config`].
@@ -50,7 +53,16 @@
 //!   lost (data sent after it SACKed) goes again without a timeout; after
 //!   a timeout go-back-N skips SACKed data (a second timeout in a row
 //!   forgets the scoreboard). No D-SACK use, no RACK, no tail loss probe.
-//! * FIN in every order, TIME-WAIT of `time_wait` (1 s by default), idle
+//! * RFC 7323, on unless [`TcpConfig::window_scaling`] or
+//!   [`TcpConfig::timestamps`] is off, each used only when both SYNs
+//!   carry it: window scaling (our shift from the receive buffer's size,
+//!   so a stack with large buffers, e.g.
+//!   [`crate::limits::TCP_BULK_BUFFER_LEN`], offers windows of megabytes)
+//!   and timestamps (RTT samples from the echo, PAWS, the echo rules of
+//!   §4.3, three SACK blocks beside them). SYN cookies carry neither.
+//! * FIN in every order, TIME-WAIT of `time_wait` (2 MSL, 60 s, by
+//!   default; a SYN reopens a TIME-WAIT 4-tuple per RFC 6191, and a full
+//!   table recycles the TIME-WAIT slot closest to expiry), idle
 //!   connections reaped after `idle_timeout`, SYN-RECEIVED dropped after
 //!   `syn_received_timeout`. Bounds against peers that hold a slot: FIN-WAIT-2
 //!   at most `fin_wait_2_timeout`; a lingering close (data after the
@@ -60,7 +72,7 @@
 //!   gets RST (RFC 1122 §4.2.2.13); and a send-stall limit: nothing
 //!   acknowledged for `send_stall_timeout` while data waits, RST. Each is
 //!   counted (`counters`) and named in [`crate::limits`].
-//! * Not done: window scaling, timestamps, urgent data (read as
+//! * Not done: urgent data (read as
 //!   ordinary data), ICMP errors to TCP, IP options, active-open polish
 //!   (simultaneous open works but is barely tested).
 //!
@@ -102,7 +114,7 @@
 //! [`TcpStack::poll_at`] says `now`). A segment the device refuses is
 //! simply sent at a later dispatch (nothing advances until it is sent).
 //!
-//! Memory: a connection slot is `RX + TX` bytes of buffers plus about 400
+//! Memory: a connection slot is `RX + TX` bytes of buffers plus about 480
 //! bytes of state; 256 slots of 16 KiB + 16 KiB are 8.1 MiB.
 
 pub mod assembler;
@@ -119,6 +131,7 @@ pub mod scoreboard;
 pub mod seq;
 pub mod siphash;
 mod stack;
+mod time_wait;
 
 #[cfg(test)]
 mod tests;

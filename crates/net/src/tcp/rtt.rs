@@ -14,12 +14,15 @@ use crate::time::Duration;
 /// but the kernel's poll loop wakes with about this resolution.
 const GRANULARITY: u64 = 1_000;
 
-/// SRTT, RTTVAR and the current RTO, all in microseconds.
+/// SRTT, RTTVAR and the current RTO, all in microseconds. Kept in 32
+/// bits (an hour; RTOs stop at [`MAX_RTO`] and longer samples saturate):
+/// the estimator sits in every connection's control block, which the
+/// stack keeps small (see `tcp::live`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RttEstimator {
-    srtt: Option<u64>,
-    rttvar: u64,
-    rto: u64,
+    srtt: Option<u32>,
+    rttvar: u32,
+    rto: u32,
     backoff: u8,
 }
 
@@ -35,7 +38,7 @@ impl RttEstimator {
         RttEstimator {
             srtt: None,
             rttvar: 0,
-            rto: INITIAL_RTO.0,
+            rto: INITIAL_RTO.0 as u32,
             backoff: 0,
         }
     }
@@ -54,17 +57,21 @@ impl RttEstimator {
 
     /// The current retransmission timeout, backoff included.
     pub fn rto(&self) -> Duration {
-        Duration(self.rto.saturating_mul(1 << self.backoff).min(MAX_RTO.0))
+        Duration(
+            u64::from(self.rto)
+                .saturating_mul(1 << self.backoff)
+                .min(MAX_RTO.0),
+        )
     }
 
     /// The smoothed round-trip time, once measured.
     pub fn srtt(&self) -> Option<Duration> {
-        self.srtt.map(Duration)
+        self.srtt.map(|us| Duration(u64::from(us)))
     }
 
     /// Takes one round-trip sample (RFC 6298 §2.2 and §2.3).
     pub fn sample(&mut self, r: Duration) {
-        let r = r.0;
+        let r = u32::try_from(r.0).unwrap_or(u32::MAX);
         let srtt = match self.srtt {
             None => {
                 self.rttvar = r / 2;
@@ -72,13 +79,14 @@ impl RttEstimator {
             }
             Some(srtt) => {
                 // RTTVAR <- 3/4 RTTVAR + 1/4 |SRTT - R'|; SRTT <- 7/8 SRTT + 1/8 R'.
-                self.rttvar = (3 * self.rttvar + srtt.abs_diff(r)) / 4;
-                (7 * srtt + r) / 8
+                let var = (3 * u64::from(self.rttvar) + u64::from(srtt.abs_diff(r))) / 4;
+                self.rttvar = var as u32;
+                ((7 * u64::from(srtt) + u64::from(r)) / 8) as u32
             }
         };
         self.srtt = Some(srtt);
-        let rto = srtt + GRANULARITY.max(4 * self.rttvar);
-        self.rto = rto.clamp(MIN_RTO.0, MAX_RTO.0);
+        let rto = u64::from(srtt) + GRANULARITY.max(4 * u64::from(self.rttvar));
+        self.rto = rto.clamp(MIN_RTO.0, MAX_RTO.0) as u32;
     }
 
     /// The timer expired: back off (RFC 6298 §5.5).
@@ -124,5 +132,15 @@ mod tests {
         assert_eq!(e.rto(), MAX_RTO);
         e.reset_backoff();
         assert_eq!(e.rto(), MIN_RTO);
+    }
+
+    #[test]
+    fn samples_past_32_bits_saturate() {
+        let mut e = RttEstimator::new();
+        e.sample(Duration::from_secs(5_000));
+        assert_eq!(e.srtt(), Some(Duration(u64::from(u32::MAX))));
+        assert_eq!(e.rto(), MAX_RTO);
+        e.sample(Duration::from_millis(1));
+        assert!(e.srtt() < Some(Duration(u64::from(u32::MAX))));
     }
 }

@@ -38,7 +38,9 @@ pub use ethernet::{
 };
 pub use icmpv4::{Message as Icmpv4Message, Packet as Icmpv4Packet, Repr as Icmpv4Repr};
 pub use ipv4::{Address as Ipv4Address, Packet as Ipv4Packet, Protocol, Repr as Ipv4Repr};
-pub use tcp::{Control as TcpControl, Packet as TcpPacket, Repr as TcpRepr};
+pub use tcp::{
+    Control as TcpControl, Packet as TcpPacket, Repr as TcpRepr, Timestamps as TcpTimestamps,
+};
 
 use core::fmt;
 

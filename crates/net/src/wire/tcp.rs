@@ -83,6 +83,8 @@ mod kind {
     pub const WINDOW_SCALE: u8 = 3;
     pub const SACK_PERMITTED: u8 = 4;
     pub const SACK: u8 = 5;
+    /// Timestamps (RFC 7323 §3.2).
+    pub const TIMESTAMPS: u8 = 8;
 }
 
 /// A view of a TCP segment in a buffer (exactly the IPv4 payload).
@@ -332,11 +334,13 @@ pub struct Repr<'a> {
     pub window_len: u16,
     /// MSS option.
     pub max_seg_size: Option<u16>,
-    /// Window-scale option (parsed; this stack never offers scaling, so
-    /// RFC 7323 §2.2 has it ignored).
+    /// Window-scale option (RFC 7323 §2.2): the shift count, as sent
+    /// (a receiver caps it at 14, §2.3).
     pub window_scale: Option<u8>,
     /// SACK-permitted option (SYN and SYN-ACK only).
     pub sack_permitted: bool,
+    /// Timestamps option (RFC 7323 §3.2).
+    pub timestamps: Option<Timestamps>,
     /// SACK option: blocks from the first, `None` after the last. On
     /// emit, blocks that do not fit beside the other options are left
     /// out (see [`Repr::sack_blocks_emitted`]).
@@ -345,12 +349,27 @@ pub struct Repr<'a> {
     pub payload: &'a [u8],
 }
 
+/// The Timestamps option (RFC 7323 §3.2): the sender's timestamp clock
+/// when it sent the segment, and the timestamp it echoes (meaningful
+/// only when ACK is set).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Timestamps {
+    /// TSval.
+    pub tsval: u32,
+    /// TSecr.
+    pub tsecr: u32,
+}
+
+/// Bytes the Timestamps option takes, with the two NOPs that align it.
+pub const TIMESTAMPS_OPTION_LEN: usize = 12;
+
 /// Options found in a header.
 #[derive(Default)]
 struct Options {
     mss: Option<u16>,
     window_scale: Option<u8>,
     sack_permitted: bool,
+    timestamps: Option<Timestamps>,
     sack_blocks: [Option<SackBlock>; MAX_SACK_BLOCKS],
 }
 
@@ -377,6 +396,12 @@ fn parse_options(mut bytes: &[u8]) -> Result<Options, Error> {
             (kind::MSS, [a, b]) => o.mss = Some(u16::from_be_bytes([*a, *b])),
             (kind::WINDOW_SCALE, [s]) => o.window_scale = Some(*s),
             (kind::SACK_PERMITTED, []) => o.sack_permitted = true,
+            (kind::TIMESTAMPS, [v0, v1, v2, v3, e0, e1, e2, e3]) => {
+                o.timestamps = Some(Timestamps {
+                    tsval: u32::from_be_bytes([*v0, *v1, *v2, *v3]),
+                    tsecr: u32::from_be_bytes([*e0, *e1, *e2, *e3]),
+                })
+            }
             (kind::SACK, blocks)
                 if !blocks.is_empty()
                     && blocks.len() % 8 == 0
@@ -389,10 +414,15 @@ fn parse_options(mut bytes: &[u8]) -> Result<Options, Error> {
                     *slot = Some((SeqNumber(left), SeqNumber(right)));
                 }
             }
-            (kind::MSS | kind::WINDOW_SCALE | kind::SACK_PERMITTED | kind::SACK, _) => {
-                return Err(Error::BadLength)
-            }
-            _ => {} // timestamps and anything else: skipped
+            (
+                kind::MSS
+                | kind::WINDOW_SCALE
+                | kind::SACK_PERMITTED
+                | kind::SACK
+                | kind::TIMESTAMPS,
+                _,
+            ) => return Err(Error::BadLength),
+            _ => {} // anything else: skipped
         }
         bytes = &bytes[len..];
     }
@@ -435,6 +465,7 @@ impl<'a> Repr<'a> {
             max_seg_size: options.mss,
             window_scale: options.window_scale,
             sack_permitted: options.sack_permitted,
+            timestamps: options.timestamps,
             sack_blocks: options.sack_blocks,
             payload: &buffer[packet.header_len()..],
         })
@@ -450,6 +481,11 @@ impl<'a> Repr<'a> {
         (if self.max_seg_size.is_some() { 4 } else { 0 })
             + if self.window_scale.is_some() { 4 } else { 0 }
             + if self.sack_permitted { 4 } else { 0 }
+            + if self.timestamps.is_some() {
+                TIMESTAMPS_OPTION_LEN
+            } else {
+                0
+            }
     }
 
     /// How many of [`Repr::sack_blocks`] [`Repr::emit_header`] writes:
@@ -519,6 +555,12 @@ impl<'a> Repr<'a> {
         if self.sack_permitted {
             opts[at..at + 4].copy_from_slice(&[kind::NOP, kind::NOP, kind::SACK_PERMITTED, 2]);
             at += 4;
+        }
+        if let Some(ts) = self.timestamps {
+            opts[at..at + 4].copy_from_slice(&[kind::NOP, kind::NOP, kind::TIMESTAMPS, 10]);
+            opts[at + 4..at + 8].copy_from_slice(&ts.tsval.to_be_bytes());
+            opts[at + 8..at + 12].copy_from_slice(&ts.tsecr.to_be_bytes());
+            at += TIMESTAMPS_OPTION_LEN;
         }
         let blocks = self.sack_blocks_emitted();
         if blocks > 0 {
@@ -593,6 +635,13 @@ mod tests {
         assert_eq!(r.max_seg_size, Some(1460));
         assert_eq!(r.window_scale, Some(7));
         assert!(r.sack_permitted);
+        assert_eq!(
+            r.timestamps,
+            Some(Timestamps {
+                tsval: 0x9d2e_519f,
+                tsecr: 0
+            })
+        );
         assert!(r.payload.is_empty());
     }
 
@@ -609,6 +658,7 @@ mod tests {
             max_seg_size: Some(1460),
             window_scale: None,
             sack_permitted: false,
+            timestamps: None,
             sack_blocks: [None; MAX_SACK_BLOCKS],
             payload: &[],
         };
@@ -705,6 +755,7 @@ mod tests {
             max_seg_size: None,
             window_scale: None,
             sack_permitted: false,
+            timestamps: None,
             sack_blocks,
             payload: &[],
         }
@@ -759,6 +810,35 @@ mod tests {
             ..repr
         };
         assert_eq!((repr.sack_blocks_emitted(), repr.header_len()), (3, 60));
+    }
+
+    #[test]
+    fn timestamps_round_trip_and_leave_room_for_three_sack_blocks() {
+        let ts = Some(Timestamps {
+            tsval: 0xffff_fff0,
+            tsecr: 7,
+        });
+        let four = [(3000, 3050), (3100, 3150), (3200, 3250), (3300, 3350)];
+        let repr = Repr {
+            timestamps: ts,
+            ..sack_ack(&four)
+        };
+        // 12 bytes of timestamps: 28 left, 3 blocks of 8 after the 4 of
+        // the SACK option's head (RFC 7323 §3.2 with RFC 2018 §3).
+        assert_eq!((repr.sack_blocks_emitted(), repr.header_len()), (3, 60));
+        let mut b = vec![0; repr.buffer_len()];
+        repr.emit(&mut Packet::new_unchecked(&mut b[..]), SRC, DST);
+        assert_eq!(&b[20..24], &[kind::NOP, kind::NOP, kind::TIMESTAMPS, 10]);
+        let p = Packet::new_checked(&b[..]).unwrap();
+        let parsed = Repr::parse(&p, SRC, DST).unwrap();
+        assert_eq!(parsed.timestamps, ts);
+        assert_eq!(parsed.sack_blocks[..3], repr.sack_blocks[..3]);
+        // A Timestamps option of any other length is malformed.
+        let mut bad = b.clone();
+        bad[23] = 9;
+        Packet::new_unchecked(&mut bad[..]).fill_checksum(SRC, DST);
+        let p = Packet::new_checked(&bad[..]).unwrap();
+        assert_eq!(Repr::parse(&p, SRC, DST), Err(Error::BadLength));
     }
 
     #[test]

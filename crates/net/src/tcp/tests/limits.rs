@@ -77,6 +77,8 @@ fn backlog_at_and_past() {
             psh: false,
             mss: None,
             sack_permitted: false,
+            wscale: None,
+            ts: None,
             sack: vec![],
             payload: vec![],
         }]
@@ -230,13 +232,15 @@ fn a_table_of_time_wait_slots_expires_and_refills() {
         assert_eq!(ack.len(), 1, "the peer's FIN is ACKed at once ({i})");
         assert_eq!(h.stack.state(conn), State::TimeWait);
     }
-    assert_eq!(h.stack.active(), SLOTS);
+    // TIME-WAIT slots are not held: the next SYN may take one.
+    assert_eq!((h.stack.active(), h.stack.time_wait_slots()), (0, SLOTS));
+    assert_eq!(h.stack.counters().time_wait_peak, SLOTS as u64);
     assert_eq!(h.stack.accept(), None);
     let expiry = h.now + h.stack.config().time_wait;
     assert_eq!(h.stack.poll_at(h.now), Some(expiry));
     let after_ms = (expiry - T0).0 / 1000 + 1;
     assert!(h.at_ms(after_ms).is_empty(), "TIME-WAIT ends silently");
-    assert_eq!(h.stack.active(), 0);
+    assert_eq!((h.stack.active(), h.stack.time_wait_slots()), (0, 0));
     assert_eq!(h.stack.poll_at(h.now), None);
     assert_eq!(h.stack.counters().time_wait_recycled, 0);
     fill(&mut h, SLOTS);

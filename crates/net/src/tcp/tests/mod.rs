@@ -2,9 +2,9 @@
 //! segment in through a real [`Interface`] and simulated link, and
 //! asserts the exact segments that come out. Grouped by state in
 //! `states.rs`, timers in `timers.rs`, limits in `limits.rs`, SACK in
-//! `sack.rs`, bounds against hostile peers (timeouts, eviction, SYN
-//! cookies) in `hostile.rs`; the
-//! two-stack simulated link with faults in `sim.rs`.
+//! `sack.rs`, window scaling and timestamps in `rfc7323.rs`, bounds
+//! against hostile peers (timeouts, eviction, SYN cookies) in
+//! `hostile.rs`; the two-stack simulated link with faults in `sim.rs`.
 
 use std::boxed::Box;
 use std::vec::Vec;
@@ -20,9 +20,11 @@ use crate::wire::{TcpControl, TcpPacket, TcpRepr};
 
 mod hostile;
 mod limits;
+mod rfc7323;
 mod sack;
 mod sim;
 mod states;
+mod time_wait;
 mod timers;
 
 pub(crate) const OUR_MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
@@ -49,6 +51,10 @@ pub(crate) struct Seg {
     pub window: u16,
     pub mss: Option<u16>,
     pub sack_permitted: bool,
+    /// Window-scale option (RFC 7323 §2.2).
+    pub wscale: Option<u8>,
+    /// Timestamps option: (TSval, TSecr).
+    pub ts: Option<(u32, u32)>,
     /// SACK blocks, in the order carried.
     pub sack: Vec<(u32, u32)>,
     pub payload: Vec<u8>,
@@ -66,6 +72,8 @@ pub(crate) fn send_templ() -> Seg {
         window: 64240,
         mss: None,
         sack_permitted: false,
+        wscale: None,
+        ts: None,
         sack: Vec::new(),
         payload: Vec::new(),
     }
@@ -147,6 +155,8 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
             window: RX as u16,
             mss: None,
             sack_permitted: false,
+            wscale: None,
+            ts: None,
             sack: Vec::new(),
             payload: Vec::new(),
         }
@@ -337,6 +347,8 @@ impl Seg {
             window: r.window_len,
             mss: r.max_seg_size,
             sack_permitted: r.sack_permitted,
+            wscale: r.window_scale,
+            ts: r.timestamps.map(|t| (t.tsval, t.tsecr)),
             sack: r
                 .sack_blocks
                 .iter()
@@ -364,8 +376,11 @@ pub(crate) fn emit(seg: &Seg, src: Ipv4Address, dst: Ipv4Address) -> Vec<u8> {
         ack_number: seg.ack.map(SeqNumber),
         window_len: seg.window,
         max_seg_size: seg.mss,
-        window_scale: None,
+        window_scale: seg.wscale,
         sack_permitted: seg.sack_permitted,
+        timestamps: seg
+            .ts
+            .map(|(tsval, tsecr)| crate::wire::TcpTimestamps { tsval, tsecr }),
         sack_blocks,
         payload: &seg.payload,
     };

@@ -285,8 +285,8 @@ fn resends_only_the_holes(peer_data: bool) {
     assert_eq!(resent(&h, &out, 1200), vec![]);
     let out = h.send(&sack_ack(&h, max, &[], d(7)));
     assert_eq!(resent(&h, &out, 1200), vec![]);
-    assert_eq!(h.stack.tcb(c).unwrap().recover, None);
-    assert!(h.stack.tcb(c).unwrap().scoreboard.is_empty());
+    assert_eq!(h.stack.tcb(c).unwrap().cc.recover, None);
+    assert!(h.stack.tcb(c).unwrap().cc.scoreboard.is_empty());
 }
 
 #[test]
@@ -362,12 +362,12 @@ fn timeout_resend_skips_sacked_data() {
     // Two single segments SACKed: not enough for recovery.
     let out = h.send(&sack_ack(&h, 400, &[(800, 900), (500, 600)], None));
     assert_eq!(resent(&h, &out, 1200), vec![]);
-    assert_eq!(h.stack.tcb(c).unwrap().recover, None);
+    assert_eq!(h.stack.tcb(c).unwrap().cc.recover, None);
     let max = h.stack.tcb(c).unwrap().snd_max.since(SeqNumber(h.ours(1)));
     // The peer holds [0, 400) and the SACKed segments; it gets whatever
     // we send from now on and acknowledges each segment.
     let mut held: BTreeSet<u32> = [5, 8].into_iter().collect();
-    let rto = h.stack.tcb(c).unwrap().rtt.rto();
+    let rto = h.stack.tcb(c).unwrap().timers.rtt.rto();
     h.now = h.now + rto;
     let mut out = h.poll();
     assert_eq!(h.stack.counters().timeouts, 1);
@@ -406,22 +406,22 @@ fn scoreboard_limit_at_and_past() {
         h.send(&sack_ack(&h, 400, &blocks, None));
     }
     let tcb = h.stack.tcb(c).unwrap();
-    assert_eq!(tcb.scoreboard.ranges().len(), TCP_SACK_SCOREBOARD_RANGES);
+    assert_eq!(tcb.cc.scoreboard.ranges().len(), TCP_SACK_SCOREBOARD_RANGES);
     assert_eq!(h.stack.counters().sack_scoreboard_full, 0);
     // One past, above everything: forgotten.
     h.send(&sack_ack(&h, 400, &[block(limit)], None));
     assert_eq!(h.stack.counters().sack_scoreboard_full, 1);
     let tcb = h.stack.tcb(c).unwrap();
-    assert_eq!(tcb.scoreboard.ranges().len(), TCP_SACK_SCOREBOARD_RANGES);
+    assert_eq!(tcb.cc.scoreboard.ranges().len(), TCP_SACK_SCOREBOARD_RANGES);
     let top = block(limit - 1).1;
     assert_eq!(
-        tcb.scoreboard.ranges().last().unwrap().1,
+        tcb.cc.scoreboard.ranges().last().unwrap().1,
         SeqNumber(h.ours(1 + top))
     );
     // The connection still completes: everything acknowledged.
     let max = tcb.snd_max.since(SeqNumber(h.ours(1)));
     h.send(&sack_ack(&h, max, &[], None));
-    assert!(h.stack.tcb(c).unwrap().scoreboard.is_empty());
+    assert!(h.stack.tcb(c).unwrap().cc.scoreboard.is_empty());
 }
 
 /// SACK blocks outside what is outstanding (below SND.UNA, past
@@ -437,7 +437,7 @@ fn bogus_sack_blocks_are_ignored() {
         &[(100, 300), (max, max + 100), (700, 600), (500, max + 1)],
         None,
     ));
-    assert!(h.stack.tcb(c).unwrap().scoreboard.is_empty());
+    assert!(h.stack.tcb(c).unwrap().cc.scoreboard.is_empty());
     assert_eq!(h.stack.counters().sack_blocks_in, 0);
     assert_eq!(h.stack.counters().retransmits, 0);
 }

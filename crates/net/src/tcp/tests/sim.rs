@@ -2,7 +2,8 @@
 //! [`FaultInjector`]: the client (the minimal active open) and the
 //! server (a listener) move 1 MiB each way at once, then both close.
 //! The data must arrive byte-exact within a bounded simulated time, with
-//! SACK on both ends (the default) and with it off (NewReno).
+//! SACK on both ends (the default) and with it off (NewReno), and with
+//! RFC 7323 (window scaling, timestamps) on (the default) and off.
 
 use super::*;
 use crate::phy::{FaultConfig, FaultInjector, XorShift};
@@ -15,7 +16,10 @@ const STEP: Duration = Duration(100);
 const MAX_JUMP: Duration = Duration::from_millis(5);
 const MIB: usize = 1 << 20;
 
-type Stack = TcpStack<2>;
+type Stack<const RX: usize = BUF_LEN, const TX: usize = BUF_LEN> = TcpStack<2, RX, TX>;
+/// Buffers of the simulated stacks: the server's 16 KiB, in a `bulk`
+/// build too (which changes the default).
+const BUF_LEN: usize = 16 * 1024;
 
 fn data(n: usize, seed: u32) -> Vec<u8> {
     let mut rng = XorShift::new(seed);
@@ -43,7 +47,7 @@ impl App {
     }
 
     /// Reads everything waiting, writes what fits, closes when done.
-    fn serve(&mut self, stack: &mut Stack) {
+    fn serve<const RX: usize, const TX: usize>(&mut self, stack: &mut Stack<RX, TX>) {
         let Some(h) = self.handle else { return };
         let mut buf = [0u8; 4096];
         loop {
@@ -61,7 +65,11 @@ impl App {
         }
     }
 
-    fn done(&self, stack: &Stack, expected: usize) -> bool {
+    fn done<const RX: usize, const TX: usize>(
+        &self,
+        stack: &Stack<RX, TX>,
+        expected: usize,
+    ) -> bool {
         let state = self.handle.map_or(State::Closed, |h| stack.state(h));
         self.closed
             && self.got.len() == expected
@@ -71,11 +79,38 @@ impl App {
 
 struct Outcome {
     elapsed: Duration,
+    /// The largest send window either side was offered.
+    peak_window: u32,
     server: TcpCounters,
     client: TcpCounters,
 }
 
-fn run(faults: FaultConfig, seed: u32, size: usize, sack: bool) -> Outcome {
+/// The configuration of both ends: SACK and RFC 7323 on or off. The
+/// bounds on a half-closed connection (FIN-WAIT-2, the lingering close)
+/// are lifted: the server closes once its download is sent, and on a
+/// lossy link the upload may still take longer than they allow (they are
+/// tested in `hostile.rs`).
+fn config(sack: bool, rfc7323: bool) -> TcpConfig {
+    let mut cfg = TcpConfig::new();
+    cfg.sack = sack;
+    cfg.window_scaling = rfc7323;
+    cfg.timestamps = rfc7323;
+    cfg.fin_wait_2_timeout = SIM_LIMIT;
+    cfg.linger_silence = SIM_LIMIT;
+    cfg.linger_total = SIM_LIMIT;
+    cfg
+}
+
+fn run(faults: FaultConfig, seed: u32, size: usize, cfg: TcpConfig) -> Outcome {
+    run_with::<BUF_LEN, BUF_LEN>(faults, seed, size, cfg)
+}
+
+fn run_with<const RX: usize, const TX: usize>(
+    faults: FaultConfig,
+    seed: u32,
+    size: usize,
+    cfg: TcpConfig,
+) -> Outcome {
     let link: &'static Link = Box::leak(Box::new(Link::new()));
     let (ea, eb) = link.ends(OUR_MAC.0, PEER_MAC.0);
     let mut da = FaultInjector::new(ea, faults, seed);
@@ -84,10 +119,9 @@ fn run(faults: FaultConfig, seed: u32, size: usize, sack: bool) -> Outcome {
     let mut cb = Config::new(PEER_MAC);
     cb.ip = PEER_IP;
     let mut ib = Interface::new(cb);
-    let mut sa: Box<Stack> = Box::new(TcpStack::new([1; 16]));
-    let mut sb: Box<Stack> = Box::new(TcpStack::new([2; 16]));
-    let mut cfg = TcpConfig::new();
-    cfg.sack = sack;
+    let mut sa: Box<Stack<RX, TX>> = Box::new(TcpStack::new([1; 16]));
+    let mut sb: Box<Stack<RX, TX>> = Box::new(TcpStack::new([2; 16]));
+    let mut peak_window = 0;
     sa.set_config(cfg);
     sb.set_config(cfg);
     sa.listen(PORT, 2).unwrap();
@@ -114,6 +148,11 @@ fn run(faults: FaultConfig, seed: u32, size: usize, sack: bool) -> Outcome {
         }
         server.serve(&mut sa);
         client.serve(&mut sb);
+        for (stack, app) in [(&sa, &server), (&sb, &client)] {
+            if let Some(t) = app.handle.and_then(|h| stack.tcb(h)) {
+                peak_window = peak_window.max(t.snd_wnd);
+            }
+        }
         if server.done(&sa, size) && client.done(&sb, size) {
             break;
         }
@@ -140,6 +179,7 @@ fn run(faults: FaultConfig, seed: u32, size: usize, sack: bool) -> Outcome {
     assert!(client.got == server.out, "seed {seed}: download corrupted");
     Outcome {
         elapsed: now - start,
+        peak_window,
         server: *sa.counters(),
         client: *sb.counters(),
     }
@@ -156,13 +196,20 @@ fn lossy() -> FaultConfig {
 
 #[test]
 fn one_mib_each_way_without_faults() {
-    for sack in [true, false] {
-        let o = run(FaultConfig::default(), 1, MIB, sack);
+    for (sack, rfc7323) in [(true, true), (false, true), (true, false), (false, false)] {
+        let o = run(FaultConfig::default(), 1, MIB, config(sack, rfc7323));
         assert_eq!(o.server.retransmits + o.client.retransmits, 0);
         assert_eq!(o.server.bytes_in, MIB as u64);
         assert_eq!(o.client.bytes_in, MIB as u64);
         let negotiated = o.server.sack_negotiated + o.client.sack_negotiated;
         assert_eq!(negotiated, if sack { 2 } else { 0 });
+        let (s, c) = (&o.server, &o.client);
+        let both = if rfc7323 { 2 } else { 0 };
+        assert_eq!(s.timestamps_negotiated + c.timestamps_negotiated, both);
+        assert_eq!(
+            s.window_scaling_negotiated + c.window_scaling_negotiated,
+            both
+        );
         assert!(o.elapsed < Duration::from_secs(2), "{:?}", o.elapsed);
     }
 }
@@ -172,14 +219,14 @@ const SEEDS: [u32; 4] = [1, 2, 3, 0xdead_beef];
 
 /// Every seed through the lossy link; prints and returns the totals:
 /// (simulated time, retransmits, timeouts).
-fn lossy_runs(sack: bool) -> (Duration, u64, u64) {
+fn lossy_runs(sack: bool, rfc7323: bool) -> (Duration, u64, u64) {
     let mut total = (Duration(0), 0, 0);
     for seed in SEEDS {
-        let o = run(lossy(), seed, MIB, sack);
+        let o = run(lossy(), seed, MIB, config(sack, rfc7323));
         let (s, c) = (&o.server, &o.client);
         std::println!(
-            "sack {sack} seed {seed}: {:?} simulated; retransmits {}, fast {}, timeouts {}, \
-             SACK recoveries {}, holes resent {}, skipped {} B",
+            "sack {sack} rfc7323 {rfc7323} seed {seed}: {:?} simulated; retransmits {}, fast {}, timeouts {}, \
+             SACK recoveries {}, holes resent {}, skipped {} B, PAWS drops {}",
             o.elapsed,
             s.retransmits + c.retransmits,
             s.fast_retransmits + c.fast_retransmits,
@@ -187,6 +234,7 @@ fn lossy_runs(sack: bool) -> (Duration, u64, u64) {
             s.sack_recoveries + c.sack_recoveries,
             s.sack_retransmits + c.sack_retransmits,
             s.sack_skipped_bytes + c.sack_skipped_bytes,
+            s.drop_paws + c.drop_paws,
         );
         assert!(s.retransmits + c.retransmits > 0);
         assert!(s.fast_retransmits + c.fast_retransmits > 0);
@@ -204,7 +252,7 @@ fn lossy_runs(sack: bool) -> (Duration, u64, u64) {
         total.2 += s.timeouts + c.timeouts;
     }
     std::println!(
-        "sack {sack}: total {:?} simulated, {} retransmits, {} timeouts",
+        "sack {sack} rfc7323 {rfc7323}: total {:?} simulated, {} retransmits, {} timeouts",
         total.0,
         total.1,
         total.2
@@ -214,12 +262,14 @@ fn lossy_runs(sack: bool) -> (Duration, u64, u64) {
 
 #[test]
 fn one_mib_each_way_through_loss_reordering_duplication() {
-    lossy_runs(false);
+    lossy_runs(false, true);
+    lossy_runs(false, false);
 }
 
 #[test]
 fn one_mib_each_way_through_loss_reordering_duplication_with_sack() {
-    lossy_runs(true);
+    lossy_runs(true, true);
+    lossy_runs(true, false);
 }
 
 #[test]
@@ -230,6 +280,39 @@ fn heavy_loss_still_delivers() {
         reorder_pct: 20,
         corrupt_pct: 2,
     };
-    run(faults, 77, 64 * 1024, true);
-    run(faults, 77, 64 * 1024, false);
+    for rfc7323 in [true, false] {
+        run(faults, 77, 64 * 1024, config(true, rfc7323));
+        run(faults, 77, 64 * 1024, config(false, rfc7323));
+    }
+}
+
+/// Bulk-sized buffers ([`TCP_BULK_BUFFER_LEN`]): with window scaling the
+/// windows offered reach megabytes; without, 64 KiB at most.
+///
+/// [`TCP_BULK_BUFFER_LEN`]: crate::limits::TCP_BULK_BUFFER_LEN
+#[test]
+fn bulk_buffers_offer_windows_past_64_kib_only_when_scaled() {
+    use crate::limits::TCP_BULK_BUFFER_LEN as BULK;
+    // Two stacks of 16 MiB each, built on the stack before boxing.
+    let big = std::thread::Builder::new().stack_size(160 << 20);
+    big.spawn(|| {
+        for scaled in [true, false] {
+            let o =
+                run_with::<BULK, BULK>(FaultConfig::default(), 5, 8 * MIB, config(true, scaled));
+            std::println!(
+                "bulk, scaling {scaled}: {:?} simulated, peak window {}",
+                o.elapsed,
+                o.peak_window
+            );
+            assert_eq!(o.server.bytes_in, 8 * MIB as u64);
+            if scaled {
+                assert!(o.peak_window > 1 << 20, "{}", o.peak_window);
+            } else {
+                assert!(o.peak_window <= u32::from(u16::MAX), "{}", o.peak_window);
+            }
+        }
+    })
+    .unwrap()
+    .join()
+    .unwrap();
 }

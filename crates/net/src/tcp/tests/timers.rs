@@ -16,7 +16,12 @@ fn no_stall_limit(h: &mut Hd) {
 }
 
 fn retx_at(h: &Hd, handle: Handle) -> Instant {
-    h.stack.tcb(handle).unwrap().retx_at.expect("timer running")
+    h.stack
+        .tcb(handle)
+        .unwrap()
+        .timers
+        .retx_at
+        .expect("timer running")
 }
 
 #[test]
@@ -24,7 +29,7 @@ fn rto_doubles_and_karn_skips_retransmitted_samples() {
     let mut h = Hd::new();
     let handle = h.handshake();
     // The handshake took no time: the RTO sits at its floor.
-    assert_eq!(h.stack.tcb(handle).unwrap().rtt.rto(), MIN_RTO);
+    assert_eq!(h.stack.tcb(handle).unwrap().timers.rtt.rto(), MIN_RTO);
     h.stack.send(handle, b"data");
     let first = h.poll();
     assert_eq!(first.len(), 1);
@@ -36,19 +41,19 @@ fn rto_doubles_and_karn_skips_retransmitted_samples() {
     assert_eq!(h.at_ms(1400), first, "doubled again");
     assert_eq!(h.stack.counters().timeouts, 3);
     assert_eq!(h.stack.counters().retransmits, 3);
-    let srtt = h.stack.tcb(handle).unwrap().rtt.srtt();
+    let srtt = h.stack.tcb(handle).unwrap().timers.rtt.srtt();
     // The ACK of a retransmitted segment is no RTT sample (Karn).
     h.at_ms(1450);
     h.send(&h.ack_seg(PEER_ISN + 1, 5));
-    assert_eq!(h.stack.tcb(handle).unwrap().rtt.srtt(), srtt);
-    assert_eq!(h.stack.tcb(handle).unwrap().retx_at, None);
+    assert_eq!(h.stack.tcb(handle).unwrap().timers.rtt.srtt(), srtt);
+    assert_eq!(h.stack.tcb(handle).unwrap().timers.retx_at, None);
     // Fresh data is timed: 50 ms.
     h.stack.send(handle, b"more");
     h.poll();
     h.at_ms(1500);
     h.send(&h.ack_seg(PEER_ISN + 1, 9));
     assert_eq!(
-        h.stack.tcb(handle).unwrap().rtt.srtt(),
+        h.stack.tcb(handle).unwrap().timers.rtt.srtt(),
         Some(Duration(6250)),
         "7/8 * 0 + 1/8 * 50 ms"
     );
@@ -103,7 +108,7 @@ fn fast_retransmit_on_three_duplicate_acks() {
     assert_eq!(h.send(&h.ack_seg(PEER_ISN + 1, 537)), vec![out[1].clone()]);
     h.send(&h.ack_seg(PEER_ISN + 1, 1 + 4 * 536));
     assert_eq!(h.stack.send_queue(handle), 0);
-    assert_eq!(h.stack.tcb(handle).unwrap().recover, None);
+    assert_eq!(h.stack.tcb(handle).unwrap().cc.recover, None);
 }
 
 #[test]

@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""Bulk TCP throughput: one connection moving BYTES each way through the
+unikernel's echo service over a tap device (Linux's TCP at the other end,
+in a network namespace), with RFC 7323 window scaling on and off (two
+images: BEDROCK_WINDOW_SCALING), and Linux to Linux over a veth pair on
+the same machine for scale.
+
+For each run: MiB/s each way (this script's `client` mode, run in the
+namespace: a seeded pattern is sent while the echo is read back, and the
+echo's SHA-256 checked), the window
+in use (Linux's `ss -ti` of the connection, sampled mid-transfer: the
+window scales negotiated, the window the guest offers, RTT), and, for the
+unikernel, what the guest spent per byte from its console counters
+('c'): CPU time, frames. One more boot per image under `-icount shift=0`
+(one guest nanosecond per instruction) turns the guest's busy time into
+instructions per byte (each byte received and sent back once).
+
+Usage: scripts/bench-bulk.py --on ELF --off ELF [--bytes N] [--icount-bytes N]
+The images need BEDROCK_ECHO_PORT=7, BEDROCK_IP=10.0.4.15/24,
+BEDROCK_GATEWAY=10.0.4.1 and BEDROCK_LOG=warn (the Makefile's bench-bulk
+builds them). Needs root (namespaces, tap, veth); skips without.
+"""
+import argparse
+import hashlib
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
+from bedrock_test import Guest  # noqa: E402
+
+HOST_IP = "10.0.4.1"
+GUEST_IP = "10.0.4.15"
+ECHO_PORT = 7
+MIB = 1024 * 1024
+# veth: the client's end and the echo server's.
+VETH_CLIENT_IP = "10.0.5.1"
+VETH_SERVER_IP = "10.0.5.2"
+# A Linux echo server for the veth run: recv and sendall on threads.
+ECHO_SERVER = r"""
+import socket, sys, threading
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((sys.argv[1], int(sys.argv[2])))
+ls.listen(1)
+print("listening", flush=True)
+c, _ = ls.accept()
+while True:
+    b = c.recv(1 << 20)
+    if not b:
+        break
+    c.sendall(b)
+c.shutdown(socket.SHUT_WR)
+c.close()
+"""
+
+
+def sh(*cmd):
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+class Netns:
+    """A network namespace, deleted on exit."""
+
+    def __init__(self, name):
+        self.name = name
+        sh("ip", "netns", "add", name)
+        self.exec = ["ip", "netns", "exec", name]
+        sh(*self.exec, "ip", "link", "set", "lo", "up")
+
+    def run(self, *cmd, **kw):
+        return subprocess.run(self.exec + list(cmd), **kw)
+
+    def delete(self):
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+
+
+def sample_window(ns, dst, done, out):
+    """`ss -tin` of the connection to `dst` every 0.1 s until `done` is
+    set; `out` keeps the latest sample of an established connection."""
+    while not done.wait(0.1):
+        r = ns.run("ss", "-tinH", "state", "established", "dst", dst,
+                   capture_output=True, text=True)
+        text = " ".join(r.stdout.split())
+        fields = {}
+        for key in ("wscale", "rtt", "snd_wnd", "rcv_space", "cwnd", "mss"):
+            m = re.search(rf"\b{key}:(\S+)", text)
+            if m:
+                fields[key] = m.group(1)
+        if "snd_wnd" in fields:
+            out.clear()
+            out.update(fields)
+
+
+def transfer(ns, dst, port, nbytes, timeout):
+    """The echo client in `ns` against dst:port; returns (MiB/s each way,
+    the latest window sample)."""
+    window, done = {}, threading.Event()
+    sampler = threading.Thread(target=sample_window, args=(ns, dst, done, window), daemon=True)
+    sampler.start()
+    r = ns.run(sys.executable, os.path.abspath(__file__), "client", dst, str(port), str(nbytes),
+               str(timeout), capture_output=True, text=True, timeout=timeout + 30)
+    done.set()
+    sampler.join(1)
+    m = re.search(r"([\d.]+) MiB/s each way", r.stdout)
+    if r.returncode != 0 or not m:
+        sys.exit("bench-bulk: the echo transfer failed:\n" + r.stdout + r.stderr)
+    return float(m.group(1)), window
+
+
+def window_text(w):
+    if not w:
+        return "(no ss sample)"
+    return ("wscale %s (the peer's, Linux's), the peer's window %s B, Linux's receive space %s B, "
+            "cwnd %s, rtt %s ms" % (w.get("wscale", "none"), w.get("snd_wnd", "?"),
+                                    w.get("rcv_space", "?"), w.get("cwnd", "?"), w.get("rtt", "?")))
+
+
+def with_guest(elf, icount, body):
+    """Boots `elf` on a tap in a namespace of its own and runs body(ns, guest)."""
+    ns = Netns(f"bedrock-bulk-{os.getpid()}")
+    guest = None
+    try:
+        ns.run("ip", "tuntap", "add", "dev", "tap0", "mode", "tap", check=True, capture_output=True)
+        ns.run("ip", "addr", "add", f"{HOST_IP}/24", "dev", "tap0", check=True, capture_output=True)
+        ns.run("ip", "link", "set", "tap0", "up", check=True, capture_output=True)
+        guest = Guest(elf, "tap,id=n0,ifname=tap0,script=no,downscript=no", prefix=ns.exec,
+                      icount=icount)
+        # Benchmark images log at warn level: wait for the echo port to answer.
+        deadline = time.monotonic() + 30
+        while ns.run("python3", "-c", f"import socket; socket.create_connection(('{GUEST_IP}', "
+                     f"{ECHO_PORT}), timeout=0.5).close()", capture_output=True).returncode != 0:
+            if time.monotonic() > deadline or not guest.running():
+                sys.exit("bench-bulk: the guest's echo port did not answer:\n" + guest.console(None))
+            time.sleep(0.2)
+        return body(ns, guest)
+    finally:
+        if guest:
+            guest.stop()
+        ns.delete()
+
+
+def bench_guest(name, elf, nbytes, timeout):
+    def body(ns, guest):
+        before = guest.counters()
+        mibs, window = transfer(ns, GUEST_IP, ECHO_PORT, nbytes, timeout)
+        after = guest.counters()
+        d = {k: after[k] - before[k] for k in after if k != "tcp"}
+        tcp = {k: after["tcp"].get(k, 0) - before["tcp"].get(k, 0)
+               for k in ("retransmits", "timeouts", "zero_window_probes")}
+        return mibs, window, d, tcp
+    mibs, window, d, tcp = with_guest(elf, False, body)
+    cpu = 100.0 * d["busy_us"] / max(d["up_us"], 1)
+    frames = (d["rx"] + d["tx"]) / max(nbytes, 1) * 1024
+    print(f"| unikernel, window scaling {name} | {mibs:.2f} | {cpu:.0f}% | {frames:.2f} | "
+          f"{tcp['retransmits']} | {window_text(window)} |")
+    return mibs
+
+
+def instructions_per_byte(name, elf, nbytes, timeout):
+    def body(ns, guest):
+        before = guest.counters()
+        transfer(ns, GUEST_IP, ECHO_PORT, nbytes, timeout)
+        after = guest.counters()
+        return (after["busy_us"] - before["busy_us"]) * 1000 / nbytes
+    per_byte = with_guest(elf, True, body)
+    print(f"  window scaling {name}: {per_byte:.1f} guest instructions per byte echoed "
+          f"({nbytes // MIB} MiB each way under -icount shift=0)")
+
+
+def bench_veth(nbytes, timeout):
+    a = Netns(f"bedrock-bulk-a-{os.getpid()}")
+    b = Netns(f"bedrock-bulk-b-{os.getpid()}")
+    server = None
+    try:
+        sh("ip", "link", "add", "vbulk0", "netns", a.name, "type", "veth", "peer", "name", "vbulk1",
+           "netns", b.name)
+        sh(*a.exec, "ip", "addr", "add", f"{VETH_CLIENT_IP}/24", "dev", "vbulk0")
+        sh(*b.exec, "ip", "addr", "add", f"{VETH_SERVER_IP}/24", "dev", "vbulk1")
+        sh(*a.exec, "ip", "link", "set", "vbulk0", "up")
+        sh(*b.exec, "ip", "link", "set", "vbulk1", "up")
+        server = subprocess.Popen(b.exec + [sys.executable, "-c", ECHO_SERVER, VETH_SERVER_IP,
+                                            str(ECHO_PORT)], stdout=subprocess.PIPE, text=True)
+        server.stdout.readline()
+        mibs, window = transfer(a, VETH_SERVER_IP, ECHO_PORT, nbytes, timeout)
+        print(f"| Linux to Linux over veth | {mibs:.2f} | - | - | - | {window_text(window)} |")
+        return mibs
+    finally:
+        if server:
+            server.kill()
+            server.wait()
+        a.delete()
+        b.delete()
+
+
+def client(host, port, nbytes, timeout):
+    """Sends `nbytes` of a repeated seeded 1 MiB block to host:port while
+    reading the echo back on another thread; exits 1 unless the echo is
+    the same bytes. Prints MiB/s each way."""
+    block = random.Random(1).randbytes(MIB)
+    want = hashlib.sha256()
+    for off in range(0, nbytes, MIB):
+        want.update(block[:min(MIB, nbytes - off)])
+    s = socket.create_connection((host, port), timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    start = time.monotonic()
+
+    def sender():
+        view, left = memoryview(block), nbytes
+        while left > 0:
+            n = min(left, MIB)
+            s.sendall(view[:n])
+            left -= n
+        s.shutdown(socket.SHUT_WR)
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    got, have = 0, hashlib.sha256()
+    while True:
+        piece = s.recv(1 << 20)
+        if not piece:
+            break
+        got += len(piece)
+        have.update(piece)
+    elapsed = time.monotonic() - start
+    t.join(timeout)
+    s.close()
+    if got != nbytes or have.digest() != want.digest():
+        print(f"bench-bulk: client: FAIL: sent {nbytes} bytes, the echo is {got} bytes"
+              f"{'' if got != nbytes else ' that differ'}")
+        sys.exit(1)
+    print(f"bench-bulk: client: {nbytes / MIB:.1f} MiB each way in {elapsed:.2f} s: "
+          f"{nbytes / MIB / elapsed:.2f} MiB/s each way")
+
+
+def main():
+    if sys.argv[1:2] == ["client"]:
+        host, port, nbytes, timeout = sys.argv[2:6]
+        return client(host, int(port), int(nbytes), float(timeout))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--on", required=True, help="image with window scaling on")
+    ap.add_argument("--off", required=True, help="image built with BEDROCK_WINDOW_SCALING=0")
+    ap.add_argument("--bytes", type=int, default=256 * MIB)
+    ap.add_argument("--icount-bytes", type=int, default=32 * MIB)
+    ap.add_argument("--timeout", type=int, default=1800)
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        print("bench-bulk: SKIP: needs root (network namespaces, tap, veth)")
+        return
+    print(f"bulk echo, {a.bytes // MIB} MiB each way over one connection, "
+          f"{os.cpu_count()} host CPUs (shared with QEMU's threads)")
+    print("| path | MiB/s each way | guest CPU | frames/KiB | retransmits | window in use |")
+    print("|---|---:|---:|---:|---:|---|")
+    on = bench_guest("on", a.on, a.bytes, a.timeout)
+    off = bench_guest("off", a.off, a.bytes, a.timeout)
+    bench_veth(a.bytes, a.timeout)
+    print(f"window scaling on / off: {on / max(off, 1e-9):.2f}x (the issue's goal: 4x)")
+    print("guest instructions per byte (-icount shift=0: busy ns = instructions):")
+    instructions_per_byte("on", a.on, a.icount_bytes, a.timeout)
+    instructions_per_byte("off", a.off, a.icount_bytes, a.timeout)
+
+
+if __name__ == "__main__":
+    main()
