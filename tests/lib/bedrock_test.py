@@ -99,7 +99,7 @@ def disk_args(path, report_errors=False):
 # print_counters): the TCP slots and the non-zero TCP counters, the NIC,
 # the interrupts, and last the CPU line.
 COUNTERS_BLOCK = re.compile(
-    r"--- tcp: (\d+) of (\d+) slots in use\n(.*?)"
+    r"--- tcp: (\d+) of (\d+) slots in use(?:, \d+ in TIME-WAIT)?\n(.*?)"
     r"--- virtio-net: rx (\d+) tx (\d+) rx_bad (\d+) tx_full (\d+) doorbells (\d+)\n"
     r"--- interrupts: timer (\d+) virtio (\d+) uart (\d+) other (\d+)\n"
     r"--- cpu: up (\d+) us, busy (\d+) us, requests (\d+),[^\n]*\n", re.S)

@@ -32,5 +32,7 @@ pub use limits::{MAX_PARAMS, MAX_REPLY_HEADERS, REPLY_HEADER_BYTES, STREAM_NOTE_
 pub use lookup::{lookup, Lookup, Routes, INDEXED_ROUTES};
 pub use methods::MethodSet;
 pub use persist::{assert_fits, ChangeLog, LogFull, Persist, STREAM_FRAMING};
-pub use reply::{Body, FileBody, Framing, HeadInfo, HeadOptions, Reject, Reply, Stream, StreamNote};
+pub use reply::{
+    Body, FileBody, Framing, HeadInfo, HeadOptions, Reject, Reply, Stream, StreamNote,
+};
 pub use route::{Outcome, Route};

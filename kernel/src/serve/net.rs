@@ -65,9 +65,10 @@ pub fn print_counters<const N: usize>(iface: &Interface, tcp: &TcpStack<N>, nic:
     println!("--- bedrock-net counters");
     println!("{}", iface.counters());
     println!(
-        "--- tcp: {} of {} slots in use",
+        "--- tcp: {} of {} slots in use, {} in TIME-WAIT",
         tcp.active(),
-        tcp.capacity()
+        tcp.capacity(),
+        tcp.time_wait_slots()
     );
     for (name, v) in tcp.counters().iter().filter(|(_, v)| *v != 0) {
         println!("    {name} {v}");
