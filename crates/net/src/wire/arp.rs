@@ -5,7 +5,7 @@
 
 use super::ethernet::Address as EthernetAddress;
 use super::ipv4::Address as Ipv4Address;
-use super::{number_enum, read_u16, write_u16, Error, EtherType};
+use super::{buffer_view, number_enum, read_u16, write_u16, Error, EtherType};
 
 /// Byte ranges of an Ethernet/IPv4 ARP packet.
 pub mod field {
@@ -47,41 +47,12 @@ number_enum! {
     }
 }
 
-/// A view of an ARP packet in a buffer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+buffer_view! {
+    /// A view of an ARP packet in a buffer.
+    Packet, min_len = PACKET_LEN, "the 28-byte Ethernet/IPv4 layout every getter reads (longer buffers, Ethernet padding, are fine)"
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checking anything.
-    pub const fn new_unchecked(buffer: T) -> Packet<T> {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Packet<T>, Error> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
-    /// `Truncated` if the buffer cannot hold the 28-byte Ethernet/IPv4
-    /// layout every getter reads. Longer buffers (Ethernet padding) are
-    /// fine.
-    pub fn check_len(&self) -> Result<(), Error> {
-        if self.buffer.as_ref().len() < PACKET_LEN {
-            Err(Error::Truncated)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
     /// Hardware type.
     pub fn hardware_type(&self) -> u16 {
         read_u16(self.buffer.as_ref(), field::HTYPE)

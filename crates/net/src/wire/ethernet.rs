@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use super::{number_enum, read_u16, write_u16, Error};
+use super::{buffer_view, number_enum, read_u16, write_u16, Error};
 
 /// Byte ranges of the Ethernet II header.
 pub mod field {
@@ -76,39 +76,12 @@ number_enum! {
     }
 }
 
-/// A view of an Ethernet II frame in a buffer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame<T: AsRef<[u8]>> {
-    buffer: T,
+buffer_view! {
+    /// A view of an Ethernet II frame in a buffer.
+    Frame, min_len = HEADER_LEN, "the header"
 }
 
 impl<T: AsRef<[u8]>> Frame<T> {
-    /// Wraps `buffer` without checking anything.
-    pub const fn new_unchecked(buffer: T) -> Frame<T> {
-        Frame { buffer }
-    }
-
-    /// Wraps `buffer` after [`Frame::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Frame<T>, Error> {
-        let frame = Self::new_unchecked(buffer);
-        frame.check_len()?;
-        Ok(frame)
-    }
-
-    /// `Truncated` if the buffer cannot hold the header.
-    pub fn check_len(&self) -> Result<(), Error> {
-        if self.buffer.as_ref().len() < HEADER_LEN {
-            Err(Error::Truncated)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
     /// Header length plus `payload_len`.
     pub const fn buffer_len(payload_len: usize) -> usize {
         HEADER_LEN + payload_len

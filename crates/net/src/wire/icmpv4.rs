@@ -4,7 +4,7 @@
 //! the view must be exactly the IPv4 payload.
 
 use super::checksum;
-use super::{number_enum, read_u16, write_u16, Error};
+use super::{buffer_view, number_enum, read_u16, write_u16, Error};
 
 /// Byte ranges of the ICMP header (the echo fields are the 4 bytes every
 /// message type uses for its own purpose).
@@ -46,39 +46,12 @@ number_enum! {
     }
 }
 
-/// A view of an ICMP message in a buffer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+buffer_view! {
+    /// A view of an ICMP message in a buffer.
+    Packet, min_len = HEADER_LEN, "the 8-byte header"
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checking anything.
-    pub const fn new_unchecked(buffer: T) -> Packet<T> {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Packet<T>, Error> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
-    /// `Truncated` if the buffer cannot hold the 8-byte header.
-    pub fn check_len(&self) -> Result<(), Error> {
-        if self.buffer.as_ref().len() < HEADER_LEN {
-            Err(Error::Truncated)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
     /// Message type.
     pub fn msg_type(&self) -> Message {
         Message::from(self.buffer.as_ref()[field::TYPE])

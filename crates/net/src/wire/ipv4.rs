@@ -4,7 +4,7 @@
 use core::fmt;
 
 use super::checksum;
-use super::{number_enum, read_u16, write_u16, Error};
+use super::{buffer_view, number_enum, read_u16, write_u16, Error};
 
 /// Byte ranges of the fixed IPv4 header.
 pub mod field {
@@ -121,25 +121,12 @@ number_enum! {
     }
 }
 
-/// A view of an IPv4 packet in a buffer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+buffer_view! {
+    /// A view of an IPv4 packet in a buffer.
+    Packet
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checking anything.
-    pub const fn new_unchecked(buffer: T) -> Packet<T> {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Packet<T>, Error> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// Checks every length: `Truncated` if the buffer is shorter than the
     /// fixed header, the stated header, or the stated total length;
     /// `BadLength` if the header length is below 20 or the total length
@@ -160,11 +147,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
         } else {
             Ok(())
         }
-    }
-
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     /// Version (4 for IPv4).

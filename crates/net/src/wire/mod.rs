@@ -137,3 +137,51 @@ macro_rules! number_enum {
     };
 }
 pub(crate) use number_enum;
+
+/// Declares a view of a packet in a buffer, smoltcp's shape: the struct,
+/// `new_unchecked`, `new_checked` (after the type's own `check_len`, which
+/// its file writes when what a getter may read depends on the header; with
+/// `min_len = N` it is "`Truncated` below N bytes") and `into_inner`.
+macro_rules! buffer_view {
+    ($(#[$attr:meta])* $name:ident, min_len = $min:expr, $why:literal) => {
+        $crate::wire::buffer_view!($(#[$attr])* $name);
+
+        impl<T: AsRef<[u8]>> $name<T> {
+            #[doc = concat!("`Truncated` if the buffer cannot hold ", $why, ".")]
+            pub fn check_len(&self) -> Result<(), Error> {
+                if self.buffer.as_ref().len() < $min {
+                    Err(Error::Truncated)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    };
+    ($(#[$attr:meta])* $name:ident) => {
+        $(#[$attr])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name<T: AsRef<[u8]>> {
+            buffer: T,
+        }
+
+        impl<T: AsRef<[u8]>> $name<T> {
+            /// Wraps `buffer` without checking anything.
+            pub const fn new_unchecked(buffer: T) -> $name<T> {
+                $name { buffer }
+            }
+
+            /// Wraps `buffer` after its `check_len`.
+            pub fn new_checked(buffer: T) -> Result<$name<T>, Error> {
+                let view = Self::new_unchecked(buffer);
+                view.check_len()?;
+                Ok(view)
+            }
+
+            /// Gives the buffer back.
+            pub fn into_inner(self) -> T {
+                self.buffer
+            }
+        }
+    };
+}
+pub(crate) use buffer_view;

@@ -6,7 +6,7 @@
 //! IPv4 pseudo-header, so `parse` and `emit` take the two addresses.
 
 use super::checksum;
-use super::{read_u16, write_u16, Error, Ipv4Address, Protocol};
+use super::{buffer_view, read_u16, write_u16, Error, Ipv4Address, Protocol};
 use crate::tcp::SeqNumber;
 
 /// Byte ranges of the fixed TCP header.
@@ -87,25 +87,12 @@ mod kind {
     pub const TIMESTAMPS: u8 = 8;
 }
 
-/// A view of a TCP segment in a buffer (exactly the IPv4 payload).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+buffer_view! {
+    /// A view of a TCP segment in a buffer (exactly the IPv4 payload).
+    Packet
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checking anything.
-    pub const fn new_unchecked(buffer: T) -> Packet<T> {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Packet<T>, Error> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
     /// `Truncated` if the buffer is shorter than the fixed header or than
     /// the stated header; `BadLength` if the data offset is below 5 words.
     pub fn check_len(&self) -> Result<(), Error> {
@@ -121,11 +108,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
         } else {
             Ok(())
         }
-    }
-
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     /// Source port.
