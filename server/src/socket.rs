@@ -100,7 +100,11 @@ impl Client {
 
     /// The client as a transport at `now`.
     pub fn at(&mut self, now: u64) -> Socket<'_> {
-        Socket { c: self, now }
+        Socket {
+            c: self,
+            now,
+            drained: false,
+        }
     }
 
     /// What a write-like call returned: bytes taken, or 0 (no room, or
@@ -129,6 +133,11 @@ impl Client {
 pub struct Socket<'c> {
     c: &'c mut Client,
     now: u64,
+    /// The last read took less than it could, so it took all there was,
+    /// and nothing was sent since (which could have drawn the client's
+    /// next request): reading again now would only say EAGAIN. Bytes
+    /// that arrive later raise a new edge-triggered event.
+    drained: bool,
 }
 
 impl Socket<'_> {
@@ -139,6 +148,7 @@ impl Socket<'_> {
         }
         loop {
             if let Some(n) = self.c.took(self.now, call(self.c.fd)) {
+                self.drained &= n == 0;
                 return n;
             }
         }
@@ -147,11 +157,12 @@ impl Socket<'_> {
 
 impl Transport for Socket<'_> {
     fn recv(&mut self, into: &mut [u8]) -> usize {
-        while self.c.readable && !self.c.eof {
+        while self.c.readable && !self.c.eof && !self.drained {
             match sys::read(self.c.fd, into) {
                 Ok(0) => self.c.eof = true,
                 Ok(n) => {
                     self.c.last_in = self.now;
+                    self.drained = n < into.len();
                     return n;
                 }
                 Err(Errno::EINTR) => {}
