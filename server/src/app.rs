@@ -12,9 +12,9 @@ use crate::sys::mem::Shared;
 use crate::sys::{self, Errno, Res};
 
 /// The largest request body a connection holds for the app.
-pub const API_BODY: usize = 8192;
+pub const BODY_BUFFER: usize = 8192;
 /// A connection's reply-body buffer (one streamed piece, a small file).
-pub const API_OUT: usize = 16 * 1024;
+pub const REPLY_BUFFER: usize = 16 * 1024;
 
 /// How an app is served: what it is, where it answers and where its data
 /// goes.
@@ -139,11 +139,11 @@ pub fn open<S: Service + Persist + Send>(
             "app changes too long for the journal"
         );
         assert!(
-            S::MAX_BODY <= API_BODY,
-            "app bodies too long for an API connection"
+            S::MAX_BODY <= BODY_BUFFER,
+            "app bodies too long for a connection's body buffer"
         );
         assert!(
-            S::MIN_STREAM_BUFFER + 32 <= API_OUT,
+            S::MIN_STREAM_BUFFER + 32 <= REPLY_BUFFER,
             "app streams need a larger buffer"
         );
     };
