@@ -12,9 +12,9 @@ use crate::sys::mem::Shared;
 use crate::sys::{self, Errno, Res};
 
 /// The largest request body a connection holds for the app.
-pub const API_BODY: usize = 8192;
+pub const BODY_BUFFER: usize = 8192;
 /// A connection's reply-body buffer (one streamed piece, a small file).
-pub const API_OUT: usize = 16 * 1024;
+pub const REPLY_BUFFER: usize = 16 * 1024;
 
 /// How an app is served: what it is, where it answers and where its data
 /// goes.
@@ -133,7 +133,7 @@ pub fn open<S: Service + Persist + Send>(
     spec: &AppSpec<S>,
     data: Option<&[u8]>,
 ) -> (Hosted<S>, Option<i32>) {
-    const { bedrock_web::assert_fits::<S>(API_BODY, API_OUT, journal::MAX_RECORD) };
+    const { bedrock_web::assert_fits::<S>(BODY_BUFFER, REPLY_BUFFER, journal::MAX_RECORD) };
     let new = spec.new;
     let Ok(shared) = Shared::create(|| Journaled {
         app: new(),

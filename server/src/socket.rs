@@ -100,7 +100,11 @@ impl Client {
 
     /// The client as a transport at `now`.
     pub fn at(&mut self, now: u64) -> Socket<'_> {
-        Socket { c: self, now }
+        Socket {
+            c: self,
+            now,
+            drained: false,
+        }
     }
 
     /// What a write-like call returned: bytes taken, or 0 (no room, or
@@ -129,6 +133,11 @@ impl Client {
 pub struct Socket<'c> {
     c: &'c mut Client,
     now: u64,
+    /// The last read took less than it could, so it took all there was,
+    /// and nothing was sent since (which could have drawn the client's
+    /// next request): reading again now would only say EAGAIN. Bytes
+    /// that arrive later raise a new edge-triggered event.
+    drained: bool,
 }
 
 impl Socket<'_> {
@@ -139,6 +148,7 @@ impl Socket<'_> {
         }
         loop {
             if let Some(n) = self.c.took(self.now, call(self.c.fd)) {
+                self.drained &= n == 0;
                 return n;
             }
         }
@@ -147,11 +157,12 @@ impl Socket<'_> {
 
 impl Transport for Socket<'_> {
     fn recv(&mut self, into: &mut [u8]) -> usize {
-        while self.c.readable && !self.c.eof {
+        while self.c.readable && !self.c.eof && !self.drained {
             match sys::read(self.c.fd, into) {
                 Ok(0) => self.c.eof = true,
                 Ok(n) => {
                     self.c.last_in = self.now;
+                    self.drained = n < into.len();
                     return n;
                 }
                 Err(Errno::EINTR) => {}
@@ -197,5 +208,95 @@ impl Transport for Socket<'_> {
             sys::shutdown_write(self.c.fd);
             self.c.linger_since = Some(self.now);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::os::fd::{AsRawFd, IntoRawFd};
+    use std::os::unix::net::UnixStream;
+
+    /// Our side of a socket pair as a client (non-blocking), and the peer.
+    fn pair() -> (Client, UnixStream) {
+        let (ours, peer) = UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        peer.set_nonblocking(true).unwrap();
+        let peer_addr = SockAddr::default();
+        (Client::accepted(ours.into_raw_fd(), peer_addr, 5), peer)
+    }
+
+    fn read_all(peer: &mut UnixStream) -> Vec<u8> {
+        let mut got = vec![0u8; 256];
+        let n = peer.read(&mut got).unwrap_or(0);
+        got.truncate(n);
+        got
+    }
+
+    #[test]
+    fn a_short_read_drains_until_something_is_sent() {
+        let (mut c, mut peer) = pair();
+        peer.write_all(b"abc").unwrap();
+        let mut io = c.at(9);
+        let mut buf = [0u8; 16];
+        assert_eq!(io.recv(&mut buf), 3);
+        peer.write_all(b"def").unwrap();
+        assert_eq!(io.recv(&mut buf), 0, "drained: no read until a send");
+        assert_eq!(io.send(b"reply"), 5);
+        assert_eq!(io.recv(&mut buf), 3, "read again after the reply");
+        assert_eq!(&buf[..3], b"def");
+        // A read that fills the buffer did not drain the socket.
+        peer.write_all(b"0123456789").unwrap();
+        assert_eq!(io.send(b"!"), 1);
+        assert_eq!(io.recv(&mut buf[..4]), 4);
+        assert_eq!(io.recv(&mut buf[..16]), 6);
+        assert_eq!(read_all(&mut peer), b"reply!");
+        assert_eq!((c.last_in, c.last_out), (9, 9));
+        assert!(c.readable, "EAGAIN not seen yet");
+    }
+
+    #[test]
+    fn eof_and_eagain_are_told_apart() {
+        let (mut c, peer) = pair();
+        let mut buf = [0u8; 16];
+        assert_eq!(c.at(1).recv(&mut buf), 0);
+        assert!(!c.readable && !c.eof, "EAGAIN: wait for epoll");
+        c.readable = true;
+        drop(peer);
+        let mut io = c.at(2);
+        assert_eq!(io.recv(&mut buf), 0);
+        assert!(io.peer_closed());
+    }
+
+    #[test]
+    fn heads_bodies_and_files_go_out_in_order() {
+        let (mut c, mut peer) = pair();
+        let path = crate::test_util::temp_dir("socket-file").join("f");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let mut io = c.at(3);
+        assert_eq!(io.send_parts(b"head ", b"body ", false), 10);
+        assert_eq!(io.send_parts(b"more ", b"", true), 5);
+        let range = FileBody {
+            handle: file.as_raw_fd() as u64,
+            offset: 2,
+            len: 3,
+        };
+        assert_eq!(io.send_file(range), 3);
+        assert_eq!(read_all(&mut peer), b"head body more 234");
+        assert!(!c.failed);
+    }
+
+    #[test]
+    fn close_shuts_the_write_side_once() {
+        let (mut c, mut peer) = pair();
+        c.at(7).close();
+        assert_eq!(c.linger_since, Some(7));
+        c.at(8).close();
+        assert_eq!(c.linger_since, Some(7), "the first close counts");
+        assert_eq!(read_all(&mut peer), b"", "end of file");
+        c.writable = false;
+        assert_eq!(c.at(9).send(b"late"), 0, "not writable: nothing taken");
     }
 }

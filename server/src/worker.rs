@@ -13,7 +13,7 @@
 use bedrock_conn::{Activity, Config, Conn, LogRecord};
 use bedrock_http::MAX_HEAD_LEN;
 
-use crate::app::{API_BODY, API_OUT};
+use crate::app::{BODY_BUFFER, REPLY_BUFFER};
 use crate::evict::{self, Class};
 use crate::files::{FileCfg, Files};
 use crate::log::{AccessLog, Entry};
@@ -25,9 +25,9 @@ use crate::sys::{self, Errno, SockAddr};
 
 /// Input per connection: the largest head plus a body (or pipelined
 /// requests) behind it.
-const INPUT: usize = MAX_HEAD_LEN + API_BODY;
+const INPUT: usize = MAX_HEAD_LEN + BODY_BUFFER;
 /// The connection engine of one client.
-type HostConn = Conn<INPUT, API_BODY, API_OUT>;
+type HostConn = Conn<INPUT, BODY_BUFFER, REPLY_BUFFER>;
 const EVENTS: usize = 256;
 /// Connections accepted per turn of the event loop at most (the listener
 /// is level-triggered: the rest wait for the next turn), so that a flood

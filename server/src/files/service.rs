@@ -255,3 +255,137 @@ impl<'a> Files<'a> {
         Some(slot)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::files::TEMP_PREFIX;
+    use crate::test_util::{dir_fd, temp_dir};
+    use bedrock_http::{parse_request, Header, Limits, Status};
+    use std::path::PathBuf;
+
+    /// A root with a small and a large file and a directory, served with
+    /// writes on.
+    fn files(name: &str) -> (Files<'static>, PathBuf) {
+        let root = temp_dir(name);
+        std::fs::write(root.join("small.txt"), b"small\n").unwrap();
+        std::fs::write(root.join("big.bin"), vec![7u8; 100_000]).unwrap();
+        std::fs::create_dir(root.join("dir")).unwrap();
+        std::fs::write(root.join("dir").join("a"), b"").unwrap();
+        let cfg = FileCfg {
+            root: dir_fd(&root),
+            allow_write: true,
+            token: None,
+            listing: true,
+            max_put: 1000,
+        };
+        (Files::new(cfg, 4).unwrap(), root)
+    }
+
+    /// Runs `f` on the request `head` (its path routed as sent).
+    fn with_request<T>(head: &str, f: impl FnOnce(&Request<'_, '_>, &str) -> T) -> T {
+        let mut headers = [Header::EMPTY; 16];
+        let parsed = parse_request(head.as_bytes(), &mut headers, &Limits::default());
+        let Ok(Status::Complete((req, _))) = parsed else {
+            panic!("{head:?} does not parse");
+        };
+        let path = req.path();
+        f(&req, path)
+    }
+
+    fn get(files: &mut Files<'_>, slot: usize, path: &str, out: &mut [u8]) -> Reply {
+        let head = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+        with_request(&head, |req, path| files.respond(slot, req, path, out).reply)
+    }
+
+    /// Whether descriptor `fd` is open on `file` (other tests' files may
+    /// take the number once it is closed).
+    fn open_on(fd: u64, file: &std::path::Path) -> bool {
+        std::fs::read_link(format!("/proc/self/fd/{fd}")).is_ok_and(|p| p == file)
+    }
+
+    #[test]
+    fn small_files_ride_in_the_reply_buffer_large_ones_are_held_until_released() {
+        let (mut files, root) = files("service-get");
+        let mut out = [0u8; 4096];
+        let reply = get(&mut files, 0, "/small.txt", &mut out);
+        assert_eq!((reply.status, reply.body), (200, Body::Out(6)));
+        assert_eq!(&out[..6], b"small\n");
+        let big = root.join("big.bin").canonicalize().unwrap();
+        let held = |files: &mut Files<'_>, out: &mut [u8]| {
+            let reply = get(files, 1, "/big.bin", out);
+            let Body::File(file) = reply.body else {
+                panic!("{:?}", reply.body);
+            };
+            assert_eq!((file.offset, file.len), (0, 100_000));
+            assert!(open_on(file.handle, &big), "held for the host to send");
+            file.handle
+        };
+        // Replaced by the slot's next reply, or let go with the slot.
+        let fd = held(&mut files, &mut out);
+        get(&mut files, 1, "/small.txt", &mut out);
+        assert!(!open_on(fd, &big));
+        let fd = held(&mut files, &mut out);
+        files.release(1);
+        assert!(!open_on(fd, &big));
+    }
+
+    #[test]
+    fn a_put_goes_to_its_sink_and_is_renamed_into_place_or_removed() {
+        let (mut files, root) = files("service-put");
+        let mut out = [0u8; 4096];
+        let head = "PUT /new.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n";
+        let early = with_request(head, |req, path| files.on_head(2, req, path, &mut out));
+        assert_eq!(early.map(|r| r.reply.body), Some(Body::Sink(2)));
+        files.sink(2, b"hel").unwrap();
+        files.sink(2, b"lo").unwrap();
+        assert!(!root.join("new.txt").exists(), "not there before the end");
+        assert_eq!(files.sink_end(2, &mut out).status, 201);
+        assert_eq!(std::fs::read(root.join("new.txt")).unwrap(), b"hello");
+        // Past --max-body the upload is refused and its temp file removed.
+        let head = "PUT /new.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+        with_request(head, |req, path| files.on_head(2, req, path, &mut out));
+        assert_eq!(files.sink(2, &[b'x'; 1001]).unwrap_err().status, 413);
+        // An aborted one leaves the target as it was.
+        with_request(head, |req, path| files.on_head(3, req, path, &mut out));
+        files.sink(3, b"partial").unwrap();
+        files.release(3);
+        assert_eq!(std::fs::read(root.join("new.txt")).unwrap(), b"hello");
+        let names: Vec<_> = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.as_encoded_bytes().starts_with(TEMP_PREFIX)),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn a_listing_is_deferred_until_the_lister_has_built_it() {
+        let (mut files, _root) = files("service-list");
+        let mut out = [0u8; 16384];
+        let reply = get(&mut files, 1, "/dir/", &mut out);
+        assert_eq!(reply.body, Body::Deferred(1));
+        assert!(files.listing_pending());
+        assert!(files.resume(1, &mut out).is_none(), "not built yet");
+        let mut built = None;
+        for _ in 0..1000 {
+            built = built.or(files.listing_turn(4));
+        }
+        assert_eq!(built, Some(1));
+        let reply = files.resume(1, &mut out).unwrap();
+        let Body::Out(n) = reply.body else {
+            panic!("{:?}", reply.body);
+        };
+        assert_eq!(reply.status, 200);
+        assert!(String::from_utf8_lossy(&out[..n]).contains("href=\"a\""));
+        assert!(!files.listing_pending());
+        // A listing whose connection goes away is dropped, queued or not.
+        get(&mut files, 2, "/dir/", &mut out);
+        files.release(2);
+        assert!(!files.listing_pending());
+    }
+}
