@@ -88,6 +88,11 @@ def spec(where, port):
     s, h, v = call(port, "DELETE", "/todos")
     s2, h2, v2 = call(port, "GET", "/todos")
     check(f"{where}: DELETE /todos again empties it", s in (200, 204) and v2 == [], (s, v2))
+    # The health endpoints every app gets (bedrock-conn's probes).
+    s, h, v = call(port, "GET", "/healthz")
+    check(f"{where}: GET /healthz is 200 ok", (s, v) == (200, b"ok\n"), (s, v))
+    s, h, v = call(port, "GET", "/readyz")
+    check(f"{where}: GET /readyz is 200 ready", (s, v) == (200, b"ready\n"), (s, v))
 
 
 def against_kernel(elf):

@@ -20,6 +20,7 @@ mod conn;
 mod drive;
 mod head;
 mod output;
+mod probes;
 mod sink;
 
 pub use config::{
@@ -28,3 +29,4 @@ pub use config::{
 };
 pub use conn::{Activity, Conn, LogRecord};
 pub use drive::Transport;
+pub use probes::{HEALTH_PATH, READY_PATH};

@@ -567,3 +567,42 @@ fn a_replaced_reply_goes_out_instead_and_the_connection_closes() {
     assert_eq!(resps[0].header("connection"), Some("close"));
     assert!(h.conn.wants_close());
 }
+
+#[test]
+fn health_endpoints_are_answered_for_every_app() {
+    let mut h = Harness::new();
+    h.send(
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz?probe=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    let resps = responses(&h.take_wire());
+    assert_eq!(resps.len(), 2);
+    assert_eq!(
+        (resps[0].status, resps[0].body.as_slice()),
+        (200, &b"ok\n"[..])
+    );
+    assert_eq!(
+        (resps[1].status, resps[1].body.as_slice()),
+        (200, &b"ready\n"[..])
+    );
+    assert_eq!(resps[0].header("cache-control"), Some("no-store"));
+    h.send(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let head = h.take_wire();
+    assert!(head.starts_with(b"HTTP/1.1 200") && head.ends_with(b"\r\n\r\n"));
+    // Other methods are the app's (the Hotel app routes neither path).
+    h.send(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(responses(&h.take_wire())[0].status, 404);
+}
+
+#[test]
+fn readiness_fails_once_the_connection_is_stopped() {
+    let mut h = Harness::new();
+    // A probe arriving as the server stops: 503, then the connection ends.
+    h.send(b"GET /readyz HTTP/1.1\r\nHost: x\r\n");
+    h.conn.stop();
+    h.send(b"\r\n");
+    let resps = responses(&h.take_wire());
+    assert_eq!(resps[0].status, 503);
+    assert_eq!(resps[0].body, b"shutting down\n");
+    assert_eq!(resps[0].header("connection"), Some("close"));
+    assert!(h.conn.wants_close());
+}
