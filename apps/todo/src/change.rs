@@ -29,16 +29,7 @@ impl Change {
     pub fn apply(&self, store: &mut Store<Todo, CAPACITY>) -> Result<(), StoreError> {
         match *self {
             Change::Put(id, todo) if store.get(id).is_some() => store.replace(id, todo).map(drop),
-            Change::Put(id, todo) => {
-                while store.next_id() < id {
-                    let skipped = store.insert(todo)?;
-                    store.remove(skipped);
-                }
-                match store.next_id() == id {
-                    true => store.insert(todo).map(drop),
-                    false => Err(StoreError::NotFound),
-                }
-            }
+            Change::Put(id, todo) => store.insert_at(id, todo),
             Change::Delete(id) => store.remove(id).map(drop).ok_or(StoreError::NotFound),
             Change::Clear => {
                 while let Some((id, _)) = store.iter().next() {

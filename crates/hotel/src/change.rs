@@ -100,13 +100,5 @@ fn restore(store: &mut Store<Hotel, CAPACITY>, id: u64, hotel: Hotel) -> bool {
     if store.get(id).is_some() {
         return store.replace(id, hotel).is_ok();
     }
-    while store.next_id() < id {
-        match store.insert(hotel) {
-            Ok(skipped) => {
-                store.remove(skipped);
-            }
-            Err(_) => return false,
-        }
-    }
-    store.next_id() == id && store.insert(hotel).is_ok()
+    store.insert_at(id, hotel).is_ok()
 }

@@ -155,6 +155,18 @@ impl<T, const N: usize> Store<T, N> {
         self.issued + 1
     }
 
+    /// Stores `value` under `id`, the id a replayed create was given: ids
+    /// between the next one and `id` (creates the journal lost) are
+    /// skipped, never handed out. `NotFound` when `id` is below the next id
+    /// (it was handed out already: a replay out of order).
+    pub fn insert_at(&mut self, id: u64, value: T) -> Result<(), StoreError> {
+        if id < self.next_id() {
+            return Err(StoreError::NotFound);
+        }
+        self.skip_ids_below(id);
+        self.insert(value).map(drop)
+    }
+
     /// Makes the next insert's id at least `next` (ids below it are never
     /// handed out): for a snapshot that ends with the deleted top ids.
     pub fn skip_ids_below(&mut self, next: u64) {

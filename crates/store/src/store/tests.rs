@@ -180,3 +180,20 @@ fn skipped_ids_are_never_handed_out() {
     s.skip_ids_below(3);
     assert_eq!(s.next_id(), 11);
 }
+
+#[test]
+fn insert_at_skips_lost_ids_and_refuses_used_ones() {
+    let mut s: Store<u32, 4> = Store::new();
+    assert_eq!(s.insert_at(1, 10), Ok(()));
+    assert_eq!(s.insert_at(4, 40), Ok(()));
+    assert_eq!(s.next_id(), 5);
+    assert_eq!(ids(&s), [1, 4]);
+    // At and below the ids handed out: refused, nothing stored.
+    assert_eq!(s.insert_at(4, 0), Err(StoreError::NotFound));
+    assert_eq!(s.insert_at(2, 0), Err(StoreError::NotFound));
+    // A huge gap costs nothing (no insert per skipped id).
+    assert_eq!(s.insert_at(1 << 40, 7), Ok(()));
+    assert_eq!(s.get(1 << 40), Some(&7));
+    s.insert(8).unwrap();
+    assert_eq!(s.insert_at(u64::MAX - 1, 9), Err(StoreError::Full));
+}
