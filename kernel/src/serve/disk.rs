@@ -200,18 +200,11 @@ impl Disk {
             .tail
             .plan(records, &mut self.append[..])
             .ok_or(CommitError::Full)?;
-        let mut tickets = [None; REQUESTS];
-        for (k, chunk) in self.append[..w.len].chunks(REQUEST_BYTES).enumerate() {
-            let sector = w.sector + (k * REQUEST_BYTES / SECTOR) as u64;
-            // (MAX_APPEND is REQUESTS x REQUEST_BYTES at most: k fits.)
-            let started = self.blk.write_start(sector, chunk);
-            match started {
-                Ok(t) => tickets[k] = Some(t),
-                Err(e) => {
-                    self.broken = Some(e);
-                    return Err(CommitError::Device(e));
-                }
-            }
+        let (tickets, started) = start_writes(&mut self.blk, w, &self.append[..w.len]);
+        if let Err(e) = started {
+            let _ = wait_all(&mut self.blk, tickets);
+            self.broken = Some(e);
+            return Err(CommitError::Device(e));
         }
         let mut last = [0u8; SECTOR];
         last.copy_from_slice(&self.append[w.len - SECTOR..w.len]);
@@ -420,25 +413,37 @@ impl Disk {
 /// Writes `bytes` (whole sectors) at `w.sector`, every request of it in
 /// flight together, and waits for them all.
 fn write_all(blk: &mut VirtioBlk, w: Write, bytes: &[u8]) -> Result<(), BlkError> {
+    let (tickets, started) = start_writes(blk, w, bytes);
+    started.and(wait_all(blk, tickets))
+}
+
+/// Starts writing `bytes` (whole sectors) at `w.sector`, a request per
+/// [`REQUEST_BYTES`]; returns the requests started and whether all were
+/// (on an error the rest are not started: wait for those that were).
+fn start_writes(
+    blk: &mut VirtioBlk,
+    w: Write,
+    bytes: &[u8],
+) -> ([Option<Ticket>; REQUESTS], Result<(), BlkError>) {
     let mut tickets = [None; REQUESTS];
-    let mut result = Ok(());
     for (k, chunk) in bytes[..w.len].chunks(REQUEST_BYTES).enumerate() {
         let sector = w.sector + (k * REQUEST_BYTES / SECTOR) as u64;
         if k >= tickets.len() {
-            result = Err(BlkError::Busy);
-            break;
+            return (tickets, Err(BlkError::Busy));
         }
         match blk.write_start(sector, chunk) {
             Ok(t) => tickets[k] = Some(t),
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
+            Err(e) => return (tickets, Err(e)),
         }
     }
+    (tickets, Ok(()))
+}
+
+/// Waits for every request in `tickets`; the first error, if any.
+fn wait_all(blk: &mut VirtioBlk, tickets: [Option<Ticket>; REQUESTS]) -> Result<(), BlkError> {
+    let mut result = Ok(());
     for t in tickets.into_iter().flatten() {
-        let r = blk.wait(t);
-        result = result.and(r);
+        result = result.and(blk.wait(t));
     }
     result
 }

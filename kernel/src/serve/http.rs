@@ -99,7 +99,9 @@ impl<S: Service + Persist> Server<S> {
         while k < self.active_len {
             let i = usize::from(self.active[k]);
             if crate::config::COMMIT_EACH_REQUEST
-                || !self.group.room(CHANGES_PER_REQUEST * (S::MAX_CHANGE + 8))
+                || !self
+                    .group
+                    .room(CHANGES_PER_REQUEST * (S::MAX_CHANGE + bedrock_journal::HEADER))
             {
                 any |= self.progress(tcp, now, true);
             }
