@@ -22,9 +22,11 @@ builds them). Needs root (namespaces, tap, veth); skips without.
 """
 import argparse
 import hashlib
+import json
 import os
 import random
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -122,15 +124,20 @@ def window_text(w):
                                     w.get("rcv_space", "?"), w.get("cwnd", "?"), w.get("rtt", "?")))
 
 
-def with_guest(elf, icount, body):
-    """Boots `elf` on a tap in a namespace of its own and runs body(ns, guest)."""
+def with_guest(elf, icount, body, qemu_args=()):
+    """Boots `elf` on a tap in a namespace of its own and runs body(ns, guest);
+    `qemu_args` go at the end of QEMU's command line."""
     ns = Netns(f"bedrock-bulk-{os.getpid()}")
+    prefix = list(ns.exec)
+    if qemu_args:
+        # `sh -c 'exec "$0" "$@" ARGS' qemu ...`: QEMU's own arguments first.
+        prefix += ["sh", "-c", 'exec "$0" "$@" ' + " ".join(map(shlex.quote, qemu_args))]
     guest = None
     try:
         ns.run("ip", "tuntap", "add", "dev", "tap0", "mode", "tap", check=True, capture_output=True)
         ns.run("ip", "addr", "add", f"{HOST_IP}/24", "dev", "tap0", check=True, capture_output=True)
         ns.run("ip", "link", "set", "tap0", "up", check=True, capture_output=True)
-        guest = Guest(elf, "tap,id=n0,ifname=tap0,script=no,downscript=no", prefix=ns.exec,
+        guest = Guest(elf, "tap,id=n0,ifname=tap0,script=no,downscript=no", prefix=prefix,
                       icount=icount)
         # Benchmark images log at warn level: wait for the echo port to answer.
         deadline = time.monotonic() + 30
@@ -172,6 +179,140 @@ def instructions_per_byte(name, elf, nbytes, timeout):
     per_byte = with_guest(elf, True, body)
     print(f"  window scaling {name}: {per_byte:.1f} guest instructions per byte echoed "
           f"({nbytes // MIB} MiB each way under -icount shift=0)")
+
+
+class GdbStub:
+    """Just enough of the GDB remote protocol to sample the guest's PC
+    through QEMU's gdbstub: interrupt, read the registers (the PC of an
+    AArch64 core is the 33rd), continue. A stopped vCPU is at a translation block's
+    boundary with its PC written back, which a PC read through the
+    monitor, with the vCPU running, is not."""
+
+    def __init__(self, path, deadline=10.0):
+        self.sock = socket.socket(socket.AF_UNIX)
+        end = time.monotonic() + deadline
+        while True:
+            try:
+                self.sock.connect(path)
+                break
+            except OSError:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.05)
+        self.sock.settimeout(10)
+        self.pending = b""
+        # QEMU stops the VM when a debugger connects: let it run again.
+        self.command("?")
+        self.send("c")
+
+    def send(self, packet):
+        body = packet.encode()
+        self.sock.sendall(b"$" + body + b"#%02x" % (sum(body) & 0xff))
+
+    def reply(self):
+        while True:
+            start = self.pending.find(b"$")
+            end = self.pending.find(b"#", start + 1) if start >= 0 else -1
+            if start >= 0 and end >= 0 and len(self.pending) >= end + 3:
+                body = self.pending[start + 1:end].decode()
+                self.pending = self.pending[end + 3:]
+                self.sock.sendall(b"+")
+                return body
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("gdbstub closed")
+            self.pending += chunk
+
+    def command(self, packet):
+        self.send(packet)
+        return self.reply()
+
+    def sample_pc(self):
+        self.sock.sendall(b"\x03")
+        self.reply()  # the stop reply
+        # 'g': every core register (x0-x30, sp, pc, 8 bytes each; 'p'
+        # needs the XML target description). A stop reply may come twice:
+        # skip all but the registers.
+        self.send("g")
+        while True:
+            r = self.reply()
+            if re.fullmatch(r"[0-9a-fx]{528,}", r):
+                break
+        pc = int.from_bytes(bytes.fromhex(r[512:528]), "little")
+        self.send("c")
+        return pc
+
+
+def symbol_name(name):
+    """A Rust symbol as a reader wants it: legacy mangling escapes undone,
+    hash and crate paths dropped (`conn::recv::<impl Conn>::take_ack`)."""
+    name = re.sub(r"::h[0-9a-f]{16}$", "", name)
+    for code, text in (("$LT$", "<"), ("$GT$", ">"), ("$u20$", " "), ("$C$", ","),
+                       ("$RF$", "&"), ("$BP$", "*"), ("..", "::")):
+        name = name.replace(code, text)
+    name = re.sub(r"\b(bedrock_[a-z_]+|core)::", "", name)
+    return name.lstrip("_")
+
+
+def symbolize(elf, pcs):
+    """{pc: (innermost function, outermost function, innermost file:line)} from the image's
+    debug information (llvm-addr2line -i): with LTO most of the stack is
+    inlined into a few symbols, so the innermost frame says more."""
+    pcs = sorted(set(pcs))
+    r = subprocess.run(["llvm-addr2line", "--output-style=JSON", "-f", "-i", "-C", "-e", elf]
+                       + ["0x%x" % pc for pc in pcs], capture_output=True, text=True, check=True)
+    out = {}
+    for line in r.stdout.splitlines():
+        for entry in json.loads(line):
+            frames = [symbol_name(f["FunctionName"]) for f in entry["Symbol"]] or ["?"]
+            where = "?"
+            if entry["Symbol"]:
+                f = entry["Symbol"][0]
+                where = "%s:%s" % (re.sub(r".*/(crates|kernel|library)/", r"\1/", f["FileName"]),
+                                   f["Line"])
+            out[int(entry["Address"], 16)] = (frames[0], frames[-1], where)
+    return out
+
+
+def profile(elf, nbytes, timeout, rate):
+    """Samples the guest's PC `rate` times a second through the gdbstub
+    while one transfer of `nbytes` each way runs, and prints where the
+    samples fell: by innermost (inlined) function and by symbol. `elf`
+    should carry line tables (the Makefile's bench-bulk-profile builds
+    one). Samples are host time, not instructions: an MMIO access or a
+    page walk under TCG costs more than an add."""
+    path = f"/tmp/bedrock-bulk-gdb-{os.getpid()}.sock"
+
+    def body(ns, guest):
+        stub = GdbStub(path)
+        pcs, result = [], {}
+        worker = threading.Thread(target=lambda: result.update(
+            mibs=transfer(ns, GUEST_IP, ECHO_PORT, nbytes, timeout)[0]), daemon=True)
+        worker.start()
+        while worker.is_alive():
+            pcs.append(stub.sample_pc())
+            time.sleep(1.0 / rate)
+        worker.join()
+        return pcs, result.get("mibs", 0.0)
+
+    try:
+        pcs, mibs = with_guest(elf, False, body, ["-gdb", f"unix:{path},server=on,wait=off"])
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+    names = symbolize(elf, pcs)
+    print(f"profile: {len(pcs)} PC samples during {nbytes // MIB} MiB each way "
+          f"({mibs:.2f} MiB/s with the sampling)")
+    for title, which in (("innermost function", 0), ("symbol (outermost frame)", 1),
+                         ("source line (innermost)", 2)):
+        counts = {}
+        for pc in pcs:
+            key = names[pc][which]
+            counts[key] = counts.get(key, 0) + 1
+        print(f"| {title} | samples | share |")
+        print("|---|---:|---:|")
+        for name, n in sorted(counts.items(), key=lambda kv: -kv[1])[:25]:
+            print(f"| {name[:110]} | {n} | {100.0 * n / len(pcs):.1f}% |")
 
 
 def bench_veth(nbytes, timeout):
@@ -249,10 +390,16 @@ def main():
     ap.add_argument("--bytes", type=int, default=256 * MIB)
     ap.add_argument("--icount-bytes", type=int, default=32 * MIB)
     ap.add_argument("--timeout", type=int, default=1800)
+    ap.add_argument("--profile", metavar="ELF",
+                    help="instead of the benchmark: sample the PC of this image (with line "
+                         "tables) through QEMU's gdbstub during one transfer of --bytes")
+    ap.add_argument("--profile-rate", type=float, default=200, help="PC samples per second")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("bench-bulk: SKIP: needs root (network namespaces, tap, veth)")
         return
+    if a.profile:
+        return profile(a.profile, a.bytes, a.timeout, a.profile_rate)
     print(f"bulk echo, {a.bytes // MIB} MiB each way over one connection, "
           f"{os.cpu_count()} host CPUs (shared with QEMU's threads)")
     print("| path | MiB/s each way | guest CPU | frames/KiB | retransmits | window in use |")

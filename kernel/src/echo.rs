@@ -20,10 +20,6 @@ use bedrock_net::tcp::{Handle, State, TcpStack};
 
 use crate::{config, info};
 
-/// Bytes moved from the receive buffer to the send buffer per copy (the
-/// two rings cannot be borrowed at once, so they pass through the stack).
-const ECHO_CHUNK: usize = 4096;
-
 /// Connections to the echo port waiting for [`TcpStack::accept`].
 const ECHO_BACKLOG: usize = 8;
 
@@ -90,7 +86,8 @@ impl<const N: usize> Echo<N> {
                 *slot = None;
                 continue;
             }
-            any |= echo_once(tcp, h);
+            // One copy, ring to ring, as far as the send buffer has room.
+            any |= tcp.echo(h) > 0;
             if !tcp.may_recv(h) {
                 // The peer's FIN, and all before it echoed (queued): our
                 // FIN goes after it; the stack finishes the close alone.
@@ -100,29 +97,5 @@ impl<const N: usize> Echo<N> {
             }
         }
         any
-    }
-}
-
-/// Moves received bytes of `h` into its send buffer while both have some;
-/// returns whether any moved.
-fn echo_once<const N: usize, const RX: usize, const TX: usize>(
-    tcp: &mut TcpStack<N, RX, TX>,
-    h: Handle,
-) -> bool {
-    let mut chunk = [0u8; ECHO_CHUNK];
-    let mut moved = false;
-    loop {
-        let room = tcp.send_capacity(h).min(ECHO_CHUNK);
-        if room == 0 {
-            return moved;
-        }
-        let n = tcp.recv(h, &mut chunk[..room]);
-        if n == 0 {
-            return moved;
-        }
-        // Cannot fall short: `room` was free in the send buffer.
-        let queued = tcp.send(h, &chunk[..n]);
-        debug_assert_eq!(queued, n);
-        moved = true;
     }
 }

@@ -2,6 +2,14 @@
 //! driver in the kernel implements it, and so does the simulated link in
 //! host tests. Frames are lent, not copied: the device hands a received
 //! frame to a closure, and lends a transmit buffer for a closure to fill.
+//!
+//! Offloads (VIRTIO 1.2 §5.1.6: a device that checksums what it sends and
+//! vouches for what it receives) go through [`Device::receive_lent`] and
+//! [`Device::transmit_offloaded`]; their defaults do in software what such
+//! a device does, so a device implements them only when it can do better.
+
+use crate::limits::MAX_FRAME_LEN;
+use crate::wire::checksum;
 
 /// What a device can do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -9,6 +17,30 @@ pub struct Capabilities {
     /// Largest Ethernet frame, header included, FCS excluded (1514 for a
     /// 1500-byte MTU).
     pub max_frame_len: usize,
+}
+
+/// What the device says of a frame it lends ([`Device::receive_lent`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RxInfo {
+    /// The frame's length. The frame lent is shorter (empty) only when the
+    /// device could not lend a frame this long: the caller drops it.
+    pub len: usize,
+    /// The device checked the frame's TCP or UDP checksum, or the frame
+    /// comes from a host that leaves that checksum to the hardware
+    /// (VIRTIO 1.2 §5.1.6.4.1: `DATA_VALID`, `NEEDS_CSUM`): the stack need
+    /// not (and for the latter, cannot) verify it.
+    pub checksum_ok: bool,
+}
+
+/// What a frame sent through [`Device::transmit_offloaded`] still needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TxOffload {
+    /// An Internet checksum to complete, as `(start, offset)` bytes into
+    /// the frame: the field at `start + offset` holds the partial sum of
+    /// what the checksum covers outside the frame (the pseudo-header), and
+    /// the complement of the sum of the frame from `start` on replaces it
+    /// ([`checksum::complete_partial`]; VIRTIO 1.2 §5.1.6.2).
+    pub checksum: Option<(usize, usize)>,
 }
 
 /// A network device that moves whole Ethernet frames.
@@ -27,4 +59,136 @@ pub trait Device {
     /// what `f` wrote; `None` (nothing sent, `f` not called) when no
     /// transmit buffer is free or `len` exceeds `max_frame_len`.
     fn transmit<R>(&mut self, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> Option<R>;
+
+    /// [`Device::receive`] that also lends `f` the device itself, to send
+    /// with while it reads the frame (a reply, or the segments the frame
+    /// lets go), and says what the device vouches for. A device whose
+    /// receive buffers are apart from its transmit state lends the frame
+    /// in place; this default copies it out first (frames up to
+    /// [`MAX_FRAME_LEN`]; a longer one is lent empty, its length in
+    /// [`RxInfo::len`]) and vouches for nothing.
+    fn receive_lent<R>(&mut self, f: impl FnOnce(&mut Self, &[u8], RxInfo) -> R) -> Option<R>
+    where
+        Self: Sized,
+    {
+        let mut buf = [0u8; MAX_FRAME_LEN];
+        let len = self.receive(|frame| {
+            if let Some(dst) = buf.get_mut(..frame.len()) {
+                dst.copy_from_slice(frame);
+            }
+            frame.len()
+        })?;
+        let info = RxInfo {
+            len,
+            checksum_ok: false,
+        };
+        Some(f(self, buf.get(..len).unwrap_or(&[]), info))
+    }
+
+    /// [`Device::transmit`] of a frame that still needs what `offload`
+    /// says. A device with checksum offload leaves that to the hardware;
+    /// this default completes the checksum in software once `f` wrote the
+    /// frame.
+    fn transmit_offloaded<R>(
+        &mut self,
+        len: usize,
+        offload: TxOffload,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Option<R> {
+        self.transmit(len, |buf| {
+            let r = f(buf);
+            if let Some((start, offset)) = offload.checksum {
+                checksum::complete_partial(buf, start, offset);
+            }
+            r
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    /// A device with the defaults: one frame to receive, frames sent kept.
+    struct Plain {
+        rx: Option<Vec<u8>>,
+        sent: Vec<Vec<u8>>,
+    }
+
+    impl Device for Plain {
+        fn capabilities(&self) -> Capabilities {
+            Capabilities {
+                max_frame_len: MAX_FRAME_LEN,
+            }
+        }
+
+        fn mac(&self) -> [u8; 6] {
+            [2, 0, 0, 0, 0, 1]
+        }
+
+        fn receive<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+            self.rx.take().map(|frame| f(&frame))
+        }
+
+        fn transmit<R>(&mut self, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
+            let mut buf = std::vec![0; len];
+            let r = f(&mut buf);
+            self.sent.push(buf);
+            Some(r)
+        }
+    }
+
+    fn lend(frame: Vec<u8>) -> Option<(Vec<u8>, RxInfo, usize)> {
+        let mut dev = Plain {
+            rx: Some(frame),
+            sent: Vec::new(),
+        };
+        dev.receive_lent(|dev, frame, info| {
+            // The device is at hand while the frame is: answer with it.
+            dev.transmit(4, |b| b.copy_from_slice(b"pong"));
+            (frame.to_vec(), info)
+        })
+        .map(|(frame, info)| (frame, info, dev.sent.len()))
+    }
+
+    #[test]
+    fn the_default_lends_a_copy_up_to_the_largest_frame_and_vouches_for_nothing() {
+        let at_limit: Vec<u8> = (0..MAX_FRAME_LEN).map(|i| i as u8).collect();
+        let (frame, info, sent) = lend(at_limit.clone()).unwrap();
+        assert_eq!(frame, at_limit);
+        assert_eq!(info.len, MAX_FRAME_LEN);
+        assert!(!info.checksum_ok);
+        assert_eq!(sent, 1, "sent through the device lent with the frame");
+        let (frame, info, _) = lend(std::vec![7; MAX_FRAME_LEN + 1]).unwrap();
+        assert!(frame.is_empty(), "one byte past: lent empty");
+        assert_eq!(info.len, MAX_FRAME_LEN + 1);
+        let mut idle = Plain {
+            rx: None,
+            sent: Vec::new(),
+        };
+        assert_eq!(idle.receive_lent(|_, _, _| ()), None);
+    }
+
+    #[test]
+    fn the_default_completes_a_partial_checksum_in_software() {
+        let mut dev = Plain {
+            rx: None,
+            sent: Vec::new(),
+        };
+        let data = [0x12, 0x34, 0x56, 0x78, 0, 0, 0x9a];
+        let offload = TxOffload {
+            checksum: Some((2, 2)),
+        };
+        dev.transmit_offloaded(7, offload, |b| {
+            b.copy_from_slice(&data);
+            b[4..6].copy_from_slice(&0x0102u16.to_be_bytes()); // partial sum
+        });
+        let sent = &dev.sent[0];
+        let want = !checksum::combine(&[0x0102, checksum::sum(&[0x56, 0x78, 0, 0, 0x9a])]);
+        assert_eq!(sent[4..6], want.to_be_bytes());
+        assert_eq!(sent[..4], data[..4], "the rest as written");
+        dev.transmit_offloaded(7, TxOffload::default(), |b| b.copy_from_slice(&data));
+        assert_eq!(dev.sent[1], data, "nothing to complete");
+    }
 }

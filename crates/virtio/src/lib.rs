@@ -7,11 +7,15 @@
 //! writes the descriptors this crate hands out into the real ring and
 //! feeds back what the device put in the used ring. It owns no memory
 //! addresses beyond the numbers it is given and does no I/O.
+//!
+//! For virtio-net, [`net`] reads and writes the header every frame
+//! carries (VIRTIO 1.2 §5.1.6) and makes the offload decisions from it.
 #![no_std]
 #![forbid(unsafe_code)]
 
 mod blk;
 mod chains;
+pub mod net;
 
 pub use blk::{BlkRequest, BlkStatus, Op, HEADER_LEN, SECTOR};
 pub use chains::{Chain, Chains, Completion, Desc, UsedError, MAX_CHAIN, MAX_QUEUE};

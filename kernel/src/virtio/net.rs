@@ -11,22 +11,38 @@
 //! While the main loop is busy it suppresses the device's interrupts
 //! (VIRTQ_AVAIL_F_NO_INTERRUPT) and re-enables them before sleeping, then
 //! re-checks the used rings so a buffer used in between is not missed.
+//!
+//! Offloads (VIRTIO 1.2 §5.1.6), when the device offers them (QEMU does
+//! on a tap back-end, not on the user network or a socket): with
+//! VIRTIO_NET_F_CSUM the device completes the TCP checksums the stack
+//! leaves partial; with VIRTIO_NET_F_GUEST_CSUM it says which received
+//! checksums need no check. Without them the driver completes checksums
+//! itself and vouches for nothing. Received frames are lent in place
+//! (`Device::receive_lent`), with the driver, for the stack to answer
+//! through while it reads them.
 
 use super::queue::Queue;
 use super::{find, Error, Line, Transport, F_VERSION_1, QUEUE_MAX, RING_BYTES, R_CONFIG};
 use crate::arch::dmb;
-use bedrock_net::device::{Capabilities, Device};
+use bedrock_net::device::{Capabilities, Device, RxInfo, TxOffload};
+use bedrock_net::wire::checksum;
+use bedrock_virtio::net::{buffer_skew, header_len, NetHeader, F_CSUM, F_GUEST_CSUM};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-/// Size of each buffer: a 12-byte header plus a 1514-byte frame fit.
+pub use bedrock_virtio::net::F_MAC;
+
+/// Size of each buffer: the skew (`buffer_skew`, at most 7 bytes), a
+/// 12-byte header and a 1514-byte frame fit.
 pub const BUF_SIZE: usize = 2048;
+const _: () = assert!(7 + 12 + MAX_FRAME <= BUF_SIZE);
 /// Largest Ethernet frame without FCS (1500-byte MTU).
 pub const MAX_FRAME: usize = 1514;
-/// VIRTIO_NET_F_MAC: the MAC address is in config space.
-pub const F_MAC: u64 = 1 << 5;
 /// VIRTIO_F_ANY_LAYOUT (legacy): header and data may share a descriptor.
 pub const F_ANY_LAYOUT: u64 = 1 << 27;
+/// The features asked for (those offered are agreed): the MAC, and the
+/// checksum offloads both ways.
+const WANTED: u64 = F_MAC | F_CSUM | F_GUEST_CSUM;
 
 const DEVICE_NET: u32 = 1;
 const DESC_F_WRITE: u16 = 2;
@@ -74,6 +90,8 @@ pub struct VirtioNet {
     version: u32,
     features: u64,
     hdr_len: usize,
+    /// Where the header starts in each buffer (`buffer_skew`).
+    skew: usize,
     mac: [u8; 6],
     rx: Queue,
     tx: Queue,
@@ -105,15 +123,17 @@ impl VirtioNet {
             )
         };
         let mut t = Transport::open(info)?;
-        let features = t.negotiate(F_MAC, F_MAC | F_ANY_LAYOUT)?;
+        let features = t.negotiate(WANTED, WANTED | F_ANY_LAYOUT)?;
         // SAFETY: each ring is RING_BYTES of the static DMA area, page
         // aligned (repr align 4096, RING_BYTES a multiple of a page),
         // zeroed, and used by nothing else (TAKEN).
         let (mut rx, tx) = unsafe { (t.queue(0, rx_ring)?, t.queue(1, tx_ring)?) };
+        let hdr_len = header_len(features, features & F_VERSION_1 != 0);
+        let skew = buffer_skew(hdr_len);
         for i in 0..rx.size {
             // SAFETY: i < size <= QUEUE_MAX: inside the receive buffers.
-            let addr = unsafe { rx_bufs.add(i as usize) } as u64;
-            rx.set_desc(i, addr, BUF_SIZE as u32, DESC_F_WRITE, 0);
+            let addr = unsafe { rx_bufs.add(i as usize) } as u64 + skew as u64;
+            rx.set_desc(i, addr, (BUF_SIZE - skew) as u32, DESC_F_WRITE, 0);
             rx.push_avail(i);
         }
         let mut tx_free = [0u16; QUEUE_MAX];
@@ -131,7 +151,8 @@ impl VirtioNet {
         let mut nic = VirtioNet {
             slot: info.slot,
             version: info.version,
-            hdr_len: if features & F_VERSION_1 != 0 { 12 } else { 10 },
+            hdr_len,
+            skew,
             t,
             features,
             mac,
@@ -177,6 +198,16 @@ impl VirtioNet {
         (self.rx.size, self.tx.size)
     }
 
+    /// Whether the device completes the checksums of frames we send
+    /// (VIRTIO_NET_F_CSUM) and vouches for those it receives
+    /// (VIRTIO_NET_F_GUEST_CSUM).
+    pub fn checksum_offloads(&self) -> (bool, bool) {
+        (
+            self.features & F_CSUM != 0,
+            self.features & F_GUEST_CSUM != 0,
+        )
+    }
+
     /// The driver's counters.
     pub fn stats(&self) -> Stats {
         self.stats
@@ -213,6 +244,24 @@ impl VirtioNet {
         }
     }
 
+    /// The next used receive buffer that holds a frame: (id, bytes
+    /// written); entries that cannot are skipped (and re-posted).
+    fn pop_rx(&mut self) -> Option<(u16, usize)> {
+        loop {
+            let (id, len) = self.rx.pop_used()?;
+            if id >= self.rx.size as u32 {
+                self.stats.rx_bad += 1; // not ours: nothing to re-post
+                continue;
+            }
+            let (id, len) = (id as u16, len as usize);
+            if len >= self.hdr_len && len <= BUF_SIZE - self.skew {
+                return Some((id, len));
+            }
+            self.stats.rx_bad += 1;
+            self.repost_rx(id);
+        }
+    }
+
     fn reclaim_tx(&mut self) {
         while let Some((id, _)) = self.tx.pop_used() {
             if id < self.tx.size as u32 && self.tx_free_len < self.tx.size as usize {
@@ -235,31 +284,43 @@ impl Device for VirtioNet {
     }
 
     fn receive<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
-        // Skip (and re-post) entries that cannot hold a frame.
-        let (id, len) = loop {
-            let (id, len) = self.rx.pop_used()?;
-            if id >= self.rx.size as u32 {
-                self.stats.rx_bad += 1; // not ours: nothing to re-post
-                continue;
-            }
-            let (id, len) = (id as u16, len as usize);
-            if len >= self.hdr_len && len <= BUF_SIZE {
-                break (id, len);
-            }
-            self.stats.rx_bad += 1;
-            self.repost_rx(id);
-        };
+        self.receive_lent(|_, frame, _| f(frame))
+    }
+
+    fn receive_lent<R>(&mut self, f: impl FnOnce(&mut Self, &[u8], RxInfo) -> R) -> Option<R> {
+        let (id, len) = self.pop_rx()?;
         // SAFETY: the device has returned buffer `id` (it is not in the
-        // avail ring) and wrote `len` bytes of it; nothing else aliases it
-        // until it is re-posted below.
-        let buf = unsafe { &*self.rx_bufs.add(id as usize) };
+        // avail ring) and wrote `len` bytes of it; it is not re-posted
+        // until `f` returns. The buffer is static DMA memory reached
+        // through a raw pointer, not part of `*self`: lending `self` to
+        // `f` beside it aliases nothing, and nothing `f` can call writes
+        // to it (transmits use the transmit buffers; a nested receive
+        // takes other used buffers, this one is not in the avail ring).
+        let whole: &[u8; BUF_SIZE] = unsafe { &*self.rx_bufs.add(id as usize) };
+        let buf = &whole[self.skew..];
+        let checksum_ok =
+            NetHeader::read(buf, self.hdr_len).is_some_and(|h| h.checksum_ok(self.features));
         self.stats.rx_frames += 1;
-        let result = f(&buf[self.hdr_len..len]);
+        let frame = &buf[self.hdr_len..len];
+        let info = RxInfo {
+            len: frame.len(),
+            checksum_ok,
+        };
+        let result = f(self, frame, info);
         self.repost_rx(id);
         Some(result)
     }
 
     fn transmit<R>(&mut self, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
+        self.transmit_offloaded(len, TxOffload::default(), f)
+    }
+
+    fn transmit_offloaded<R>(
+        &mut self,
+        len: usize,
+        offload: TxOffload,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Option<R> {
         if len > MAX_FRAME {
             return None;
         }
@@ -274,12 +335,19 @@ impl Device for VirtioNet {
         let id = self.tx_free[self.tx_free_len];
         // SAFETY: descriptor `id` came from the free list, so the device is
         // done with its buffer and no other reference to it exists.
-        let buf = unsafe { &mut *self.tx_bufs.add(id as usize) };
-        let hdr = self.hdr_len;
-        buf[..hdr].fill(0); // no checksum offload, no GSO
-        let r = f(&mut buf[hdr..hdr + len]);
+        let whole: &mut [u8; BUF_SIZE] = unsafe { &mut *self.tx_bufs.add(id as usize) };
+        let buf = &mut whole[self.skew..];
+        let (hdr_len, features) = (self.hdr_len, self.features);
+        let (hdr, frame) = buf.split_at_mut(hdr_len);
+        let r = f(&mut frame[..len]);
+        // The device completes the checksum, or we do (no CSUM agreed).
+        let header = NetHeader::for_checksum(features, offload.checksum);
+        if let (None, Some((start, offset))) = (header, offload.checksum) {
+            checksum::complete_partial(&mut frame[..len], start, offset);
+        }
+        header.unwrap_or_default().write(hdr, hdr_len);
         let addr = buf.as_ptr() as u64;
-        self.tx.set_desc(id, addr, (hdr + len) as u32, 0, 0);
+        self.tx.set_desc(id, addr, (hdr_len + len) as u32, 0, 0);
         self.tx.push_avail(id);
         if self.tx.device_wants_notify() {
             self.notify(self.tx.index);

@@ -37,13 +37,14 @@ pub use counters::Counters;
 use arp_cache::{ArpCache, Pending, PendingTable};
 use counters::{add, bump};
 
-use crate::device::Device;
+use crate::device::{Device, TxOffload};
 use crate::limits::{
     ARP_MAX_REQUESTS, ARP_PENDING_ADDRS, ARP_RETRY_INTERVAL, DEFAULT_TTL, MAX_FRAME_LEN,
     MAX_IP_PACKET_LEN, RX_FRAMES_PER_POLL,
 };
 use crate::time::Instant;
-use crate::wire::{self, ipv4, ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress};
+use crate::wire::{self, checksum, ethernet, ipv4};
+use crate::wire::{ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress};
 use crate::wire::{EthernetFrame, EthernetRepr, Icmpv4Packet, Icmpv4Repr, Ipv4Address};
 use crate::wire::{Ipv4Packet, Ipv4Repr, Protocol};
 
@@ -162,6 +163,7 @@ pub struct Sender<'a, D: Device> {
     iface: &'a mut Interface,
     device: &'a mut D,
     now: Instant,
+    checksum_ok: bool,
 }
 
 impl<D: Device> Sender<'_, D> {
@@ -175,6 +177,13 @@ impl<D: Device> Sender<'_, D> {
         &self.iface.config
     }
 
+    /// Whether the device vouched for the transport checksum of the
+    /// datagram being handled ([`crate::device::RxInfo::checksum_ok`]):
+    /// [`IpHandler::receive`] need not verify it. `false` at dispatch.
+    pub fn checksum_ok(&self) -> bool {
+        self.checksum_ok
+    }
+
     /// As [`Interface::send_ipv4`].
     pub fn send_ipv4(
         &mut self,
@@ -185,6 +194,25 @@ impl<D: Device> Sender<'_, D> {
     ) -> Result<Sent, SendError> {
         self.iface
             .send_ipv4(self.now, self.device, dst, protocol, payload_len, fill)
+    }
+
+    /// [`Sender::send_ipv4`] of a payload whose Internet checksum, at
+    /// `checksum_at` bytes into it, `fill` leaves partial: the sum of the
+    /// pseudo-header alone (`wire::tcp::Packet::fill_partial_checksum`).
+    /// The device completes it, or the interface does in software
+    /// ([`Device::transmit_offloaded`]).
+    pub fn send_ipv4_partial(
+        &mut self,
+        dst: Ipv4Address,
+        protocol: Protocol,
+        payload_len: usize,
+        checksum_at: usize,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<Sent, SendError> {
+        let (now, device) = (self.now, &mut *self.device);
+        let partial = Some(checksum_at);
+        self.iface
+            .send_ipv4_with(now, device, dst, protocol, payload_len, partial, fill)
     }
 }
 
@@ -254,33 +282,32 @@ impl Interface {
         handler: &mut H,
     ) -> bool {
         let mut activity = false;
-        let mut buf = [0u8; MAX_FRAME_LEN];
         let tx_before = self.counters.tx_frames;
         let failures_before = self.counters.arp_failures;
         let mut budget = RX_FRAMES_PER_POLL;
         while budget > 0 {
-            let Some(len) = device.receive(|frame| {
-                if let Some(dst) = buf.get_mut(..frame.len()) {
-                    dst.copy_from_slice(frame);
+            // The frame is lent in place, the device with it (for replies):
+            // its payload is copied once, by TCP into a receive buffer.
+            let taken = device.receive_lent(|device, frame, info| {
+                bump(&mut self.counters.rx_frames);
+                add(&mut self.counters.rx_bytes, info.len);
+                if info.len > MAX_FRAME_LEN || frame.len() != info.len {
+                    return bump(&mut self.counters.drop_oversized);
                 }
-                frame.len()
-            }) else {
+                self.process_frame(now, device, handler, frame, info.checksum_ok);
+            });
+            if taken.is_none() {
                 break;
-            };
+            }
             budget -= 1;
             activity = true;
-            bump(&mut self.counters.rx_frames);
-            add(&mut self.counters.rx_bytes, len);
-            match buf.get(..len) {
-                Some(frame) => self.process_frame(now, device, handler, frame),
-                None => bump(&mut self.counters.drop_oversized),
-            }
         }
         self.egress(now, device);
         let mut tx = Sender {
             iface: self,
             device,
             now,
+            checksum_ok: false,
         };
         activity |= handler.dispatch(&mut tx);
         activity
@@ -320,6 +347,23 @@ impl Interface {
         payload_len: usize,
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<Sent, SendError> {
+        self.send_ipv4_with(now, device, dst, protocol, payload_len, None, fill)
+    }
+
+    /// [`Interface::send_ipv4`], with the payload's checksum at
+    /// `partial` bytes into it left partial by `fill` (see
+    /// [`Sender::send_ipv4_partial`]).
+    #[allow(clippy::too_many_arguments)]
+    fn send_ipv4_with<D: Device>(
+        &mut self,
+        now: Instant,
+        device: &mut D,
+        dst: Ipv4Address,
+        protocol: Protocol,
+        payload_len: usize,
+        partial: Option<usize>,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<Sent, SendError> {
         let ip_len = ipv4::HEADER_LEN + payload_len;
         let frame_len = EthernetFrame::<&[u8]>::buffer_len(ip_len);
         if ip_len > MAX_IP_PACKET_LEN || frame_len > device.capabilities().max_frame_len {
@@ -349,20 +393,34 @@ impl Interface {
             NextHop::Broadcast => (None, Some(EthernetAddress::BROADCAST)),
             NextHop::Via(ip) => (Some(ip), self.cache.lookup(ip, now)),
         };
+        // Where the checksum to complete sits, from the IP header on.
+        let partial = partial.map(|at| (ipv4::HEADER_LEN, at));
         match (via, mac) {
             (_, Some(mac)) => {
+                let frame = |(start, at)| (ethernet::HEADER_LEN + start, at);
+                let offload = TxOffload {
+                    checksum: partial.map(frame),
+                };
                 let r = transmit(
                     &mut self.counters,
                     device,
-                    self.config.mac,
-                    mac,
-                    EtherType::Ipv4,
+                    (self.config.mac, mac, EtherType::Ipv4),
                     ip_len,
+                    offload,
                     write,
                 );
                 r.map(|()| Sent::Transmitted)
             }
-            (Some(via), None) => self.enqueue(now, device, via, ip_len, write),
+            (Some(via), None) => {
+                // Held for ARP: the checksum is completed now, in software.
+                let write = |buf: &mut [u8]| {
+                    write(buf);
+                    if let Some((start, at)) = partial {
+                        checksum::complete_partial(buf, start, at);
+                    }
+                };
+                self.enqueue(now, device, via, ip_len, write)
+            }
             (None, None) => unreachable_route(&mut self.counters),
         }
     }
@@ -432,10 +490,9 @@ impl Interface {
                     let sent = transmit(
                         &mut self.counters,
                         device,
-                        self.config.mac,
-                        mac,
-                        EtherType::Ipv4,
+                        (self.config.mac, mac, EtherType::Ipv4),
                         packet.len(),
+                        TxOffload::default(),
                         |buf| buf.copy_from_slice(packet),
                     );
                     if sent.is_err() {
@@ -458,12 +515,15 @@ impl Interface {
         }
     }
 
+    /// One received frame; `checksum_ok`: the device vouched for its
+    /// transport checksum.
     fn process_frame<D: Device, H: IpHandler>(
         &mut self,
         now: Instant,
         device: &mut D,
         handler: &mut H,
         bytes: &[u8],
+        checksum_ok: bool,
     ) {
         let frame = match EthernetFrame::new_checked(bytes) {
             Ok(frame) => frame,
@@ -475,7 +535,9 @@ impl Interface {
         }
         match frame.ethertype() {
             EtherType::Arp => self.process_arp(now, device, frame.payload()),
-            EtherType::Ipv4 => self.process_ipv4(now, device, handler, frame.payload()),
+            EtherType::Ipv4 => {
+                self.process_ipv4(now, device, handler, frame.payload(), checksum_ok)
+            }
             EtherType::Unknown(_) => bump(&mut self.counters.drop_unknown_ethertype),
         }
     }
@@ -510,10 +572,9 @@ impl Interface {
             let sent = transmit(
                 &mut self.counters,
                 device,
-                self.config.mac,
-                sha,
-                EtherType::Arp,
+                (self.config.mac, sha, EtherType::Arp),
                 reply.buffer_len(),
+                TxOffload::default(),
                 |buf| reply.emit(&mut ArpPacket::new_unchecked(buf)),
             );
             if sent.is_ok() {
@@ -528,6 +589,7 @@ impl Interface {
         device: &mut D,
         handler: &mut H,
         bytes: &[u8],
+        checksum_ok: bool,
     ) {
         let packet = match Ipv4Packet::new_checked(bytes) {
             Ok(p) => p,
@@ -557,6 +619,7 @@ impl Interface {
             iface: self,
             device,
             now,
+            checksum_ok,
         };
         if !handler.receive(&repr, payload, &mut tx) {
             bump(&mut self.counters.drop_unknown_protocol);
@@ -636,10 +699,9 @@ fn request<D: Device>(
     let sent = transmit(
         counters,
         device,
-        config.mac,
-        EthernetAddress::BROADCAST,
-        EtherType::Arp,
+        (config.mac, EthernetAddress::BROADCAST, EtherType::Arp),
         repr.buffer_len(),
+        TxOffload::default(),
         |buf| repr.emit(&mut ArpPacket::new_unchecked(buf)),
     );
     if sent.is_ok() {
@@ -655,15 +717,15 @@ fn request<D: Device>(
 /// ARP packet is 42 bytes) are padded with zeros, as real NICs require.
 pub const MIN_FRAME_LEN: usize = 60;
 
-/// Sends one frame: Ethernet header, then `write` fills the `payload_len`
-/// bytes after it; padding up to [`MIN_FRAME_LEN`] is zeroed.
+/// Sends one frame: the Ethernet header (source, destination, type),
+/// then `write` fills the `payload_len` bytes after it; padding up to
+/// [`MIN_FRAME_LEN`] is zeroed. `offload` goes to the device.
 fn transmit<D: Device>(
     counters: &mut Counters,
     device: &mut D,
-    src: EthernetAddress,
-    dst: EthernetAddress,
-    ethertype: EtherType,
+    (src, dst, ethertype): (EthernetAddress, EthernetAddress, EtherType),
     payload_len: usize,
+    offload: TxOffload,
     write: impl FnOnce(&mut [u8]),
 ) -> Result<(), SendError> {
     let len = EthernetFrame::<&[u8]>::buffer_len(payload_len).max(MIN_FRAME_LEN);
@@ -672,7 +734,7 @@ fn transmit<D: Device>(
         dst_addr: dst,
         ethertype,
     };
-    let sent = device.transmit(len, |buf| {
+    let sent = device.transmit_offloaded(len, offload, |buf| {
         let mut frame = EthernetFrame::new_unchecked(buf);
         header.emit(&mut frame);
         let (payload, padding) = frame.payload_mut().split_at_mut(payload_len);

@@ -125,6 +125,17 @@ impl<const N: usize> RingBuffer<N> {
         let n = self.read_at(0, dst);
         self.discard(n)
     }
+
+    /// Moves as many bytes from the front as `dst` has room for to the
+    /// back of `dst`, in one copy (at most two pieces from each side of
+    /// the wrap); returns how many.
+    pub fn move_to<const M: usize>(&mut self, dst: &mut RingBuffer<M>) -> usize {
+        let n = self.len.min(dst.free());
+        let first = n.min(N - self.head);
+        dst.enqueue(&self.data[self.head..self.head + first]);
+        dst.enqueue(&self.data[..n - first]);
+        self.discard(n)
+    }
 }
 
 #[cfg(test)]
@@ -166,6 +177,28 @@ mod tests {
         let mut all = [0u8; 4];
         assert_eq!(r.read_at(0, &mut all), 4);
         assert_eq!(&all, b"12XY");
+    }
+
+    #[test]
+    fn move_to_takes_what_fits_across_both_wraps() {
+        let mut from = RingBuffer::<8>::new();
+        let mut to = RingBuffer::<6>::new();
+        from.enqueue(b"abcdef");
+        from.discard(5);
+        from.enqueue(b"ghijkl"); // "fghijkl", wrapped after "fgh"
+        to.enqueue(b"0123");
+        to.discard(4); // head at 4: writes wrap after two bytes
+        assert_eq!(from.move_to(&mut to), 6, "the room in `to`");
+        assert_eq!((from.len(), to.len()), (1, 6));
+        let mut all = [0u8; 6];
+        assert_eq!(to.read_at(0, &mut all), 6);
+        assert_eq!(&all, b"fghijk");
+        assert_eq!(from.peek(), b"l");
+        assert_eq!(from.move_to(&mut to), 0, "`to` is full");
+        to.discard(6);
+        assert_eq!(from.move_to(&mut to), 1);
+        assert!(from.is_empty());
+        assert_eq!(from.move_to(&mut to), 0, "nothing left");
     }
 
     #[test]

@@ -49,6 +49,23 @@ pub fn verify(data: &[u8]) -> bool {
     sum(data) == 0xffff
 }
 
+/// Completes a checksum left partial (VIRTIO 1.2 §5.1.6.2's
+/// `VIRTIO_NET_HDR_F_NEEDS_CSUM`): the 16-bit field at `start + offset` of
+/// `data` holds the folded sum of what else the checksum covers (the
+/// pseudo-header, see [`pseudo_header`]); the complement of the sum of
+/// `data[start..]`, that field included, replaces it. What a device with
+/// checksum offload does, in software. `false` (nothing written) when the
+/// field lies past the end of `data`.
+pub fn complete_partial(data: &mut [u8], start: usize, offset: usize) -> bool {
+    let at = start.saturating_add(offset);
+    if at.saturating_add(2) > data.len() {
+        return false;
+    }
+    let c = checksum(&data[start..]);
+    data[at..at + 2].copy_from_slice(&c.to_be_bytes());
+    true
+}
+
 /// The folded sum of the TCP/UDP pseudo-header (RFC 793 §3.1, RFC 768):
 /// source, destination, zero, protocol, and the upper-layer length.
 ///
@@ -95,6 +112,31 @@ mod tests {
         assert!(verify(&data));
         data[0] ^= 1;
         assert!(!verify(&data));
+    }
+
+    #[test]
+    fn a_completed_partial_checksum_is_the_full_one() {
+        let src = Ipv4Address([10, 0, 2, 15]);
+        let dst = Ipv4Address([10, 0, 2, 2]);
+        // Two bytes of something else, then a segment of 21 bytes with
+        // its checksum field at offset 16.
+        let mut data = [0u8; 23];
+        for (i, b) in data.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(37) ^ 0x5a;
+        }
+        data[18..20].fill(0);
+        let pseudo = pseudo_header(src, dst, Protocol::Tcp, 21);
+        let full = !combine(&[pseudo, sum(&data[2..])]);
+        data[18..20].copy_from_slice(&pseudo.to_be_bytes());
+        assert!(complete_partial(&mut data, 2, 16));
+        assert_eq!(data[18..20], full.to_be_bytes());
+        assert_eq!(combine(&[pseudo, sum(&data[2..])]), 0xffff, "verifies");
+        // The field must fit: at the end, and one byte past it.
+        assert!(complete_partial(&mut data, 2, 19));
+        let before = data;
+        assert!(!complete_partial(&mut data, 2, 20));
+        assert!(!complete_partial(&mut data, usize::MAX, 16));
+        assert_eq!(data, before, "nothing written");
     }
 
     #[test]

@@ -272,6 +272,17 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         &mut self.buffer.as_mut()[start..]
     }
 
+    /// Stores the partial checksum of a segment from `src` to `dst` that
+    /// a device completes (checksum offload, VIRTIO 1.2 §5.1.6.2): the sum
+    /// of the pseudo-header alone, not complemented. The device (or
+    /// [`checksum::complete_partial`]) adds the segment's own bytes and
+    /// complements the result, which is then what
+    /// [`Packet::fill_checksum`] would have written.
+    pub fn fill_partial_checksum(&mut self, src: Ipv4Address, dst: Ipv4Address) {
+        let len = self.buffer.as_ref().len() as u16;
+        self.set_checksum(checksum::pseudo_header(src, dst, Protocol::Tcp, len));
+    }
+
     /// Computes and stores the checksum for a segment from `src` to `dst`
     /// (the whole buffer is the segment).
     pub fn fill_checksum(&mut self, src: Ipv4Address, dst: Ipv4Address) {
@@ -424,6 +435,13 @@ impl<'a> Repr<'a> {
         if !packet.verify_checksum(src, dst) {
             return Err(Error::BadChecksum);
         }
+        Repr::parse_checked(packet)
+    }
+
+    /// [`Repr::parse`] of a segment whose checksum the device vouched for
+    /// (`device::RxInfo::checksum_ok`): the checksum is not looked at.
+    pub fn parse_checked(packet: &Packet<&'a [u8]>) -> Result<Repr<'a>, Error> {
+        packet.check_len()?;
         if packet.src_port() == 0 || packet.dst_port() == 0 {
             return Err(Error::Unsupported);
         }
@@ -665,6 +683,41 @@ mod tests {
         let p = Packet::new_checked(&b[..]).unwrap();
         assert_eq!(p.segment_len(), 6);
         assert_eq!(Repr::parse(&p, DST, SRC), Ok(data));
+    }
+
+    #[test]
+    fn a_partial_checksum_completed_is_the_full_one() {
+        let full = linux_syn();
+        let mut b = LINUX_SYN;
+        Packet::new_unchecked(&mut b[..]).fill_partial_checksum(SRC, DST);
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert!(
+            !p.verify_checksum(SRC, DST),
+            "partial: only the pseudo-header"
+        );
+        assert_eq!(Repr::parse(&p, SRC, DST), Err(Error::BadChecksum));
+        // What a device with checksum offload makes of it (field at 16).
+        assert!(checksum::complete_partial(&mut b, 0, 16));
+        assert_eq!(b, full);
+    }
+
+    #[test]
+    fn parse_checked_leaves_the_checksum_to_the_device() {
+        let mut b = linux_syn();
+        b[16] ^= 0xff;
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert_eq!(Repr::parse(&p, SRC, DST), Err(Error::BadChecksum));
+        let good = linux_syn();
+        let good = Packet::new_checked(&good[..]).unwrap();
+        assert_eq!(Repr::parse_checked(&p), Repr::parse(&good, SRC, DST));
+        // Everything else is still checked.
+        b[13] = 0x03; // SYN+FIN
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert_eq!(Repr::parse_checked(&p), Err(Error::Unsupported));
+        assert_eq!(
+            Repr::parse_checked(&Packet::new_unchecked(&b[..19])),
+            Err(Error::Truncated)
+        );
     }
 
     #[test]

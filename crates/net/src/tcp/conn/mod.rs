@@ -162,6 +162,19 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         }
     }
 
+    /// Moves received bytes straight into the send buffer, as many as
+    /// both allow (none once closed for sending); returns how many.
+    pub fn echo(&mut self) -> usize {
+        if !self.may_send() {
+            return 0;
+        }
+        let n = self.rx.move_to(&mut self.tx);
+        if n > 0 {
+            self.window_opened();
+        }
+        n
+    }
+
     /// Whether the application may still queue data.
     pub fn may_send(&self) -> bool {
         matches!(self.tcb.state, State::Established | State::CloseWait) && !self.tcb.fin_queued

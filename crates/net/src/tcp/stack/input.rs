@@ -19,8 +19,10 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
             // Broadcast: TCP is unicast only.
             return bump(&mut self.counters.drop_not_for_us);
         }
-        let parsed = TcpPacket::new_checked(payload)
-            .and_then(|p| TcpRepr::parse(&p, ip.src_addr, ip.dst_addr));
+        let parsed = TcpPacket::new_checked(payload).and_then(|p| match tx.checksum_ok() {
+            true => TcpRepr::parse_checked(&p),
+            false => TcpRepr::parse(&p, ip.src_addr, ip.dst_addr),
+        });
         let seg = match parsed {
             Ok(seg) => seg,
             Err(wire::Error::BadChecksum) => return bump(&mut self.counters.drop_bad_checksum),

@@ -444,6 +444,14 @@ impl<const N: usize, const RX: usize, const TX: usize> TcpStack<N, RX, TX> {
         }
     }
 
+    /// Moves received bytes straight into the send buffer, as many as
+    /// both allow: an echo in one copy, where [`TcpStack::recv`] and
+    /// [`TcpStack::send`] take two. Returns how many (0 once closed for
+    /// sending).
+    pub fn echo(&mut self, h: Handle) -> usize {
+        self.conn_mut(h).map_or(0, |c| c.echo())
+    }
+
     /// Closes our side: a FIN goes after the queued data (ESTABLISHED to
     /// FIN-WAIT-1, CLOSE-WAIT to LAST-ACK). The peer may still send until
     /// its own FIN; the slot frees itself when the connection ends.

@@ -247,6 +247,43 @@ fn established_sends_data_and_frees_it_on_ack() {
 }
 
 #[test]
+fn echo_moves_received_bytes_to_the_send_buffer_as_far_as_it_has_room() {
+    let mut h = Hd::new();
+    let handle = h.handshake();
+    assert_eq!(h.stack.send(handle, &pattern(BUF - 100, 7)), BUF - 100);
+    h.poll();
+    let data = Seg {
+        ack: Some(h.ours(1)),
+        payload: pattern(300, 1),
+        ..send_templ()
+    };
+    h.send(&data);
+    assert_eq!(
+        h.stack.echo(handle),
+        100,
+        "the room left in the send buffer"
+    );
+    assert_eq!(h.stack.recv_queue(handle), 200);
+    // The peer takes our first segments: the rest moves, in order.
+    let mut out = h.send(&h.ack_seg(PEER_ISN + 301, 1 + BUF as u32 - 100));
+    assert_eq!(h.stack.echo(handle), 200);
+    assert_eq!(h.stack.recv_queue(handle), 0);
+    out.extend(h.poll());
+    let echoed: Vec<u8> = out.iter().flat_map(|s| s.payload.clone()).collect();
+    assert_eq!(echoed, pattern(300, 1));
+    assert_eq!(h.stack.echo(handle), 0, "nothing left");
+    h.stack.close(handle);
+    h.send(&Seg {
+        ack: Some(h.ours(1)),
+        seq: PEER_ISN + 301,
+        payload: pattern(5, 2),
+        ..send_templ()
+    });
+    assert_eq!(h.stack.echo(handle), 0, "closed for sending");
+    assert_eq!(h.stack.recv_queue(handle), 5);
+}
+
+#[test]
 fn established_delays_ack_of_one_segment_and_not_of_two() {
     let mut h = Hd::new();
     let handle = h.handshake();
