@@ -41,6 +41,14 @@ pub struct TxOffload {
     /// the complement of the sum of the frame from `start` on replaces it
     /// ([`checksum::complete_partial`]; VIRTIO 1.2 §5.1.6.2).
     pub checksum: Option<(usize, usize)>,
+    /// TCP segmentation (VIRTIO_NET_F_HOST_TSO4): the frame is one IPv4
+    /// TCP segment larger than the MTU, to be cut into segments of this
+    /// many payload bytes, each with the frame's headers (lengths,
+    /// sequence numbers and checksums made right for each; FIN and PSH on
+    /// the last only). Asked only of a device whose
+    /// [`Device::tcp_segmentation`] allows the frame, and always with
+    /// `checksum`.
+    pub segment_payload: Option<u16>,
 }
 
 /// A network device that moves whole Ethernet frames.
@@ -59,6 +67,13 @@ pub trait Device {
     /// what `f` wrote; `None` (nothing sent, `f` not called) when no
     /// transmit buffer is free or `len` exceeds `max_frame_len`.
     fn transmit<R>(&mut self, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> Option<R>;
+
+    /// The largest frame this device cuts into TCP segments
+    /// ([`TxOffload::segment_payload`]); `None` (the default): it cuts
+    /// nothing, every frame must fit [`Capabilities::max_frame_len`].
+    fn tcp_segmentation(&self) -> Option<usize> {
+        None
+    }
 
     /// [`Device::receive`] that also lends `f` the device itself, to send
     /// with while it reads the frame (a reply, or the segments the frame
@@ -88,13 +103,16 @@ pub trait Device {
     /// [`Device::transmit`] of a frame that still needs what `offload`
     /// says. A device with checksum offload leaves that to the hardware;
     /// this default completes the checksum in software once `f` wrote the
-    /// frame.
+    /// frame (and, cutting nothing, refuses a frame to be segmented).
     fn transmit_offloaded<R>(
         &mut self,
         len: usize,
         offload: TxOffload,
         f: impl FnOnce(&mut [u8]) -> R,
     ) -> Option<R> {
+        if offload.segment_payload.is_some() {
+            return None;
+        }
         self.transmit(len, |buf| {
             let r = f(buf);
             if let Some((start, offset)) = offload.checksum {
@@ -179,6 +197,7 @@ mod tests {
         let data = [0x12, 0x34, 0x56, 0x78, 0, 0, 0x9a];
         let offload = TxOffload {
             checksum: Some((2, 2)),
+            segment_payload: None,
         };
         dev.transmit_offloaded(7, offload, |b| {
             b.copy_from_slice(&data);
@@ -190,5 +209,12 @@ mod tests {
         assert_eq!(sent[..4], data[..4], "the rest as written");
         dev.transmit_offloaded(7, TxOffload::default(), |b| b.copy_from_slice(&data));
         assert_eq!(dev.sent[1], data, "nothing to complete");
+        let cut = TxOffload {
+            segment_payload: Some(1448),
+            ..offload
+        };
+        assert_eq!(dev.tcp_segmentation(), None);
+        assert_eq!(dev.transmit_offloaded(7, cut, |_| ()), None, "no TSO");
+        assert_eq!(dev.sent.len(), 2);
     }
 }

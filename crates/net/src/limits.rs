@@ -6,7 +6,8 @@ use crate::time::Duration;
 
 /// Largest Ethernet frame handled, header included, FCS excluded (a
 /// 1500-byte MTU). Received frames longer than this are dropped and
-/// counted as `rx_oversized`.
+/// counted as `drop_oversized`, unless the device lends them in place
+/// (up to [`MAX_LENT_FRAME_LEN`]).
 pub const MAX_FRAME_LEN: usize = 1514;
 
 /// Frames one [`crate::Interface::poll_with`] takes from the device at
@@ -18,6 +19,19 @@ pub const RX_FRAMES_PER_POLL: usize = 64;
 
 /// Largest IPv4 packet sent or queued (the Ethernet MTU).
 pub const MAX_IP_PACKET_LEN: usize = MAX_FRAME_LEN - crate::wire::ethernet::HEADER_LEN;
+
+/// Largest IPv4 packet sent as one TCP segment for the device to cut
+/// (TCP segmentation offload, `device::TxOffload::segment_payload`): the
+/// IPv4 total length field's limit (RFC 791), the TCP header included.
+pub const MAX_TSO_IP_PACKET_LEN: usize = crate::wire::ipv4::MAX_PACKET_LEN;
+
+/// Largest frame taken when the device lends it in place
+/// (`Device::receive_lent`): one IPv4 packet as long as its total length
+/// field allows. A device with receive segmentation offload
+/// (VIRTIO_NET_F_GUEST_TSO4) hands over TCP segments of many MSS that
+/// the host did not cut; the copying default lends nothing past
+/// [`MAX_FRAME_LEN`]. Longer frames are dropped (`drop_oversized`).
+pub const MAX_LENT_FRAME_LEN: usize = crate::wire::ethernet::HEADER_LEN + MAX_TSO_IP_PACKET_LEN;
 
 /// ARP cache entries. When full, learning a new address evicts the entry
 /// closest to expiry.

@@ -7,6 +7,8 @@
 //! device without them (§5.1.6.1), all fields little-endian (a legacy
 //! device uses the guest's order, little-endian on AArch64).
 
+use crate::MAX_QUEUE;
+
 /// VIRTIO_NET_F_CSUM: the device completes partial checksums of frames
 /// we send (§5.1.3).
 pub const F_CSUM: u64 = 1 << 0;
@@ -15,6 +17,12 @@ pub const F_CSUM: u64 = 1 << 0;
 pub const F_GUEST_CSUM: u64 = 1 << 1;
 /// VIRTIO_NET_F_MAC: the MAC address is in config space.
 pub const F_MAC: u64 = 1 << 5;
+/// VIRTIO_NET_F_GUEST_TSO4: the device may hand us IPv4 TCP frames of
+/// many segments, as the host made them (needs GUEST_CSUM, §5.1.3.1).
+pub const F_GUEST_TSO4: u64 = 1 << 7;
+/// VIRTIO_NET_F_HOST_TSO4: the device cuts IPv4 TCP frames we send into
+/// segments (needs VIRTIO_NET_F_CSUM, §5.1.3.1).
+pub const F_HOST_TSO4: u64 = 1 << 11;
 /// VIRTIO_NET_F_MRG_RXBUF: received frames may span buffers (and the
 /// header has `num_buffers`).
 pub const F_MRG_RXBUF: u64 = 1 << 15;
@@ -25,11 +33,29 @@ pub const HDR_F_NEEDS_CSUM: u8 = 1;
 pub const HDR_F_DATA_VALID: u8 = 2;
 /// `gso_type`: not a segmentation offload.
 pub const HDR_GSO_NONE: u8 = 0;
+/// `gso_type`: an IPv4 TCP frame to cut into segments of `gso_size`.
+pub const HDR_GSO_TCPV4: u8 = 1;
 
 /// The header with `VIRTIO_F_VERSION_1` or `VIRTIO_NET_F_MRG_RXBUF`.
 pub const HEADER_LEN: usize = 12;
 /// The legacy header without either (no `num_buffers`).
 pub const LEGACY_HEADER_LEN: usize = 10;
+
+/// `features` (offered and wanted) less those whose prerequisites are
+/// missing: HOST_TSO4 needs CSUM, GUEST_TSO4 needs GUEST_CSUM (§5.1.3.1)
+/// and, here, MRG_RXBUF: receive buffers are a few KiB, so a frame of
+/// many segments must be able to span them (without merging, §5.1.6.3.1
+/// wants 64 KiB buffers).
+pub fn consistent(features: u64) -> u64 {
+    let mut f = features;
+    if f & F_CSUM == 0 {
+        f &= !F_HOST_TSO4;
+    }
+    if f & F_GUEST_CSUM == 0 || f & F_MRG_RXBUF == 0 {
+        f &= !F_GUEST_TSO4;
+    }
+    f
+}
 
 /// The header length for the negotiated `features` (`version_1`: the
 /// device is modern and VIRTIO_F_VERSION_1 was agreed).
@@ -147,11 +173,178 @@ impl NetHeader {
             ..NetHeader::default()
         })
     }
+
+    /// The header of `frame`, an IPv4 TCP frame whose checksum at
+    /// `offset` from `start` is partial, for the device to cut into
+    /// segments of `gso_size` payload bytes (§5.1.6.2: `hdr_len` the
+    /// bytes of all its headers, [`tcp_headers_len`]). `None` when the
+    /// device cannot (no `VIRTIO_NET_F_HOST_TSO4` or no
+    /// `VIRTIO_NET_F_CSUM`, a frame that is not IPv4 TCP, or numbers past
+    /// the fields).
+    pub fn for_segmentation(
+        features: u64,
+        frame: &[u8],
+        (start, offset): (usize, usize),
+        gso_size: u16,
+    ) -> Option<NetHeader> {
+        if features & F_HOST_TSO4 == 0 || gso_size == 0 {
+            return None;
+        }
+        let csum = NetHeader::for_checksum(features, Some((start, offset)))?;
+        Some(NetHeader {
+            gso_type: HDR_GSO_TCPV4,
+            hdr_len: u16::try_from(tcp_headers_len(frame)?).ok()?,
+            gso_size,
+            ..csum
+        })
+    }
+}
+
+/// The transmit descriptors of a virtio-net queue and their buffers:
+/// the first `small` ids have buffers for a frame of the MTU, the `large`
+/// ones after them buffers for a frame the device cuts into segments.
+/// Hands out free ids of either kind and takes back what the device
+/// used, once each: an id it reports that is not in flight (out of range,
+/// or twice) is refused rather than handed out twice.
+pub struct TxSlots {
+    small: u16,
+    large: u16,
+    free: [u16; MAX_QUEUE],
+    free_small: usize,
+    free_large: usize,
+    in_flight: [bool; MAX_QUEUE],
+}
+
+impl TxSlots {
+    /// `small` then `large` ids, all free; `None` past [`MAX_QUEUE`].
+    pub fn new(small: u16, large: u16) -> Option<TxSlots> {
+        let total = usize::from(small) + usize::from(large);
+        if total > MAX_QUEUE {
+            return None;
+        }
+        let mut free = [0u16; MAX_QUEUE];
+        // Small ids from the front, large ones from the back of `free`.
+        for (i, slot) in free.iter_mut().enumerate().take(total) {
+            *slot = i as u16;
+        }
+        Some(TxSlots {
+            small,
+            large,
+            free,
+            free_small: usize::from(small),
+            free_large: usize::from(large),
+            in_flight: [false; MAX_QUEUE],
+        })
+    }
+
+    /// The first large id (the number of small ones).
+    pub fn first_large(&self) -> u16 {
+        self.small
+    }
+
+    /// Whether `id` has a large buffer.
+    pub fn is_large(&self, id: u16) -> bool {
+        id >= self.small && id < self.small + self.large
+    }
+
+    /// A free id with a buffer of the kind asked, now in flight.
+    pub fn take(&mut self, large: bool) -> Option<u16> {
+        let id = if large {
+            if self.free_large == 0 {
+                return None;
+            }
+            self.free_large -= 1;
+            self.free[usize::from(self.small) + self.free_large]
+        } else {
+            if self.free_small == 0 {
+                return None;
+            }
+            self.free_small -= 1;
+            self.free[self.free_small]
+        };
+        self.in_flight[usize::from(id)] = true;
+        Some(id)
+    }
+
+    /// Takes back `id`, which the device used; `false` (and nothing
+    /// changes) for an id that is not in flight.
+    pub fn give_back(&mut self, id: u32) -> bool {
+        let Ok(id) = u16::try_from(id) else {
+            return false;
+        };
+        if usize::from(id) >= MAX_QUEUE || !self.in_flight[usize::from(id)] {
+            return false;
+        }
+        self.in_flight[usize::from(id)] = false;
+        if self.is_large(id) {
+            self.free[usize::from(self.small) + self.free_large] = id;
+            self.free_large += 1;
+        } else {
+            self.free[self.free_small] = id;
+            self.free_small += 1;
+        }
+        true
+    }
+
+    /// Free ids of each kind: (small, large).
+    pub fn free(&self) -> (usize, usize) {
+        (self.free_small, self.free_large)
+    }
+}
+
+/// Whether a received frame that spans the used entries `pieces` (id,
+/// bytes written, in the order used; VIRTIO_NET_F_MRG_RXBUF) lies in one
+/// run of memory, in a receive queue of `size` buffers of `buf_len`
+/// bytes each laid end to end by id: consecutive ids that do not wrap
+/// past the last buffer, every piece but the last one full.
+pub fn contiguous(pieces: &[(u16, u32)], size: u16, buf_len: u32) -> bool {
+    let Some(&(first, _)) = pieces.first() else {
+        return false;
+    };
+    let last = pieces.len() - 1;
+    pieces.iter().enumerate().all(|(i, &(id, len))| {
+        usize::from(id) == usize::from(first) + i
+            && id < size
+            && len <= buf_len
+            && (i == last || len == buf_len)
+    })
+}
+
+/// The bytes of an Ethernet frame's headers up to a TCP payload: 14 of
+/// Ethernet, the IPv4 header's IHL and the TCP data offset; `None` for a
+/// frame that is not IPv4 TCP or is shorter than its headers say.
+pub fn tcp_headers_len(frame: &[u8]) -> Option<usize> {
+    const ETH: usize = 14;
+    if frame.get(12..14)? != [0x08, 0x00] {
+        return None;
+    }
+    let ip = *frame.get(ETH)?;
+    let ihl = usize::from(ip & 0x0f) * 4;
+    if ip >> 4 != 4 || ihl < 20 || *frame.get(ETH + 9)? != 6 {
+        return None;
+    }
+    let doff = usize::from(*frame.get(ETH + ihl + 12)? >> 4) * 4;
+    let len = ETH + ihl + doff;
+    (doff >= 20 && len <= frame.len()).then_some(len)
 }
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
+
+    #[test]
+    fn features_without_their_prerequisites_are_dropped() {
+        let all = F_CSUM | F_GUEST_CSUM | F_MRG_RXBUF | F_HOST_TSO4 | F_GUEST_TSO4 | F_MAC;
+        assert_eq!(consistent(all), all);
+        assert_eq!(consistent(all & !F_CSUM), all & !(F_CSUM | F_HOST_TSO4));
+        let no_guest_csum = all & !F_GUEST_CSUM;
+        assert_eq!(consistent(no_guest_csum), no_guest_csum & !F_GUEST_TSO4);
+        let no_mrg = all & !F_MRG_RXBUF;
+        assert_eq!(consistent(no_mrg), no_mrg & !F_GUEST_TSO4);
+        assert_eq!(consistent(F_MAC), F_MAC);
+    }
 
     #[test]
     fn header_length_follows_the_features() {
@@ -221,6 +414,104 @@ mod tests {
         assert!(!NetHeader::default().checksum_ok(F_GUEST_CSUM), "not said");
         assert!(!valid.checksum_ok(F_CSUM), "not agreed");
         assert!(!partial.checksum_ok(0));
+    }
+
+    /// An IPv4 TCP frame: 14 + 20 + `tcp_header` bytes of headers and
+    /// `payload` bytes.
+    fn tcp_frame(tcp_header: usize, payload: usize) -> std::vec::Vec<u8> {
+        let mut f = std::vec![0u8; 14 + 20 + tcp_header + payload];
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x45;
+        f[14 + 9] = 6;
+        f[14 + 20 + 12] = ((tcp_header / 4) as u8) << 4;
+        f
+    }
+
+    #[test]
+    fn tx_slots_hand_out_each_kind_and_take_back_only_what_is_in_flight() {
+        let mut slots = TxSlots::new(3, 2).unwrap();
+        assert_eq!(slots.free(), (3, 2));
+        let small: std::vec::Vec<u16> = (0..3).map(|_| slots.take(false).unwrap()).collect();
+        assert_eq!(slots.take(false), None, "every small one in flight");
+        assert!(small.iter().all(|&id| id < 3 && !slots.is_large(id)));
+        let (a, b) = (slots.take(true).unwrap(), slots.take(true).unwrap());
+        assert!(slots.is_large(a) && slots.is_large(b) && a != b);
+        assert_eq!(slots.take(true), None);
+        assert!(slots.give_back(u32::from(a)));
+        assert!(!slots.give_back(u32::from(a)), "twice");
+        assert!(!slots.give_back(5), "never ours");
+        assert!(!slots.give_back(u32::MAX));
+        assert_eq!(slots.take(true), Some(a));
+        assert!(slots.give_back(u32::from(small[1])));
+        assert_eq!(slots.free(), (1, 0));
+        assert_eq!(slots.take(false), Some(small[1]));
+        // At the queue's limit, and one past it.
+        let max = MAX_QUEUE as u16;
+        let mut full = TxSlots::new(max - 32, 32).unwrap();
+        assert_eq!(full.free(), (MAX_QUEUE - 32, 32));
+        assert!(full.take(true).is_some_and(|id| id >= max - 32));
+        assert!(TxSlots::new(max - 31, 32).is_none());
+    }
+
+    #[test]
+    fn a_merged_frame_is_contiguous_only_in_consecutive_full_buffers() {
+        assert!(contiguous(&[(5, 100)], 8, 2048));
+        assert!(contiguous(&[(5, 2048), (6, 2048), (7, 1)], 8, 2048));
+        assert!(
+            !contiguous(&[(6, 2048), (7, 2048), (0, 1)], 8, 2048),
+            "wraps"
+        );
+        assert!(!contiguous(&[(5, 2048), (7, 2048)], 8, 2048), "a gap");
+        assert!(!contiguous(&[(5, 2000), (6, 10)], 8, 2048), "not full");
+        assert!(!contiguous(&[(5, 2049)], 8, 2048), "longer than a buffer");
+        assert!(!contiguous(&[(8, 1)], 8, 2048), "past the queue");
+        assert!(!contiguous(&[], 8, 2048));
+    }
+
+    #[test]
+    fn tcp_headers_are_measured_from_the_frame() {
+        assert_eq!(tcp_headers_len(&tcp_frame(32, 100)), Some(66));
+        assert_eq!(tcp_headers_len(&tcp_frame(20, 0)), Some(54));
+        let mut udp = tcp_frame(20, 8);
+        udp[14 + 9] = 17;
+        assert_eq!(tcp_headers_len(&udp), None);
+        let mut arp = tcp_frame(20, 8);
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert_eq!(tcp_headers_len(&arp), None);
+        let mut v6 = tcp_frame(20, 8);
+        v6[14] = 0x65;
+        assert_eq!(tcp_headers_len(&v6), None);
+        let f = tcp_frame(32, 0);
+        assert_eq!(tcp_headers_len(&f[..65]), None, "shorter than its headers");
+        assert_eq!(tcp_headers_len(&f[..14 + 20 + 12]), None);
+    }
+
+    #[test]
+    fn a_frame_is_cut_into_segments_only_with_host_tso4_and_csum() {
+        let frame = tcp_frame(32, 3 * 1448);
+        let both = F_CSUM | F_HOST_TSO4;
+        let h = NetHeader::for_segmentation(both, &frame, (34, 16), 1448).unwrap();
+        assert_eq!(
+            (h.gso_type, h.gso_size, h.hdr_len),
+            (HDR_GSO_TCPV4, 1448, 66)
+        );
+        assert_eq!(
+            (h.flags, h.csum_start, h.csum_offset),
+            (HDR_F_NEEDS_CSUM, 34, 16)
+        );
+        assert_eq!(
+            NetHeader::for_segmentation(F_HOST_TSO4, &frame, (34, 16), 1448),
+            None
+        );
+        assert_eq!(
+            NetHeader::for_segmentation(F_CSUM, &frame, (34, 16), 1448),
+            None
+        );
+        assert_eq!(NetHeader::for_segmentation(both, &frame, (34, 16), 0), None);
+        assert_eq!(
+            NetHeader::for_segmentation(both, &frame[..60], (34, 16), 1448),
+            None
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use bedrock_net::wire::{EthernetAddress, Icmpv4Packet, Icmpv4Repr, Ipv4Address, 
 use core::sync::atomic::Ordering;
 
 use super::http::REQUESTS;
+use crate::device::Device;
 use crate::time::{Duration, Instant};
 use crate::virtio::VirtioNet;
 use crate::{config, irq, println, time};
@@ -91,5 +92,20 @@ pub fn print_counters<const N: usize>(iface: &Interface, tcp: &TcpStack<N>, nic:
     println!(
         "--- cpu: up {up} us, busy {busy} us, requests {requests}, busy per request {} us",
         busy.checked_div(requests).unwrap_or(0)
+    );
+    // After the cpu line: tests/lib's counters block ends with that.
+    let (csum_tx, csum_rx) = nic.checksum_offloads();
+    let yes = |on: bool| if on { "on" } else { "off" };
+    println!(
+        "--- virtio-net offloads: tx checksum {}, rx checksum {}, tso {} ({} frames), \
+         rx merged {} ({} frames, {} bounced), tx_bad {}",
+        yes(csum_tx),
+        yes(csum_rx),
+        yes(nic.tcp_segmentation().is_some()),
+        s.tx_tso_frames,
+        yes(nic.merges_rx()),
+        s.rx_merged,
+        s.rx_bounced,
+        s.tx_bad
     );
 }

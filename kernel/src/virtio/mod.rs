@@ -207,6 +207,17 @@ impl Transport {
     /// Negotiates features (§3.1.1 steps 4-6): the offered ones among
     /// `modern` (VERSION_1 required) or `legacy`; returns what was agreed.
     fn negotiate(&mut self, modern: u64, legacy: u64) -> Result<u64, Error> {
+        self.negotiate_with(modern, legacy, |f| f)
+    }
+
+    /// [`Transport::negotiate`], with `fix` dropping from the features
+    /// offered and wanted those that cannot go without others missing.
+    fn negotiate_with(
+        &mut self,
+        modern: u64,
+        legacy: u64,
+        fix: impl FnOnce(u64) -> u64,
+    ) -> Result<u64, Error> {
         let r = self.regs;
         r.write(R_DEVICE_FEATURES_SEL, 0);
         let mut offered = r.read(R_DEVICE_FEATURES) as u64;
@@ -215,12 +226,12 @@ impl Transport {
         if !self.legacy() && offered & F_VERSION_1 == 0 {
             return Err(self.fail(Error::NoVersion1));
         }
-        let features = offered
+        let features = fix(offered
             & if self.legacy() {
                 legacy
             } else {
                 modern | F_VERSION_1
-            };
+            });
         r.write(R_DRIVER_FEATURES_SEL, 0);
         r.write(R_DRIVER_FEATURES, features as u32);
         r.write(R_DRIVER_FEATURES_SEL, 1);

@@ -26,23 +26,48 @@ use super::{find, Error, Line, Transport, F_VERSION_1, QUEUE_MAX, RING_BYTES, R_
 use crate::arch::dmb;
 use bedrock_net::device::{Capabilities, Device, RxInfo, TxOffload};
 use bedrock_net::wire::checksum;
-use bedrock_virtio::net::{buffer_skew, header_len, NetHeader, F_CSUM, F_GUEST_CSUM};
+use bedrock_virtio::net::{
+    buffer_skew, consistent, contiguous, header_len, NetHeader, TxSlots, F_CSUM, F_GUEST_CSUM,
+    F_GUEST_TSO4, F_HOST_TSO4, F_MRG_RXBUF,
+};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 pub use bedrock_virtio::net::F_MAC;
 
-/// Size of each buffer: the skew (`buffer_skew`, at most 7 bytes), a
-/// 12-byte header and a 1514-byte frame fit.
+/// Size of each buffer: a 12-byte header and a 1514-byte frame fit.
+/// The receive buffers lie end to end (from the skew on, `buffer_skew`),
+/// so a frame merged over several of them (VIRTIO_NET_F_MRG_RXBUF) is
+/// one run of memory unless it wraps past the last one.
 pub const BUF_SIZE: usize = 2048;
-const _: () = assert!(7 + 12 + MAX_FRAME <= BUF_SIZE);
+const _: () = assert!(12 + MAX_FRAME <= BUF_SIZE);
 /// Largest Ethernet frame without FCS (1500-byte MTU).
 pub const MAX_FRAME: usize = 1514;
 /// VIRTIO_F_ANY_LAYOUT (legacy): header and data may share a descriptor.
 pub const F_ANY_LAYOUT: u64 = 1 << 27;
-/// The features asked for (those offered are agreed): the MAC, and the
-/// checksum offloads both ways.
-const WANTED: u64 = F_MAC | F_CSUM | F_GUEST_CSUM;
+/// Transmit buffers for frames the device cuts into TCP segments
+/// (VIRTIO_NET_F_HOST_TSO4), taken from the transmit queue's descriptors
+/// (at most half of them). 32 of them hold 2 MiB in flight, half the
+/// bulk build's 4 MiB window.
+pub const TSO_BUFFERS: usize = 32;
+/// Size of each: the skew, the header and a frame of [`MAX_TSO_FRAME`].
+pub const TSO_BUF_SIZE: usize = 64 * 1024;
+/// Largest frame sent for the device to cut (Ethernet header included):
+/// what a TSO buffer holds after the largest skew and the header. It
+/// carries up to 45 segments of 1448 bytes.
+pub const MAX_TSO_FRAME: usize = TSO_BUF_SIZE - 8 - 12;
+/// Largest frame received (Ethernet header included): one IPv4 packet of
+/// the most its total length allows, which the device hands over whole
+/// with VIRTIO_NET_F_GUEST_TSO4 (a TCP segment of many MSS the host did
+/// not cut). Longer ones are dropped (`rx_bad`).
+pub const MAX_RX_FRAME: usize = bedrock_net::limits::MAX_LENT_FRAME_LEN;
+/// Most receive buffers one frame spans: its header and
+/// [`MAX_RX_FRAME`] bytes. A header that says more is dropped (`rx_bad`).
+pub const MAX_MERGED: usize = (12 + MAX_RX_FRAME).div_ceil(BUF_SIZE);
+/// The features asked for (those offered are agreed, less those whose
+/// prerequisites are missing): the MAC, the checksum offloads both ways,
+/// TCP segmentation both ways, receive buffers merged for big frames.
+const WANTED: u64 = F_MAC | F_CSUM | F_GUEST_CSUM | F_HOST_TSO4 | F_GUEST_TSO4 | F_MRG_RXBUF;
 
 const DEVICE_NET: u32 = 1;
 const DESC_F_WRITE: u16 = 2;
@@ -53,7 +78,13 @@ static TAKEN: AtomicBool = AtomicBool::new(false);
 struct DmaArea {
     rings: [[u8; RING_BYTES]; 2],
     rx: [[u8; BUF_SIZE]; QUEUE_MAX],
+    /// What the last receive buffer reaches past `rx` by the skew.
+    rx_tail: [u8; 8],
+    /// A frame merged over buffers that wrap past the last one, pieced
+    /// together (the device never touches it).
+    bounce: [u8; MAX_RX_FRAME],
     tx: [[u8; BUF_SIZE]; QUEUE_MAX],
+    tso: [[u8; TSO_BUF_SIZE]; TSO_BUFFERS],
 }
 
 struct Dma(UnsafeCell<DmaArea>);
@@ -65,7 +96,10 @@ unsafe impl Sync for Dma {}
 static DMA: Dma = Dma(UnsafeCell::new(DmaArea {
     rings: [[0; RING_BYTES]; 2],
     rx: [[0; BUF_SIZE]; QUEUE_MAX],
+    rx_tail: [0; 8],
+    bounce: [0; MAX_RX_FRAME],
     tx: [[0; BUF_SIZE]; QUEUE_MAX],
+    tso: [[0; TSO_BUF_SIZE]; TSO_BUFFERS],
 }));
 
 /// Counters kept by the driver.
@@ -77,8 +111,16 @@ pub struct Stats {
     pub tx_frames: u64,
     /// Used receive buffers with an impossible id or length, dropped.
     pub rx_bad: u64,
+    /// Frames merged over several receive buffers (big TCP segments).
+    pub rx_merged: u64,
+    /// Merged frames that wrapped past the last buffer, pieced together.
+    pub rx_bounced: u64,
     /// Transmits refused because every buffer was in flight.
     pub tx_full: u64,
+    /// Used transmit entries with an id not in flight, ignored.
+    pub tx_bad: u64,
+    /// Frames sent for the device to cut into TCP segments (TSO).
+    pub tx_tso_frames: u64,
     /// Doorbell writes.
     pub notifies: u64,
 }
@@ -95,10 +137,17 @@ pub struct VirtioNet {
     mac: [u8; 6],
     rx: Queue,
     tx: Queue,
-    tx_free: [u16; QUEUE_MAX],
-    tx_free_len: usize,
-    rx_bufs: *mut [u8; BUF_SIZE],
+    /// Transmit descriptors: small ones first (a buffer in `tx_bufs`
+    /// each), then the TSO ones (`tso_bufs`, none without HOST_TSO4).
+    tx_slots: TxSlots,
+    /// The first receive buffer (the skew in): buffer `i` is the
+    /// `BUF_SIZE` bytes from `rx_base + i * BUF_SIZE`.
+    rx_base: *mut u8,
+    bounce: *mut [u8; MAX_RX_FRAME],
+    /// A frame in `bounce` is lent (to a `receive_lent` closure).
+    bounce_lent: bool,
     tx_bufs: *mut [u8; BUF_SIZE],
+    tso_bufs: *mut [u8; TSO_BUF_SIZE],
     stats: Stats,
 }
 
@@ -114,32 +163,39 @@ impl VirtioNet {
         let dma = DMA.0.get();
         // SAFETY: TAKEN guarantees this is the only user of the DMA area;
         // the pointers stay valid for 'static.
-        let (rx_ring, tx_ring, rx_bufs, tx_bufs) = unsafe {
+        let (rx_ring, tx_ring, rx_bufs, bounce, tx_bufs, tso_bufs) = unsafe {
             (
                 (*dma).rings[0].as_mut_ptr(),
                 (*dma).rings[1].as_mut_ptr(),
-                (*dma).rx.as_mut_ptr(),
+                (*dma).rx.as_mut_ptr() as *mut u8,
+                &raw mut (*dma).bounce,
                 (*dma).tx.as_mut_ptr(),
+                (*dma).tso.as_mut_ptr(),
             )
         };
         let mut t = Transport::open(info)?;
-        let features = t.negotiate(WANTED, WANTED | F_ANY_LAYOUT)?;
+        let features = t.negotiate_with(WANTED, WANTED | F_ANY_LAYOUT, consistent)?;
         // SAFETY: each ring is RING_BYTES of the static DMA area, page
         // aligned (repr align 4096, RING_BYTES a multiple of a page),
         // zeroed, and used by nothing else (TAKEN).
         let (mut rx, tx) = unsafe { (t.queue(0, rx_ring)?, t.queue(1, tx_ring)?) };
         let hdr_len = header_len(features, features & F_VERSION_1 != 0);
         let skew = buffer_skew(hdr_len);
+        // SAFETY: skew < 8: `rx_tail` holds what the last buffer reaches
+        // past `rx`; the rest stays inside `rx`.
+        let rx_base = unsafe { rx_bufs.add(skew) };
         for i in 0..rx.size {
-            // SAFETY: i < size <= QUEUE_MAX: inside the receive buffers.
-            let addr = unsafe { rx_bufs.add(i as usize) } as u64 + skew as u64;
-            rx.set_desc(i, addr, (BUF_SIZE - skew) as u32, DESC_F_WRITE, 0);
+            let addr = rx_base as u64 + (i as usize * BUF_SIZE) as u64;
+            rx.set_desc(i, addr, BUF_SIZE as u32, DESC_F_WRITE, 0);
             rx.push_avail(i);
         }
-        let mut tx_free = [0u16; QUEUE_MAX];
-        for (i, slot) in tx_free.iter_mut().enumerate().take(tx.size as usize) {
-            *slot = i as u16;
-        }
+        let large = if features & F_HOST_TSO4 != 0 {
+            TSO_BUFFERS.min(tx.size as usize / 2) as u16
+        } else {
+            0
+        };
+        // tx.size <= QUEUE_MAX = bedrock_virtio::MAX_QUEUE.
+        let tx_slots = TxSlots::new(tx.size - large, large).ok_or(Error::QueueUnavailable(1))?;
         let mac = if features & F_MAC != 0 {
             t.read_config(|r| core::array::from_fn(|i| r.read8(R_CONFIG + i)))
         } else {
@@ -147,7 +203,6 @@ impl VirtioNet {
         };
         t.enable_interrupt(Line::Net);
         t.driver_ok();
-        let tx_free_len = tx.size as usize;
         let mut nic = VirtioNet {
             slot: info.slot,
             version: info.version,
@@ -158,10 +213,12 @@ impl VirtioNet {
             mac,
             rx,
             tx,
-            tx_free,
-            tx_free_len,
-            rx_bufs,
+            tx_slots,
+            rx_base,
+            bounce,
+            bounce_lent: false,
             tx_bufs,
+            tso_bufs,
             stats: Stats::default(),
         };
         nic.notify(nic.rx.index);
@@ -208,6 +265,12 @@ impl VirtioNet {
         )
     }
 
+    /// Whether the device may hand over TCP segments of many MSS merged
+    /// over receive buffers (VIRTIO_NET_F_GUEST_TSO4 with MRG_RXBUF).
+    pub fn merges_rx(&self) -> bool {
+        self.features & F_GUEST_TSO4 != 0
+    }
+
     /// The driver's counters.
     pub fn stats(&self) -> Stats {
         self.stats
@@ -238,23 +301,30 @@ impl VirtioNet {
     }
 
     fn repost_rx(&mut self, id: u16) {
-        self.rx.push_avail(id);
+        self.repost_all(&[(id, 0)]);
+    }
+
+    /// Offers the buffers of `pieces` to the device again, in order (the
+    /// order keeps the buffers of a merged frame end to end), with one
+    /// doorbell for them all if the device wants one.
+    fn repost_all(&mut self, pieces: &[(u16, u32)]) {
+        self.rx.push_avail_all(pieces.iter().map(|&(id, _)| id));
         if self.rx.device_wants_notify() {
             self.notify(self.rx.index);
         }
     }
 
-    /// The next used receive buffer that holds a frame: (id, bytes
-    /// written); entries that cannot are skipped (and re-posted).
-    fn pop_rx(&mut self) -> Option<(u16, usize)> {
+    /// The next used receive buffer that holds a frame's start: (id,
+    /// bytes written); entries that cannot are skipped (and re-posted).
+    fn pop_rx(&mut self) -> Option<(u16, u32)> {
         loop {
             let (id, len) = self.rx.pop_used()?;
             if id >= self.rx.size as u32 {
                 self.stats.rx_bad += 1; // not ours: nothing to re-post
                 continue;
             }
-            let (id, len) = (id as u16, len as usize);
-            if len >= self.hdr_len && len <= BUF_SIZE - self.skew {
+            let id = id as u16;
+            if len as usize >= self.hdr_len && len as usize <= BUF_SIZE {
                 return Some((id, len));
             }
             self.stats.rx_bad += 1;
@@ -262,12 +332,82 @@ impl VirtioNet {
         }
     }
 
+    /// The next received frame: the used entries it spans (one unless
+    /// the device merged buffers, VIRTIO_NET_F_MRG_RXBUF) and how many.
+    /// Frames that cannot be whole (a count past [`MAX_MERGED`], entries
+    /// missing or impossible) are dropped and their buffers re-posted.
+    fn pop_frame(&mut self) -> Option<([(u16, u32); MAX_MERGED], usize)> {
+        loop {
+            let (id, len) = self.pop_rx()?;
+            let mut pieces = [(0u16, 0u32); MAX_MERGED];
+            pieces[0] = (id, len);
+            let wanted = if self.features & F_MRG_RXBUF != 0 {
+                // SAFETY: buffer `id` is used (out of the avail ring) and
+                // holds at least the header (pop_rx checked `len`).
+                let start = unsafe { self.rx_buf(id, self.hdr_len) };
+                NetHeader::read(start, self.hdr_len).map_or(1, |h| usize::from(h.num_buffers))
+            } else {
+                1
+            };
+            let mut got = 1;
+            while got < wanted.min(MAX_MERGED) {
+                match self.rx.pop_used() {
+                    Some((id, len)) if id < self.rx.size as u32 => {
+                        pieces[got] = (id as u16, len);
+                        got += 1;
+                    }
+                    Some(_) => self.stats.rx_bad += 1,
+                    None => break,
+                }
+            }
+            let total: usize = pieces[..got].iter().map(|&(_, len)| len as usize).sum();
+            let whole = (1..=MAX_MERGED).contains(&wanted) && got == wanted;
+            let fits = pieces[1..got]
+                .iter()
+                .all(|&(_, len)| len as usize <= BUF_SIZE);
+            if whole && fits && total - self.hdr_len <= MAX_RX_FRAME {
+                return Some((pieces, got));
+            }
+            self.stats.rx_bad += 1;
+            self.repost_all(&pieces[..got]);
+        }
+    }
+
+    /// The first `len` bytes of receive buffer `id`.
+    ///
+    /// # Safety
+    /// The device must have returned buffer `id` (it is out of the avail
+    /// ring) and nothing may write to it while the slice lives; `id <
+    /// rx.size` and `len <= BUF_SIZE`.
+    unsafe fn rx_buf(&self, id: u16, len: usize) -> &[u8] {
+        // SAFETY: buffer `id` lies inside `rx` and `rx_tail` (id < size <=
+        // QUEUE_MAX, len <= BUF_SIZE), and the caller's contract.
+        unsafe { core::slice::from_raw_parts(self.rx_base.add(usize::from(id) * BUF_SIZE), len) }
+    }
+
     fn reclaim_tx(&mut self) {
         while let Some((id, _)) = self.tx.pop_used() {
-            if id < self.tx.size as u32 && self.tx_free_len < self.tx.size as usize {
-                self.tx_free[self.tx_free_len] = id as u16;
-                self.tx_free_len += 1;
+            if !self.tx_slots.give_back(id) {
+                self.stats.tx_bad += 1;
             }
+        }
+    }
+
+    /// The buffer of transmit descriptor `id`, skew and all.
+    ///
+    /// # Safety
+    /// `id` must be in flight (just taken from `tx_slots`): the device is
+    /// done with its buffer and no other reference to it exists.
+    unsafe fn tx_buf(&mut self, id: u16) -> &mut [u8] {
+        if self.tx_slots.is_large(id) {
+            let i = usize::from(id - self.tx_slots.first_large());
+            // SAFETY: i < TSO_BUFFERS (the large ids), and the caller's
+            // contract.
+            unsafe { &mut *self.tso_bufs.add(i) }
+        } else {
+            // SAFETY: a small id is below tx.size <= QUEUE_MAX, and the
+            // caller's contract.
+            unsafe { &mut *self.tx_bufs.add(usize::from(id)) }
         }
     }
 }
@@ -288,31 +428,72 @@ impl Device for VirtioNet {
     }
 
     fn receive_lent<R>(&mut self, f: impl FnOnce(&mut Self, &[u8], RxInfo) -> R) -> Option<R> {
-        let (id, len) = self.pop_rx()?;
-        // SAFETY: the device has returned buffer `id` (it is not in the
-        // avail ring) and wrote `len` bytes of it; it is not re-posted
-        // until `f` returns. The buffer is static DMA memory reached
-        // through a raw pointer, not part of `*self`: lending `self` to
-        // `f` beside it aliases nothing, and nothing `f` can call writes
-        // to it (transmits use the transmit buffers; a nested receive
-        // takes other used buffers, this one is not in the avail ring).
-        let whole: &[u8; BUF_SIZE] = unsafe { &*self.rx_bufs.add(id as usize) };
-        let buf = &whole[self.skew..];
+        let (pieces, n) = self.pop_frame()?;
+        let pieces = &pieces[..n];
+        let total: usize = pieces.iter().map(|&(_, len)| len as usize).sum();
+        let (first, hdr_len) = (pieces[0].0, self.hdr_len);
+        let size = self.rx.size;
+        let in_place = contiguous(pieces, size, BUF_SIZE as u32);
+        if !in_place && self.bounce_lent {
+            // A receive from inside `f` while a pieced-together frame is
+            // lent: the bounce buffer is taken, so this one is dropped.
+            self.stats.rx_bad += 1;
+            self.repost_all(pieces);
+            return None;
+        }
+        // SAFETY: every buffer in `pieces` is used (out of the avail ring,
+        // by pop_frame), so the device does not write to them until they
+        // are re-posted below, after `f`. In one run of memory (one
+        // buffer, or consecutive full ones: `contiguous`) the frame is
+        // lent where it lies, `total` bytes from buffer `first` (inside
+        // `rx` and `rx_tail`: ids below size, each piece at most
+        // BUF_SIZE). Otherwise it is pieced together in `bounce`, which
+        // the device never touches and no other slice borrows: a nested
+        // receive leaves it alone while `bounce_lent` is set. The memory
+        // is static, reached through raw pointers, not part of `*self`:
+        // lending `self` to `f` beside it aliases nothing, and nothing `f`
+        // can call writes to it (transmits use the transmit buffers, a
+        // nested receive other used buffers).
+        let frame: &[u8] = unsafe {
+            if in_place {
+                let all = self.rx_base.add(usize::from(first) * BUF_SIZE);
+                core::slice::from_raw_parts(all, total)
+            } else {
+                let bounce = &mut *self.bounce;
+                let mut at = 0;
+                for &(id, len) in pieces {
+                    let piece = self.rx_buf(id, len as usize);
+                    bounce[at..at + piece.len()].copy_from_slice(piece);
+                    at += piece.len();
+                }
+                self.stats.rx_bounced += 1;
+                &bounce[..total]
+            }
+        };
         let checksum_ok =
-            NetHeader::read(buf, self.hdr_len).is_some_and(|h| h.checksum_ok(self.features));
+            NetHeader::read(frame, hdr_len).is_some_and(|h| h.checksum_ok(self.features));
         self.stats.rx_frames += 1;
-        let frame = &buf[self.hdr_len..len];
+        if n > 1 {
+            self.stats.rx_merged += 1;
+        }
+        let frame = &frame[hdr_len..];
         let info = RxInfo {
             len: frame.len(),
             checksum_ok,
         };
+        self.bounce_lent = !in_place;
         let result = f(self, frame, info);
-        self.repost_rx(id);
+        self.bounce_lent = false;
+        self.repost_all(pieces);
         Some(result)
     }
 
     fn transmit<R>(&mut self, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
         self.transmit_offloaded(len, TxOffload::default(), f)
+    }
+
+    fn tcp_segmentation(&self) -> Option<usize> {
+        (self.tx_slots.first_large() < self.tx.size).then_some(MAX_TSO_FRAME)
     }
 
     fn transmit_offloaded<R>(
@@ -321,29 +502,39 @@ impl Device for VirtioNet {
         offload: TxOffload,
         f: impl FnOnce(&mut [u8]) -> R,
     ) -> Option<R> {
-        if len > MAX_FRAME {
+        let large = offload.segment_payload.is_some();
+        if len > if large { MAX_TSO_FRAME } else { MAX_FRAME } {
             return None;
         }
-        if self.tx_free_len == 0 {
-            self.reclaim_tx();
+        let id = match self.tx_slots.take(large) {
+            Some(id) => id,
+            None => {
+                self.reclaim_tx();
+                let Some(id) = self.tx_slots.take(large) else {
+                    self.stats.tx_full += 1;
+                    return None;
+                };
+                id
+            }
+        };
+        if large && !self.tx_slots.is_large(id) {
+            return None; // cannot happen: take(true) gives large ids
         }
-        if self.tx_free_len == 0 {
-            self.stats.tx_full += 1;
-            return None;
-        }
-        self.tx_free_len -= 1;
-        let id = self.tx_free[self.tx_free_len];
-        // SAFETY: descriptor `id` came from the free list, so the device is
-        // done with its buffer and no other reference to it exists.
-        let whole: &mut [u8; BUF_SIZE] = unsafe { &mut *self.tx_bufs.add(id as usize) };
-        let buf = &mut whole[self.skew..];
-        let (hdr_len, features) = (self.hdr_len, self.features);
+        let (hdr_len, features, skew) = (self.hdr_len, self.features, self.skew);
+        // SAFETY: `id` was just taken from the free slots.
+        let whole = unsafe { self.tx_buf(id) };
+        let buf = &mut whole[skew..];
         let (hdr, frame) = buf.split_at_mut(hdr_len);
-        let r = f(&mut frame[..len]);
-        // The device completes the checksum, or we do (no CSUM agreed).
-        let header = NetHeader::for_checksum(features, offload.checksum);
+        let frame = &mut frame[..len];
+        let r = f(frame);
+        // The device completes the checksum and cuts the segments, or we
+        // complete the checksum (no CSUM agreed; no segments asked then).
+        let header = match (offload.segment_payload, offload.checksum) {
+            (Some(mss), Some(at)) => NetHeader::for_segmentation(features, frame, at, mss),
+            (_, checksum) => NetHeader::for_checksum(features, checksum),
+        };
         if let (None, Some((start, offset))) = (header, offload.checksum) {
-            checksum::complete_partial(&mut frame[..len], start, offset);
+            checksum::complete_partial(frame, start, offset);
         }
         header.unwrap_or_default().write(hdr, hdr_len);
         let addr = buf.as_ptr() as u64;
@@ -353,6 +544,9 @@ impl Device for VirtioNet {
             self.notify(self.tx.index);
         }
         self.stats.tx_frames += 1;
+        if large {
+            self.stats.tx_tso_frames += 1;
+        }
         // Return buffers of earlier sends while we are here.
         self.reclaim_tx();
         Some(r)

@@ -59,11 +59,19 @@ impl Queue {
 
     /// Offers descriptor `id` to the device (not yet notified).
     pub(super) fn push_avail(&mut self, id: u16) {
-        let slot = (self.avail_idx % self.size) as usize;
-        // SAFETY: slot < size: the entry lies in the avail ring.
-        unsafe { write_volatile(self.avail.add(4 + 2 * slot) as *mut u16, id) };
-        self.avail_idx = self.avail_idx.wrapping_add(1);
-        // The descriptor and ring entry must be visible before the index.
+        self.push_avail_all([id]);
+    }
+
+    /// Offers the descriptors `ids`, in order, with one update of the
+    /// index the device reads (not yet notified).
+    pub(super) fn push_avail_all(&mut self, ids: impl IntoIterator<Item = u16>) {
+        for id in ids {
+            let slot = (self.avail_idx % self.size) as usize;
+            // SAFETY: slot < size: the entry lies in the avail ring.
+            unsafe { write_volatile(self.avail.add(4 + 2 * slot) as *mut u16, id) };
+            self.avail_idx = self.avail_idx.wrapping_add(1);
+        }
+        // The descriptors and ring entries must be visible before the index.
         dmb();
         // SAFETY: avail.idx at offset 2 of the avail ring.
         unsafe { write_volatile(self.avail.add(2) as *mut u16, self.avail_idx) };

@@ -39,8 +39,8 @@ use counters::{add, bump};
 
 use crate::device::{Device, TxOffload};
 use crate::limits::{
-    ARP_MAX_REQUESTS, ARP_PENDING_ADDRS, ARP_RETRY_INTERVAL, DEFAULT_TTL, MAX_FRAME_LEN,
-    MAX_IP_PACKET_LEN, RX_FRAMES_PER_POLL,
+    ARP_MAX_REQUESTS, ARP_PENDING_ADDRS, ARP_RETRY_INTERVAL, DEFAULT_TTL, MAX_IP_PACKET_LEN,
+    MAX_LENT_FRAME_LEN, MAX_TSO_IP_PACKET_LEN, RX_FRAMES_PER_POLL,
 };
 use crate::time::Instant;
 use crate::wire::{self, checksum, ethernet, ipv4};
@@ -196,24 +196,54 @@ impl<D: Device> Sender<'_, D> {
             .send_ipv4(self.now, self.device, dst, protocol, payload_len, fill)
     }
 
-    /// [`Sender::send_ipv4`] of a payload whose Internet checksum, at
-    /// `checksum_at` bytes into it, `fill` leaves partial: the sum of the
-    /// pseudo-header alone (`wire::tcp::Packet::fill_partial_checksum`).
-    /// The device completes it, or the interface does in software
-    /// ([`Device::transmit_offloaded`]).
-    pub fn send_ipv4_partial(
+    /// [`Sender::send_ipv4`] of a payload that leaves `offload` to the
+    /// device: its Internet checksum, which `fill` leaves partial (the
+    /// sum of the pseudo-header alone,
+    /// `wire::tcp::Packet::fill_partial_checksum`), completed by the
+    /// device or in software ([`Device::transmit_offloaded`]), and for a
+    /// TCP segment past the MTU its cutting into segments (no larger than
+    /// [`Sender::tcp_segmentation`] allows).
+    pub fn send_ipv4_offloaded(
         &mut self,
         dst: Ipv4Address,
         protocol: Protocol,
         payload_len: usize,
-        checksum_at: usize,
+        offload: Offload,
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<Sent, SendError> {
         let (now, device) = (self.now, &mut *self.device);
-        let partial = Some(checksum_at);
         self.iface
-            .send_ipv4_with(now, device, dst, protocol, payload_len, partial, fill)
+            .send_ipv4_with(now, device, dst, protocol, payload_len, Some(offload), fill)
     }
+
+    /// The largest IPv4 payload (TCP header included) the device cuts
+    /// into segments for a datagram to `dst` now; `None` when it cuts
+    /// nothing, or when `dst`'s next hop is not resolved (a segment held
+    /// for ARP must fit the MTU).
+    pub fn tcp_segmentation(&self, dst: Ipv4Address) -> Option<usize> {
+        let frame = self.device.tcp_segmentation()?;
+        let via = match self.iface.next_hop(dst)? {
+            NextHop::Broadcast => return None,
+            NextHop::Via(via) => via,
+        };
+        self.iface.cache.lookup(via, self.now)?;
+        let ip = frame
+            .checked_sub(ethernet::HEADER_LEN)?
+            .min(MAX_TSO_IP_PACKET_LEN);
+        ip.checked_sub(ipv4::HEADER_LEN)
+    }
+}
+
+/// What an upper layer leaves to the device in a datagram sent with
+/// [`Sender::send_ipv4_offloaded`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Offload {
+    /// Where the payload's Internet checksum is, from the payload's start
+    /// (16 for TCP): `fill` leaves it partial.
+    pub checksum_at: usize,
+    /// Cut the TCP segment into segments of this many payload bytes
+    /// (VIRTIO_NET_F_HOST_TSO4); `None`: it fits the MTU as it is.
+    pub segment_payload: Option<u16>,
 }
 
 /// Where a packet goes on the link.
@@ -291,7 +321,7 @@ impl Interface {
             let taken = device.receive_lent(|device, frame, info| {
                 bump(&mut self.counters.rx_frames);
                 add(&mut self.counters.rx_bytes, info.len);
-                if info.len > MAX_FRAME_LEN || frame.len() != info.len {
+                if info.len > MAX_LENT_FRAME_LEN || frame.len() != info.len {
                     return bump(&mut self.counters.drop_oversized);
                 }
                 self.process_frame(now, device, handler, frame, info.checksum_ok);
@@ -350,9 +380,8 @@ impl Interface {
         self.send_ipv4_with(now, device, dst, protocol, payload_len, None, fill)
     }
 
-    /// [`Interface::send_ipv4`], with the payload's checksum at
-    /// `partial` bytes into it left partial by `fill` (see
-    /// [`Sender::send_ipv4_partial`]).
+    /// [`Interface::send_ipv4`], leaving `offload` to the device (see
+    /// [`Sender::send_ipv4_offloaded`]).
     #[allow(clippy::too_many_arguments)]
     fn send_ipv4_with<D: Device>(
         &mut self,
@@ -361,12 +390,20 @@ impl Interface {
         dst: Ipv4Address,
         protocol: Protocol,
         payload_len: usize,
-        partial: Option<usize>,
+        offload: Option<Offload>,
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<Sent, SendError> {
         let ip_len = ipv4::HEADER_LEN + payload_len;
         let frame_len = EthernetFrame::<&[u8]>::buffer_len(ip_len);
-        if ip_len > MAX_IP_PACKET_LEN || frame_len > device.capabilities().max_frame_len {
+        let segmented = offload.is_some_and(|o| o.segment_payload.is_some());
+        let (max_ip, max_frame) = match segmented {
+            false => (MAX_IP_PACKET_LEN, device.capabilities().max_frame_len),
+            true => (
+                MAX_TSO_IP_PACKET_LEN,
+                device.tcp_segmentation().unwrap_or(0),
+            ),
+        };
+        if ip_len > max_ip || frame_len > max_frame {
             bump(&mut self.counters.tx_too_large);
             return Err(SendError::TooLarge);
         }
@@ -394,12 +431,13 @@ impl Interface {
             NextHop::Via(ip) => (Some(ip), self.cache.lookup(ip, now)),
         };
         // Where the checksum to complete sits, from the IP header on.
-        let partial = partial.map(|at| (ipv4::HEADER_LEN, at));
+        let partial = offload.map(|o| (ipv4::HEADER_LEN, o.checksum_at));
         match (via, mac) {
             (_, Some(mac)) => {
                 let frame = |(start, at)| (ethernet::HEADER_LEN + start, at);
                 let offload = TxOffload {
                     checksum: partial.map(frame),
+                    segment_payload: offload.and_then(|o| o.segment_payload),
                 };
                 let r = transmit(
                     &mut self.counters,
@@ -410,6 +448,12 @@ impl Interface {
                     write,
                 );
                 r.map(|()| Sent::Transmitted)
+            }
+            (Some(_), None) if segmented => {
+                // Only the MTU's worth is held for ARP (and
+                // `Sender::tcp_segmentation` says so beforehand).
+                bump(&mut self.counters.tx_too_large);
+                Err(SendError::TooLarge)
             }
             (Some(via), None) => {
                 // Held for ARP: the checksum is completed now, in software.

@@ -6,8 +6,8 @@ use std::collections::VecDeque;
 use std::vec::Vec;
 
 use super::*;
-use crate::device::Capabilities;
-use crate::limits::{ARP_ENTRY_TTL, ARP_PENDING_PER_ADDR};
+use crate::device::{Capabilities, RxInfo, TxOffload};
+use crate::limits::{ARP_ENTRY_TTL, ARP_PENDING_PER_ADDR, MAX_FRAME_LEN, MAX_LENT_FRAME_LEN};
 use crate::phy::{Frame, Link, XorShift, QUEUE_LEN};
 use crate::time::Duration;
 use crate::wire::{arp, ethernet, Icmpv4Message};
@@ -946,6 +946,282 @@ fn oversized_frames_limit() {
     assert_eq!(iface.counters().rx_frames, 2);
     // The padded ping at the limit was handled (its reply awaits ARP).
     assert_eq!(dev.tx.len(), 1, "an ARP request for the sender");
+}
+
+/// A device that lends frames in place, as the kernel's virtio driver
+/// does, vouching for their transport checksums when told to, and that
+/// cuts TCP frames of up to `tso` bytes (keeping what it was asked).
+struct Lending {
+    rx: VecDeque<Vec<u8>>,
+    checksum_ok: bool,
+    tso: Option<usize>,
+    tx: Vec<(Vec<u8>, TxOffload)>,
+}
+
+impl Lending {
+    fn new(checksum_ok: bool, tso: Option<usize>) -> Lending {
+        Lending {
+            rx: VecDeque::new(),
+            checksum_ok,
+            tso,
+            tx: Vec::new(),
+        }
+    }
+}
+
+impl Device for Lending {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            max_frame_len: MAX_FRAME_LEN,
+        }
+    }
+
+    fn mac(&self) -> [u8; 6] {
+        OUR_MAC.0
+    }
+
+    fn receive<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        self.rx.pop_front().map(|frame| f(&frame))
+    }
+
+    fn receive_lent<R>(&mut self, f: impl FnOnce(&mut Self, &[u8], RxInfo) -> R) -> Option<R> {
+        let frame = self.rx.pop_front()?;
+        let info = RxInfo {
+            len: frame.len(),
+            checksum_ok: self.checksum_ok,
+        };
+        Some(f(self, &frame, info))
+    }
+
+    fn transmit<R>(&mut self, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
+        self.transmit_offloaded(len, TxOffload::default(), f)
+    }
+
+    fn tcp_segmentation(&self) -> Option<usize> {
+        self.tso
+    }
+
+    fn transmit_offloaded<R>(
+        &mut self,
+        len: usize,
+        offload: TxOffload,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Option<R> {
+        let most = match offload.segment_payload {
+            Some(_) => self.tso?,
+            None => MAX_FRAME_LEN,
+        };
+        if len > most {
+            return None;
+        }
+        let mut buf = vec![0u8; len];
+        let r = f(&mut buf);
+        self.tx.push((buf, offload));
+        Some(r)
+    }
+}
+
+#[test]
+fn lent_frames_limit() {
+    // An echo request in one IPv4 packet of the most its length allows,
+    // as a device with receive segmentation offload lends it; and one
+    // byte of padding more.
+    let data = vec![0x5a; ipv4::MAX_PACKET_LEN - ipv4::HEADER_LEN - 8];
+    let at_limit = ipv4_frame(
+        GW_MAC,
+        OUR_MAC,
+        GW_IP,
+        OUR_IP,
+        Protocol::Icmp,
+        &echo_request(1, 1, &data),
+    );
+    assert_eq!(at_limit.len(), MAX_LENT_FRAME_LEN);
+    let mut past = at_limit.clone();
+    past.push(0);
+    let mut dev = Lending::new(false, None);
+    dev.rx.extend([past, at_limit]);
+    let mut iface = iface();
+    iface.poll(T0, &mut dev);
+    let c = iface.counters();
+    assert_eq!((c.rx_frames, c.drop_oversized), (2, 1));
+    // The one at the limit was taken: its reply is past the MTU.
+    assert_eq!((c.drop_bad_checksum, c.tx_too_large), (0, 1));
+}
+
+/// An IpHandler that sends one TCP-sized datagram at dispatch, leaving
+/// `offload` to the device, and keeps the answer.
+struct SendOffloaded {
+    dst: Ipv4Address,
+    payload_len: usize,
+    offload: Offload,
+    result: Option<Result<Sent, SendError>>,
+    segmentation: Option<usize>,
+}
+
+impl IpHandler for SendOffloaded {
+    fn receive<D: Device>(&mut self, _: &Ipv4Repr, _: &[u8], _: &mut Sender<'_, D>) -> bool {
+        false
+    }
+
+    fn dispatch<D: Device>(&mut self, tx: &mut Sender<'_, D>) -> bool {
+        self.segmentation = tx.tcp_segmentation(self.dst);
+        let (dst, len, offload) = (self.dst, self.payload_len, self.offload);
+        let src = tx.config().ip;
+        self.result = Some(
+            tx.send_ipv4_offloaded(dst, Protocol::Tcp, len, offload, |b| {
+                b.fill(1);
+                crate::wire::TcpPacket::new_unchecked(b).fill_partial_checksum(src, dst);
+            }),
+        );
+        true
+    }
+}
+
+fn send_offloaded(
+    dev: &mut Lending,
+    resolved: bool,
+    payload_len: usize,
+    segment_payload: Option<u16>,
+) -> SendOffloaded {
+    let mut iface = iface();
+    if resolved {
+        dev.rx.push_back(QEMU_ARP_REQUEST.to_vec());
+    }
+    let mut h = SendOffloaded {
+        dst: GW_IP,
+        payload_len,
+        offload: Offload {
+            checksum_at: 16,
+            segment_payload,
+        },
+        result: None,
+        segmentation: None,
+    };
+    iface.poll_with(T0, dev, &mut h);
+    h
+}
+
+#[test]
+fn segmented_sends_limits() {
+    let most = ipv4::MAX_PACKET_LEN - ipv4::HEADER_LEN;
+    // A device that cuts anything an IPv4 packet can hold.
+    let mut dev = Lending::new(false, Some(MAX_LENT_FRAME_LEN));
+    let h = send_offloaded(&mut dev, true, most, Some(1448));
+    assert_eq!(h.result, Some(Ok(Sent::Transmitted)));
+    assert_eq!(h.segmentation, Some(most));
+    let (frame, offload) = dev.tx.pop().unwrap();
+    assert_eq!(frame.len(), MAX_LENT_FRAME_LEN);
+    let checksum = Some((ethernet::HEADER_LEN + ipv4::HEADER_LEN, 16));
+    assert_eq!(
+        offload,
+        TxOffload {
+            checksum,
+            segment_payload: Some(1448)
+        }
+    );
+    let h = send_offloaded(&mut dev, true, most + 1, Some(1448));
+    assert_eq!(
+        h.result,
+        Some(Err(SendError::TooLarge)),
+        "past IPv4's length"
+    );
+    // The device's own limit, at and past it.
+    let mut dev = Lending::new(false, Some(10_000));
+    let fits = 10_000 - ethernet::HEADER_LEN - ipv4::HEADER_LEN;
+    let h = send_offloaded(&mut dev, true, fits, Some(1448));
+    assert_eq!(
+        (h.result, h.segmentation),
+        (Some(Ok(Sent::Transmitted)), Some(fits))
+    );
+    let h = send_offloaded(&mut dev, true, fits + 1, Some(1448));
+    assert_eq!(h.result, Some(Err(SendError::TooLarge)));
+    // Not resolved: only what fits the MTU may wait for ARP.
+    let h = send_offloaded(&mut dev, false, fits, Some(1448));
+    assert_eq!(
+        (h.result, h.segmentation),
+        (Some(Err(SendError::TooLarge)), None)
+    );
+    // A device that cuts nothing: the MTU, offload or not.
+    let mut dev = Lending::new(false, None);
+    let h = send_offloaded(&mut dev, true, 2000, Some(1448));
+    assert_eq!(
+        (h.result, h.segmentation),
+        (Some(Err(SendError::TooLarge)), None)
+    );
+    let mtu = MAX_IP_PACKET_LEN - ipv4::HEADER_LEN;
+    let h = send_offloaded(&mut dev, true, mtu, None);
+    assert_eq!(h.result, Some(Ok(Sent::Transmitted)));
+    assert_eq!(dev.tx.last().unwrap().1.segment_payload, None);
+}
+
+#[test]
+fn a_checksum_left_partial_is_completed_in_software_when_held_for_arp() {
+    let mut dev = Lending::new(false, None);
+    let mut iface = iface();
+    let mut h = send_offloaded(&mut dev, false, 100, None);
+    h.result = None;
+    iface.poll_with(T0, &mut dev, &mut h);
+    assert_eq!(h.result, Some(Ok(Sent::AwaitingArp)));
+    dev.rx.push_back(arp_reply_from(GW_MAC, GW_IP));
+    dev.tx.clear();
+    iface.poll_with(T0, &mut dev, &mut NoHandler);
+    let (frame, offload) = dev.tx.pop().expect("the held datagram");
+    assert_eq!(offload, TxOffload::default(), "nothing left to the device");
+    let ip = Ipv4Packet::new_checked(&frame[ethernet::HEADER_LEN..]).unwrap();
+    let tcp = crate::wire::TcpPacket::new_unchecked(ip.payload());
+    assert!(tcp.verify_checksum(OUR_IP, GW_IP), "completed in software");
+}
+
+#[test]
+fn a_device_vouching_for_checksums_spares_tcp_the_check() {
+    use crate::tcp::TcpStack;
+    use crate::wire::{TcpControl, TcpPacket, TcpRepr};
+    let mut syn = vec![0u8; 20];
+    let repr = TcpRepr {
+        src_port: 40000,
+        dst_port: 80,
+        control: TcpControl::Syn,
+        push: false,
+        seq_number: crate::tcp::SeqNumber(7),
+        ack_number: None,
+        window_len: 1024,
+        max_seg_size: None,
+        window_scale: None,
+        sack_permitted: false,
+        timestamps: None,
+        sack_blocks: [None; crate::wire::tcp::MAX_SACK_BLOCKS],
+        payload: &[],
+    };
+    repr.emit(&mut TcpPacket::new_unchecked(&mut syn[..]), GW_IP, OUR_IP);
+    syn[16] ^= 0xff; // a wrong checksum
+    for vouched in [false, true] {
+        let mut stack: std::boxed::Box<TcpStack<2, 1024, 1024>> =
+            std::boxed::Box::new(TcpStack::new([3; 16]));
+        stack.listen(80, 2).unwrap();
+        let mut dev = Lending::new(vouched, None);
+        dev.rx.push_back(QEMU_ARP_REQUEST.to_vec());
+        dev.rx.push_back(ipv4_frame(
+            GW_MAC,
+            OUR_MAC,
+            GW_IP,
+            OUR_IP,
+            Protocol::Tcp,
+            &syn,
+        ));
+        let mut iface = iface();
+        iface.poll_with(T0, &mut dev, &mut *stack);
+        let bad = stack.counters().drop_bad_checksum;
+        let synacks = dev
+            .tx
+            .iter()
+            .filter(|(f, _)| f[12..14] == [0x08, 0x00])
+            .count();
+        if vouched {
+            assert_eq!((bad, synacks), (0, 1), "taken as it is");
+        } else {
+            assert_eq!((bad, synacks), (1, 0), "checked and dropped");
+        }
+    }
 }
 
 #[test]

@@ -8,6 +8,7 @@ use super::super::counters::{bump, TcpCounters};
 use super::super::seq::SeqNumber;
 use super::rfc7323::Reject;
 use super::{Conn, State, Verdict};
+use crate::limits::TCP_MSS;
 use crate::time::{Duration, Instant};
 use crate::wire::{TcpControl, TcpRepr};
 
@@ -358,8 +359,11 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
             // Filled (part of) a gap: ACK at once (RFC 5681 §4.2).
             t.ack_now = true;
         } else {
+            // At least every second full-sized segment is acknowledged at
+            // once (RFC 9293 §3.8.6.3); one longer than our MSS was several
+            // until the host's segmentation offload merged them.
             t.segs_unacked = t.segs_unacked.saturating_add(1);
-            if t.segs_unacked >= 2 {
+            if t.segs_unacked >= 2 || written > usize::from(TCP_MSS) {
                 t.ack_now = true;
             } else if t.timers.ack_due.is_none() {
                 t.timers.ack_due = Some(now + cfg.delayed_ack);

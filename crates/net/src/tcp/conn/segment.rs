@@ -10,7 +10,7 @@ use super::super::counters::{bump, TcpCounters};
 use super::super::seq::SeqNumber;
 use super::{Conn, Endpoint};
 use crate::device::Device;
-use crate::iface::Sender;
+use crate::iface::{Offload, Sender};
 use crate::limits::TCP_MSS;
 use crate::wire::tcp::{field, MAX_SACK_BLOCKS};
 use crate::wire::{Ipv4Address, Protocol, TcpControl, TcpPacket, TcpRepr};
@@ -74,6 +74,9 @@ pub(crate) struct Outgoing {
     pub data_off: usize,
     pub len: usize,
     pub push: bool,
+    /// More than one segment's payload, for the device to cut into
+    /// segments of this many bytes (TCP segmentation offload).
+    pub segment_payload: Option<u16>,
 }
 
 impl Outgoing {
@@ -86,6 +89,7 @@ impl Outgoing {
             data_off: 0,
             len: 0,
             push: false,
+            segment_payload: None,
         }
     }
 }
@@ -137,8 +141,11 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         // interface, VIRTIO 1.2 §5.1.6.2): the payload is touched once,
         // copied from the send buffer into the frame.
         let seg_len = repr.header_len() + len;
-        let at = field::CHECKSUM.start;
-        let sent = tx.send_ipv4_partial(dst, Protocol::Tcp, seg_len, at, |buf| {
+        let offload = Offload {
+            checksum_at: field::CHECKSUM.start,
+            segment_payload: out.segment_payload,
+        };
+        let sent = tx.send_ipv4_offloaded(dst, Protocol::Tcp, seg_len, offload, |buf| {
             let mut p = TcpPacket::new_unchecked(buf);
             repr.emit_header(&mut p);
             ring.read_at(off, &mut p.payload_mut()[..len]);

@@ -12,7 +12,7 @@ use super::{Conn, State};
 use crate::device::Device;
 use crate::iface::Sender;
 use crate::time::Instant;
-use crate::wire::tcp::{MAX_SACK_BLOCKS, TIMESTAMPS_OPTION_LEN};
+use crate::wire::tcp::{HEADER_LEN, MAX_SACK_BLOCKS, TIMESTAMPS_OPTION_LEN};
 use crate::wire::{TcpControl, TcpRepr};
 
 impl<const RX: usize, const TX: usize> Conn<RX, TX> {
@@ -171,16 +171,30 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
     /// SACK and Timestamps options take (RFC 6691: the MSS counts no
     /// options).
     fn payload_cap(&self) -> usize {
+        self.tcb.snd_mss.saturating_sub(self.options_len()).max(1)
+    }
+
+    /// The options our segments carry now: timestamps, SACK blocks.
+    fn options_len(&self) -> usize {
         let blocks = self.sack_blocks_to_send();
         let ts = if self.tcb.ext.timestamps {
             TIMESTAMPS_OPTION_LEN
         } else {
             0
         };
-        self.tcb
-            .snd_mss
-            .saturating_sub(TcpRepr::sack_option_len(blocks) + ts)
-            .max(1)
+        TcpRepr::sack_option_len(blocks) + ts
+    }
+
+    /// Most new data one send may carry: whole segments of `cap` bytes
+    /// as far as the device cuts them into segments for us (TCP
+    /// segmentation offload, `device::TxOffload::segment_payload`), else
+    /// one segment.
+    fn send_cap<D: Device>(&self, tx: &Sender<'_, D>, cap: usize) -> usize {
+        let header = HEADER_LEN + self.options_len();
+        match tx.tcp_segmentation(self.tcb.remote.0) {
+            Some(most) => (most.saturating_sub(header) / cap * cap).max(cap),
+            None => cap,
+        }
     }
 
     /// How many SACK blocks our ACKs carry now.
@@ -230,6 +244,7 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
     ) -> bool {
         let mut sent = false;
         let cap = self.payload_cap();
+        let most = self.send_cap(tx, cap);
         loop {
             let t = &mut self.tcb;
             if let Some(end) = t.cc.scoreboard.sacked_end(t.snd_nxt) {
@@ -254,7 +269,13 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
             if probe && usable == 0 && unsent > 0 && outstanding == 0 {
                 usable = 1;
             }
-            let len = avail.min(usable).min(cap);
+            let mut len = avail.min(usable).min(most);
+            if len > cap {
+                // Whole segments only, when the device cuts them: the
+                // rest goes in the next send (and new data keeps starting
+                // where segments of `cap` bytes do).
+                len -= len % cap;
+            }
             let fin = t.fin_due(self.tx.len()) && len == unsent;
             if len == 0 && !fin {
                 break;
@@ -311,6 +332,7 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
         } else {
             TcpControl::None
         };
+        let cap = self.payload_cap();
         let out = Outgoing {
             control,
             seq,
@@ -318,6 +340,7 @@ impl<const RX: usize, const TX: usize> Conn<RX, TX> {
             data_off,
             len,
             push: len > 0 && data_off + len == self.tx.len(),
+            segment_payload: (len > cap).then(|| cap.min(usize::from(u16::MAX)) as u16),
         };
         let ok = self.emit(tx, c, out);
         if ok {

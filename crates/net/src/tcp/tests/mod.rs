@@ -4,7 +4,8 @@
 //! `states.rs`, timers in `timers.rs`, limits in `limits.rs`, SACK in
 //! `sack.rs`, window scaling and timestamps in `rfc7323.rs`, bounds
 //! against hostile peers (timeouts, eviction, SYN cookies) in
-//! `hostile.rs`; the two-stack simulated link with faults in `sim.rs`.
+//! `hostile.rs`; the two-stack simulated link with faults in `sim.rs`,
+//! through a device with TCP segmentation offload (`offload.rs`) too.
 
 use std::boxed::Box;
 use std::vec::Vec;
@@ -20,6 +21,7 @@ use crate::wire::{TcpControl, TcpPacket, TcpRepr};
 
 mod hostile;
 mod limits;
+mod offload;
 mod rfc7323;
 mod sack;
 mod sim;

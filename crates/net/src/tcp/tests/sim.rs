@@ -5,6 +5,7 @@
 //! SACK on both ends (the default) and with it off (NewReno), and with
 //! RFC 7323 (window scaling, timestamps) on (the default) and off.
 
+use super::offload::{SoftTso, SOFT_TSO_FRAME};
 use super::*;
 use crate::phy::{FaultConfig, FaultInjector, XorShift};
 
@@ -83,6 +84,10 @@ struct Outcome {
     peak_window: u32,
     server: TcpCounters,
     client: TcpCounters,
+    /// Through [`SoftTso`]: frames handed over to cut, segments cut from
+    /// them, the longest frame, those not cut into equal segments, both
+    /// ends together.
+    cut: (u64, u64, usize, u64),
 }
 
 /// The configuration of both ends: SACK and RFC 7323 on or off. The
@@ -111,10 +116,22 @@ fn run_with<const RX: usize, const TX: usize>(
     size: usize,
     cfg: TcpConfig,
 ) -> Outcome {
+    run_on::<RX, TX>(faults, seed, size, cfg, false)
+}
+
+/// [`run_with`], both ends behind [`SoftTso`] when `tso`.
+fn run_on<const RX: usize, const TX: usize>(
+    faults: FaultConfig,
+    seed: u32,
+    size: usize,
+    cfg: TcpConfig,
+    tso: bool,
+) -> Outcome {
     let link: &'static Link = Box::leak(Box::new(Link::new()));
     let (ea, eb) = link.ends(OUR_MAC.0, PEER_MAC.0);
-    let mut da = FaultInjector::new(ea, faults, seed);
-    let mut db = FaultInjector::new(eb, faults, seed.wrapping_mul(0x9e37_79b9) | 1);
+    let mut da = SoftTso::new(FaultInjector::new(ea, faults, seed), tso);
+    let seed_b = seed.wrapping_mul(0x9e37_79b9) | 1;
+    let mut db = SoftTso::new(FaultInjector::new(eb, faults, seed_b), tso);
     let mut ia = Interface::new(Config::new(OUR_MAC));
     let mut cb = Config::new(PEER_MAC);
     cb.ip = PEER_IP;
@@ -158,7 +175,7 @@ fn run_with<const RX: usize, const TX: usize>(
         }
         ia.poll_with(now, &mut da, &mut *sa);
         ib.poll_with(now, &mut db, &mut *sb);
-        let busy = da.inner().waiting() + db.inner().waiting() > 0;
+        let busy = da.inner().inner().waiting() + db.inner().inner().waiting() > 0;
         let next = [
             ia.poll_at(now),
             ib.poll_at(now),
@@ -182,6 +199,12 @@ fn run_with<const RX: usize, const TX: usize>(
         peak_window,
         server: *sa.counters(),
         client: *sb.counters(),
+        cut: (
+            da.cut_frames + db.cut_frames,
+            da.cut_segments + db.cut_segments,
+            da.longest.max(db.longest),
+            da.uneven + db.uneven,
+        ),
     }
 }
 
@@ -270,6 +293,30 @@ fn one_mib_each_way_through_loss_reordering_duplication() {
 fn one_mib_each_way_through_loss_reordering_duplication_with_sack() {
     lossy_runs(true, true);
     lossy_runs(true, false);
+}
+
+/// Both ends behind a device that cuts TCP frames into segments (TCP
+/// segmentation offload): sends carry whole segments up to the device's
+/// limit, and the transfer is byte-exact, through loss too.
+#[test]
+fn one_mib_each_way_through_segmentation_offload() {
+    for (faults, seed) in [(FaultConfig::default(), 1), (lossy(), 2), (lossy(), 3)] {
+        for rfc7323 in [true, false] {
+            let o = run_on::<BUF_LEN, BUF_LEN>(faults, seed, MIB, config(true, rfc7323), true);
+            let (frames, segments, longest, uneven) = o.cut;
+            std::println!(
+                "tso, rfc7323 {rfc7323} seed {seed}: {:?} simulated, {frames} frames cut into \
+                 {segments} segments, longest {longest}, retransmits {}",
+                o.elapsed,
+                o.server.retransmits + o.client.retransmits
+            );
+            assert!(frames > 0 && segments > 2 * frames, "{frames} {segments}");
+            assert!(longest <= SOFT_TSO_FRAME);
+            assert_eq!(uneven, 0, "whole segments only");
+        }
+    }
+    let o = run_on::<BUF_LEN, BUF_LEN>(FaultConfig::default(), 1, MIB, config(true, true), false);
+    assert_eq!(o.cut, (0, 0, 0, 0), "without the offload nothing is cut");
 }
 
 #[test]
