@@ -1,7 +1,8 @@
 # bedrock: every command a user needs. Each target does its own set-up.
 .PHONY: all setup setup-qemu test lint unit nostd kernel kernel-test run serve bench fuzz clean help \
 	setup-server server server-aarch64 server-test server-lint bench-serve browser-test bench-kernel \
-	hostile-test todo-test bench-disk run-test probe image image-test deploy-test bench-bulk
+	hostile-test todo-test bench-disk run-test probe image image-test deploy-test bench-bulk \
+	bench-bulk-profile
 
 CARGO ?= cargo
 # Crates that must build for bare metal (no std, no alloc, no libc).
@@ -43,6 +44,7 @@ help:
 	@echo "make serve   the hosted server on ROOT=$(ROOT) at 127.0.0.1:$(SERVE_PORT) (ARGS='--allow-write' ...); APP=todo as for run"
 	@echo "make bench   criterion benchmarks, side by side with reference crates; bench-serve: wrk vs nginx;"
 	@echo "             bench-bulk: 256 MiB each way through the unikernel's echo (window scaling on/off) and over veth"
+	@echo "             bench-bulk-profile: the echo's guest instructions by function and source line"
 	@echo "make hostile-test  issue 15's hostile clients against the unikernel (tap) and bedrock-serve (veth)"
 	@echo "make run-test    make run in a pty: 64 parallel new connections within 1 s, Ctrl-C leaves nothing"
 	@echo "make image   the OCI image of bedrock-serve (podman, FROM scratch); image-test runs it and talks to it"
@@ -256,6 +258,17 @@ bench-bulk: setup-qemu
 	@echo "== bulk TCP through the echo service, and Linux over veth"
 	@scripts/bench-bulk.py --on kernel/target/bench-bulk-on/$(BULK_ELF) \
 		--off kernel/target/bench-bulk-off/$(BULK_ELF) $(BULK_ARGS)
+
+# Where the echo's guest instructions go, by function and source line: an
+# image with debug information, every instruction counted (QEMU -d exec).
+BULK_PROFILE_BYTES ?= 8388608
+bench-bulk-profile: setup-qemu
+	@scripts/setup.sh bench
+	@cd kernel && $(BULK_IMAGE_ENV) CARGO_PROFILE_RELEASE_DEBUG=limited \
+		CARGO_TARGET_DIR=target/bench-bulk-profile \
+		$(CARGO) build --quiet --release --bin bedrock-kernel $(BULK_FEATURES)
+	@scripts/bench-bulk.py --on - --off - --bytes $(BULK_PROFILE_BYTES) \
+		--profile kernel/target/bench-bulk-profile/$(BULK_ELF)
 
 bench-serve: server
 	@scripts/setup.sh bench

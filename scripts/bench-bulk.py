@@ -11,11 +11,23 @@ echo's SHA-256 checked), the window
 in use (Linux's `ss -ti` of the connection, sampled mid-transfer: the
 window scales negotiated, the window the guest offers, RTT), and, for the
 unikernel, what the guest spent per byte from its console counters
-('c'): CPU time, frames. One more boot per image under `-icount shift=0`
-(one guest nanosecond per instruction) turns the guest's busy time into
-instructions per byte (each byte received and sent back once).
+('c'): CPU time, frames, and the host CPU QEMU took per MiB (all its
+threads: the virtual CPU, the tap and virtio work). The scaling-on image
+runs once more with every virtio-net offload switched off in QEMU
+(checksums and segmentation both ways: the driver's fallbacks). One more
+boot per run under `-icount shift=0` (one guest nanosecond per
+instruction) turns the guest's busy time into instructions per byte
+(each byte received and sent back once).
+
+--profile ELF counts the guest's instructions by address during one
+transfer (QEMU's -d in_asm,exec,nochain: exact, slow) and prints them by
+function and source line; --profile-host ELF samples the PC through
+QEMU's gdbstub instead (host time: where doorbells and the device's work
+land). `make bench-bulk-profile` builds an image with debug information
+and runs the first.
 
 Usage: scripts/bench-bulk.py --on ELF --off ELF [--bytes N] [--icount-bytes N]
+       scripts/bench-bulk.py --on - --off - --profile ELF [--bytes N]
 The images need BEDROCK_ECHO_PORT=7, BEDROCK_IP=10.0.4.15/24,
 BEDROCK_GATEWAY=10.0.4.1 and BEDROCK_LOG=warn (the Makefile's bench-bulk
 builds them). Needs root (namespaces, tap, veth); skips without.
@@ -153,31 +165,46 @@ def with_guest(elf, icount, body, qemu_args=()):
         ns.delete()
 
 
-def bench_guest(name, elf, nbytes, timeout):
+# QEMU properties that switch every virtio-net offload the driver uses off
+# (checksums both ways, segmentation both ways): the driver's fallbacks.
+NO_OFFLOADS = ["-global", "virtio-net-device.csum=off", "-global", "virtio-net-device.guest_csum=off",
+               "-global", "virtio-net-device.host_tso4=off", "-global", "virtio-net-device.guest_tso4=off"]
+
+
+def qemu_cpu_seconds(pid):
+    """User and system CPU seconds QEMU (all its threads) has used."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_guest(name, elf, nbytes, timeout, qemu_args=()):
     def body(ns, guest):
         before = guest.counters()
+        cpu_before = qemu_cpu_seconds(guest.proc.pid)
         mibs, window = transfer(ns, GUEST_IP, ECHO_PORT, nbytes, timeout)
+        qemu_cpu = qemu_cpu_seconds(guest.proc.pid) - cpu_before
         after = guest.counters()
         d = {k: after[k] - before[k] for k in after if k != "tcp"}
         tcp = {k: after["tcp"].get(k, 0) - before["tcp"].get(k, 0)
                for k in ("retransmits", "timeouts", "zero_window_probes")}
-        return mibs, window, d, tcp
-    mibs, window, d, tcp = with_guest(elf, False, body)
+        return mibs, window, d, tcp, qemu_cpu
+    mibs, window, d, tcp, qemu_cpu = with_guest(elf, False, body, qemu_args)
     cpu = 100.0 * d["busy_us"] / max(d["up_us"], 1)
     frames = (d["rx"] + d["tx"]) / max(nbytes, 1) * 1024
-    print(f"| unikernel, window scaling {name} | {mibs:.2f} | {cpu:.0f}% | {frames:.2f} | "
-          f"{tcp['retransmits']} | {window_text(window)} |")
+    print(f"| unikernel, {name} | {mibs:.2f} | {cpu:.0f}% | {1000 * qemu_cpu / (nbytes / MIB):.1f} | "
+          f"{frames:.2f} | {tcp['retransmits']} | {window_text(window)} |")
     return mibs
 
 
-def instructions_per_byte(name, elf, nbytes, timeout):
+def instructions_per_byte(name, elf, nbytes, timeout, qemu_args=()):
     def body(ns, guest):
         before = guest.counters()
         transfer(ns, GUEST_IP, ECHO_PORT, nbytes, timeout)
         after = guest.counters()
         return (after["busy_us"] - before["busy_us"]) * 1000 / nbytes
-    per_byte = with_guest(elf, True, body)
-    print(f"  window scaling {name}: {per_byte:.1f} guest instructions per byte echoed "
+    per_byte = with_guest(elf, True, body, qemu_args)
+    print(f"  {name}: {per_byte:.1f} guest instructions per byte echoed "
           f"({nbytes // MIB} MiB each way under -icount shift=0)")
 
 
@@ -274,23 +301,91 @@ def symbolize(elf, pcs):
     return out
 
 
-def profile(elf, nbytes, timeout, rate):
+def print_profile(elf, weights, per):
+    """Tables of `weights` ({pc: count}) by innermost function, symbol
+    and source line, as count / `per` and as a share."""
+    names = symbolize(elf, list(weights))
+    total = max(sum(weights.values()), 1)
+    for title, which in (("innermost function", 0), ("symbol (outermost frame)", 1),
+                         ("source line (innermost)", 2)):
+        counts = {}
+        for pc, n in weights.items():
+            key = names[pc][which]
+            counts[key] = counts.get(key, 0) + n
+        print(f"| {title} | per byte | share |")
+        print("|---|---:|---:|")
+        for name, n in sorted(counts.items(), key=lambda kv: -kv[1])[:25]:
+            print(f"| {name[:110]} | {n / per:.3f} | {100.0 * n / total:.1f}% |")
+
+
+def profile(elf, nbytes, timeout):
+    """Counts every guest instruction run during one transfer of `nbytes`
+    each way, by address: QEMU (under -icount) logs each translation
+    block it translates (-d in_asm: its instructions) and each one it runs
+    (-d exec, with chaining off so that none is skipped), into a FIFO this
+    reads. Exact, where sampling is not; slow (keep `nbytes` to a few
+    MiB). `elf` should carry debug information (the Makefile's
+    bench-bulk-profile builds one) for the tables."""
+    fifo = f"/tmp/bedrock-bulk-log-{os.getpid()}.fifo"
+    os.mkfifo(fifo)
+    runs, blocks, state = {}, {}, {"on": False}
+
+    def reader():
+        with open(fifo, errors="replace") as log:
+            block = None
+            for line in log:
+                if line.startswith("Trace "):
+                    if state["on"]:
+                        pc = int(line.split("[", 1)[1].split("/")[1], 16)
+                        runs[pc] = runs.get(pc, 0) + 1
+                elif line.startswith("IN:"):
+                    block = []
+                elif line.startswith("0x") and block is not None:
+                    block.append(int(line.split(":", 1)[0], 16))
+                elif not line.strip() and block:
+                    blocks[block[0]] = block
+                    block = None
+
+    def body(ns, guest):
+        state["on"] = True
+        mibs = transfer(ns, GUEST_IP, ECHO_PORT, nbytes, timeout)[0]
+        state["on"] = False
+        return mibs
+
+    log = threading.Thread(target=reader, daemon=True)
+    log.start()
+    try:
+        with_guest(elf, True, body, ["-d", "in_asm,exec,nochain", "-D", fifo])
+        log.join(10)
+    finally:
+        os.unlink(fifo)
+    weights = {}
+    for pc, n in runs.items():
+        for addr in blocks.get(pc, [pc]):
+            weights[addr] = weights.get(addr, 0) + n
+    total = sum(weights.values())
+    print(f"profile: {total} guest instructions for {nbytes / MIB:.1f} MiB each way: "
+          f"{total / nbytes:.2f} per byte echoed")
+    print_profile(elf, weights, nbytes)
+
+
+def profile_host(elf, nbytes, timeout, rate):
     """Samples the guest's PC `rate` times a second through the gdbstub
     while one transfer of `nbytes` each way runs, and prints where the
-    samples fell: by innermost (inlined) function and by symbol. `elf`
-    should carry line tables (the Makefile's bench-bulk-profile builds
-    one). Samples are host time, not instructions: an MMIO access or a
-    page walk under TCG costs more than an add."""
+    samples fell. Samples are host time, not instructions: an MMIO access
+    (a doorbell) or the device's work under QEMU's lock lands on the
+    block after it, which is what it says that instructions do not."""
     path = f"/tmp/bedrock-bulk-gdb-{os.getpid()}.sock"
 
     def body(ns, guest):
         stub = GdbStub(path)
-        pcs, result = [], {}
+        pcs, result = {}, {}
         worker = threading.Thread(target=lambda: result.update(
             mibs=transfer(ns, GUEST_IP, ECHO_PORT, nbytes, timeout)[0]), daemon=True)
         worker.start()
         while worker.is_alive():
-            pcs.append(stub.sample_pc())
+            pc = stub.sample_pc()
+            pcs[pc] = pcs.get(pc, 0) + 1
             time.sleep(1.0 / rate)
         worker.join()
         return pcs, result.get("mibs", 0.0)
@@ -300,19 +395,10 @@ def profile(elf, nbytes, timeout, rate):
     finally:
         if os.path.exists(path):
             os.unlink(path)
-    names = symbolize(elf, pcs)
-    print(f"profile: {len(pcs)} PC samples during {nbytes // MIB} MiB each way "
-          f"({mibs:.2f} MiB/s with the sampling)")
-    for title, which in (("innermost function", 0), ("symbol (outermost frame)", 1),
-                         ("source line (innermost)", 2)):
-        counts = {}
-        for pc in pcs:
-            key = names[pc][which]
-            counts[key] = counts.get(key, 0) + 1
-        print(f"| {title} | samples | share |")
-        print("|---|---:|---:|")
-        for name, n in sorted(counts.items(), key=lambda kv: -kv[1])[:25]:
-            print(f"| {name[:110]} | {n} | {100.0 * n / len(pcs):.1f}% |")
+    samples = sum(pcs.values())
+    print(f"profile: {samples} PC samples during {nbytes // MIB} MiB each way "
+          f"({mibs:.2f} MiB/s with the sampling); 'per byte' is samples per MiB")
+    print_profile(elf, pcs, nbytes / MIB)
 
 
 def bench_veth(nbytes, timeout):
@@ -330,7 +416,7 @@ def bench_veth(nbytes, timeout):
                                             str(ECHO_PORT)], stdout=subprocess.PIPE, text=True)
         server.stdout.readline()
         mibs, window = transfer(a, VETH_SERVER_IP, ECHO_PORT, nbytes, timeout)
-        print(f"| Linux to Linux over veth | {mibs:.2f} | - | - | - | {window_text(window)} |")
+        print(f"| Linux to Linux over veth | {mibs:.2f} | - | - | - | - | {window_text(window)} |")
         return mibs
     finally:
         if server:
@@ -391,26 +477,36 @@ def main():
     ap.add_argument("--icount-bytes", type=int, default=32 * MIB)
     ap.add_argument("--timeout", type=int, default=1800)
     ap.add_argument("--profile", metavar="ELF",
-                    help="instead of the benchmark: sample the PC of this image (with line "
-                         "tables) through QEMU's gdbstub during one transfer of --bytes")
+                    help="instead of the benchmark: count the instructions of this image (with "
+                         "debug information) by address during one transfer of --bytes")
+    ap.add_argument("--profile-host", metavar="ELF",
+                    help="instead of the benchmark: sample the PC of this image through QEMU's "
+                         "gdbstub (host time) during one transfer of --bytes")
     ap.add_argument("--profile-rate", type=float, default=200, help="PC samples per second")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("bench-bulk: SKIP: needs root (network namespaces, tap, veth)")
         return
     if a.profile:
-        return profile(a.profile, a.bytes, a.timeout, a.profile_rate)
+        return profile(a.profile, a.bytes, a.timeout)
+    if a.profile_host:
+        return profile_host(a.profile_host, a.bytes, a.timeout, a.profile_rate)
     print(f"bulk echo, {a.bytes // MIB} MiB each way over one connection, "
           f"{os.cpu_count()} host CPUs (shared with QEMU's threads)")
-    print("| path | MiB/s each way | guest CPU | frames/KiB | retransmits | window in use |")
-    print("|---|---:|---:|---:|---:|---|")
-    on = bench_guest("on", a.on, a.bytes, a.timeout)
-    off = bench_guest("off", a.off, a.bytes, a.timeout)
+    print("| path | MiB/s each way | guest CPU | QEMU CPU ms/MiB | frames/KiB | retransmits "
+          "| window in use |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    on = bench_guest("window scaling on", a.on, a.bytes, a.timeout)
+    off = bench_guest("window scaling off", a.off, a.bytes, a.timeout)
+    bench_guest("window scaling on, virtio-net offloads off", a.on, a.bytes, a.timeout,
+                NO_OFFLOADS)
     bench_veth(a.bytes, a.timeout)
     print(f"window scaling on / off: {on / max(off, 1e-9):.2f}x (the issue's goal: 4x)")
     print("guest instructions per byte (-icount shift=0: busy ns = instructions):")
-    instructions_per_byte("on", a.on, a.icount_bytes, a.timeout)
-    instructions_per_byte("off", a.off, a.icount_bytes, a.timeout)
+    instructions_per_byte("window scaling on", a.on, a.icount_bytes, a.timeout)
+    instructions_per_byte("window scaling off", a.off, a.icount_bytes, a.timeout)
+    instructions_per_byte("window scaling on, offloads off", a.on, a.icount_bytes, a.timeout,
+                          NO_OFFLOADS)
 
 
 if __name__ == "__main__":
