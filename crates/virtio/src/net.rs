@@ -45,7 +45,8 @@ pub const LEGACY_HEADER_LEN: usize = 10;
 /// missing: HOST_TSO4 needs CSUM, GUEST_TSO4 needs GUEST_CSUM (§5.1.3.1)
 /// and, here, MRG_RXBUF: receive buffers are a few KiB, so a frame of
 /// many segments must be able to span them (without merging, §5.1.6.3.1
-/// wants 64 KiB buffers).
+/// wants 64 KiB buffers). MRG_RXBUF goes only with GUEST_TSO4: frames of
+/// the MTU fit one buffer, and without it a legacy header stays 10 bytes.
 pub fn consistent(features: u64) -> u64 {
     let mut f = features;
     if f & F_CSUM == 0 {
@@ -53,6 +54,9 @@ pub fn consistent(features: u64) -> u64 {
     }
     if f & F_GUEST_CSUM == 0 || f & F_MRG_RXBUF == 0 {
         f &= !F_GUEST_TSO4;
+    }
+    if f & F_GUEST_TSO4 == 0 {
+        f &= !F_MRG_RXBUF;
     }
     f
 }
@@ -340,10 +344,13 @@ mod tests {
         assert_eq!(consistent(all), all);
         assert_eq!(consistent(all & !F_CSUM), all & !(F_CSUM | F_HOST_TSO4));
         let no_guest_csum = all & !F_GUEST_CSUM;
-        assert_eq!(consistent(no_guest_csum), no_guest_csum & !F_GUEST_TSO4);
+        let without = !(F_GUEST_TSO4 | F_MRG_RXBUF);
+        assert_eq!(consistent(no_guest_csum), no_guest_csum & without);
         let no_mrg = all & !F_MRG_RXBUF;
         assert_eq!(consistent(no_mrg), no_mrg & !F_GUEST_TSO4);
-        assert_eq!(consistent(F_MAC), F_MAC);
+        let no_tso = all & !F_GUEST_TSO4;
+        assert_eq!(consistent(no_tso), no_tso & !F_MRG_RXBUF, "merging only for big frames");
+        assert_eq!(consistent(F_MAC | F_MRG_RXBUF), F_MAC);
     }
 
     #[test]
