@@ -24,6 +24,7 @@ pub mod gic;
 pub mod global;
 pub mod irq;
 pub mod log;
+pub mod mem;
 pub mod mmio;
 pub mod mmu;
 pub mod serve;

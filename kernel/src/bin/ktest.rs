@@ -412,7 +412,23 @@ fn nic_settles_idle(ctx: &mut Ctx) -> TestResult {
     Ok(())
 }
 
+/// The kernel's memcpy (mem.rs) against a byte-by-byte copy, every
+/// alignment of both ends and lengths around each of its paths.
+fn memcpy_copies_every_alignment(_: &mut Ctx) -> TestResult {
+    match bedrock_kernel::mem::check_memcpy() {
+        Ok(()) => Ok(()),
+        Err((s, d, n)) => {
+            println!("    memcpy of {n} bytes, source +{s}, destination +{d}: wrong");
+            Err("memcpy copied wrong bytes or outside its range")
+        }
+    }
+}
+
 const TESTS: &[(&str, Test)] = &[
+    (
+        "memcpy_copies_every_alignment",
+        memcpy_copies_every_alignment,
+    ),
     ("clock_advances", clock_advances),
     ("timer_interrupt_wakes_wfi", timer_interrupt_wakes_wfi),
     (
