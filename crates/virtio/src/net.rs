@@ -349,7 +349,11 @@ mod tests {
         let no_mrg = all & !F_MRG_RXBUF;
         assert_eq!(consistent(no_mrg), no_mrg & !F_GUEST_TSO4);
         let no_tso = all & !F_GUEST_TSO4;
-        assert_eq!(consistent(no_tso), no_tso & !F_MRG_RXBUF, "merging only for big frames");
+        assert_eq!(
+            consistent(no_tso),
+            no_tso & !F_MRG_RXBUF,
+            "merging only for big frames"
+        );
         assert_eq!(consistent(F_MAC | F_MRG_RXBUF), F_MAC);
     }
 
