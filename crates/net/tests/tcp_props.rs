@@ -64,46 +64,21 @@ struct Step {
     sack: Option<(i16, u16)>,
 }
 
-fn step() -> impl Strategy<Value = Step> {
-    (
-        control(),
-        any::<bool>(),
-        prop_oneof![3 => Just(0i16), 1 => -40i16..1500],
-        prop_oneof![3 => Just(0i16), 1 => -40i16..1500],
-        prop_oneof![Just(0u16), any::<u16>()],
-        0usize..1400,
-        prop_oneof![Just(80u16), 1u16..4],
-        prop_oneof![Just(0u16), 0u16..3000],
-        0u8..8,
-        proptest::option::of((-3000i16..3000, any::<u16>())),
-    )
-        .prop_map(
-            |(
-                control,
-                with_ack,
-                seq_delta,
-                ack_delta,
-                window,
-                payload,
-                port,
-                advance_ms,
-                app,
-                sack,
-            )| {
-                Step {
-                    control,
-                    with_ack,
-                    seq_delta,
-                    ack_delta,
-                    window,
-                    payload,
-                    port,
-                    advance_ms,
-                    app,
-                    sack,
-                }
-            },
-        )
+prop_compose! {
+    fn step()(
+        control in control(),
+        with_ack in any::<bool>(),
+        seq_delta in prop_oneof![3 => Just(0i16), 1 => -40i16..1500],
+        ack_delta in prop_oneof![3 => Just(0i16), 1 => -40i16..1500],
+        window in prop_oneof![Just(0u16), any::<u16>()],
+        payload in 0usize..1400,
+        port in prop_oneof![Just(80u16), 1u16..4],
+        advance_ms in prop_oneof![Just(0u16), 0u16..3000],
+        app in 0u8..8,
+        sack in proptest::option::of((-3000i16..3000, any::<u16>())),
+    ) -> Step {
+        Step { control, with_ack, seq_delta, ack_delta, window, payload, port, advance_ms, app, sack }
+    }
 }
 
 proptest! {
