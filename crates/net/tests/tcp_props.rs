@@ -3,10 +3,10 @@
 //! segments, clock jumps and application calls makes the socket set
 //! panic or lose track of its slots.
 
-use bedrock_net::phy::Link;
+use bedrock_net::phy::{frames, Link};
 use bedrock_net::tcp::SeqNumber;
 use bedrock_net::wire::tcp::MAX_SACK_BLOCKS;
-use bedrock_net::wire::{ethernet, EtherType, EthernetFrame, EthernetRepr, Ipv4Packet, Ipv4Repr};
+use bedrock_net::wire::{EtherType, EthernetFrame, Ipv4Packet};
 use bedrock_net::wire::{Protocol, TcpControl, TcpPacket, TcpRepr, TcpTimestamps};
 use bedrock_net::{Config, Duration, EthernetAddress, Instant, Interface, Ipv4Address, TcpStack};
 use proptest::prelude::*;
@@ -27,25 +27,8 @@ fn control() -> impl Strategy<Value = TcpControl> {
 
 /// An Ethernet frame from the peer carrying `tcp`.
 fn frame(tcp: &[u8]) -> Vec<u8> {
-    let ip = Ipv4Repr {
-        src_addr: PEER_IP,
-        dst_addr: US_IP,
-        protocol: Protocol::Tcp,
-        payload_len: tcp.len(),
-        ttl: 64,
-    };
-    let mut f = vec![0u8; ethernet::HEADER_LEN + ip.buffer_len()];
-    let mut eth = EthernetFrame::new_unchecked(&mut f[..]);
-    EthernetRepr {
-        src_addr: PEER,
-        dst_addr: US,
-        ethertype: EtherType::Ipv4,
-    }
-    .emit(&mut eth);
-    let mut p = Ipv4Packet::new_unchecked(eth.payload_mut());
-    ip.emit(&mut p);
-    p.payload_mut().copy_from_slice(tcp);
-    f
+    let f = frames::ipv4(PEER, US, PEER_IP, US_IP, Protocol::Tcp, tcp).unwrap();
+    f.as_slice().to_vec()
 }
 
 /// One step of a conversation with the stack.

@@ -11,11 +11,11 @@ use std::vec::Vec;
 
 use super::*;
 use crate::iface::{Config, Interface};
-use crate::phy::{End, Link};
+use crate::phy::{frames, End, Link};
 use crate::time::{Duration, Instant};
 use crate::wire::tcp::MAX_SACK_BLOCKS;
-use crate::wire::{ethernet, ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress};
-use crate::wire::{EthernetFrame, EthernetRepr, Ipv4Address, Ipv4Packet, Ipv4Repr, Protocol};
+use crate::wire::{ArpOperation, ArpRepr, EtherType, EthernetAddress};
+use crate::wire::{EthernetFrame, Ipv4Address, Ipv4Packet, Ipv4Repr, Protocol};
 use crate::wire::{TcpControl, TcpPacket, TcpRepr};
 
 mod hostile;
@@ -123,16 +123,8 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
             target_hardware_addr: EthernetAddress::UNSPECIFIED,
             target_protocol_addr: OUR_IP,
         };
-        let mut f = std::vec![0u8; ethernet::HEADER_LEN + arp.buffer_len()];
-        let mut frame = EthernetFrame::new_unchecked(&mut f[..]);
-        EthernetRepr {
-            src_addr: PEER_MAC,
-            dst_addr: EthernetAddress::BROADCAST,
-            ethertype: EtherType::Arp,
-        }
-        .emit(&mut frame);
-        arp.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));
-        assert!(h.peer.send(&f));
+        let f = frames::arp(EthernetAddress::BROADCAST, &arp).unwrap();
+        assert!(h.peer.send(f.as_slice()));
         h.iface.poll(h.now, &mut h.dev);
         while h.peer.recv().is_some() {}
         h
@@ -193,25 +185,8 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
     }
 
     fn queue_bytes_from(&mut self, src: Ipv4Address, tcp: &[u8]) {
-        let ip = Ipv4Repr {
-            src_addr: src,
-            dst_addr: OUR_IP,
-            protocol: Protocol::Tcp,
-            payload_len: tcp.len(),
-            ttl: 64,
-        };
-        let mut f = std::vec![0u8; ethernet::HEADER_LEN + ip.buffer_len()];
-        let mut frame = EthernetFrame::new_unchecked(&mut f[..]);
-        EthernetRepr {
-            src_addr: PEER_MAC,
-            dst_addr: OUR_MAC,
-            ethertype: EtherType::Ipv4,
-        }
-        .emit(&mut frame);
-        let mut packet = Ipv4Packet::new_unchecked(frame.payload_mut());
-        ip.emit(&mut packet);
-        packet.payload_mut().copy_from_slice(tcp);
-        assert!(self.peer.send(&f));
+        let f = frames::ipv4(PEER_MAC, OUR_MAC, src, OUR_IP, Protocol::Tcp, tcp).unwrap();
+        assert!(self.peer.send(f.as_slice()));
     }
 
     /// Sends `seg` from the peer and returns every segment we sent back.
@@ -271,16 +246,8 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
             target_hardware_addr: OUR_MAC,
             target_protocol_addr: OUR_IP,
         };
-        let mut f = std::vec![0u8; ethernet::HEADER_LEN + arp.buffer_len()];
-        let mut frame = EthernetFrame::new_unchecked(&mut f[..]);
-        EthernetRepr {
-            src_addr: PEER_MAC,
-            dst_addr: OUR_MAC,
-            ethertype: EtherType::Arp,
-        }
-        .emit(&mut frame);
-        arp.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));
-        assert!(self.peer.send(&f));
+        let f = frames::arp(OUR_MAC, &arp).unwrap();
+        assert!(self.peer.send(f.as_slice()));
     }
 
     /// Moves the clock to `ms` milliseconds after [`T0`] and polls.
