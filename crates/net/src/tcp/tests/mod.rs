@@ -60,23 +60,30 @@ pub(crate) struct Seg {
     pub payload: Vec<u8>,
 }
 
+impl Seg {
+    /// A segment without flags, options or payload.
+    pub fn plain(src_port: u16, dst_port: u16, seq: u32, ack: Option<u32>, window: u16) -> Seg {
+        Seg {
+            src_port,
+            dst_port,
+            control: TcpControl::None,
+            psh: false,
+            seq,
+            ack,
+            window,
+            mss: None,
+            sack_permitted: false,
+            wscale: None,
+            ts: None,
+            sack: Vec::new(),
+            payload: Vec::new(),
+        }
+    }
+}
+
 /// Template of what the peer sends: the first data segment after its SYN.
 pub(crate) fn send_templ() -> Seg {
-    Seg {
-        src_port: PEER_PORT,
-        dst_port: PORT,
-        control: TcpControl::None,
-        psh: false,
-        seq: PEER_ISN + 1,
-        ack: None,
-        window: 64240,
-        mss: None,
-        sack_permitted: false,
-        wscale: None,
-        ts: None,
-        sack: Vec::new(),
-        payload: Vec::new(),
-    }
+    Seg::plain(PEER_PORT, PORT, PEER_ISN + 1, None, 64240)
 }
 
 /// The peer's SYN (Linux-like: MSS 1460).
@@ -137,20 +144,26 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
 
     /// Template of what we send once established, nothing sent yet.
     pub fn recv_templ(&self) -> Seg {
+        Seg::plain(PORT, PEER_PORT, self.ours(1), Some(PEER_ISN + 1), RX as u16)
+    }
+
+    /// Sends the peer's `syn` and returns our one answer; its sequence
+    /// number is our ISN from then on ([`H::iss`]).
+    #[track_caller]
+    pub fn syn_ack_to(&mut self, syn: &Seg) -> Seg {
+        let out = self.send(syn);
+        assert_eq!(out.len(), 1, "{out:?}");
+        self.iss = out[0].seq;
+        out[0].clone()
+    }
+
+    /// The SYN-ACK we answer [`syn`] with: our ISN, our MSS of 1460.
+    pub fn our_syn_ack(&self) -> Seg {
         Seg {
-            src_port: PORT,
-            dst_port: PEER_PORT,
-            control: TcpControl::None,
-            psh: false,
-            seq: self.ours(1),
-            ack: Some(PEER_ISN + 1),
-            window: RX as u16,
-            mss: None,
-            sack_permitted: false,
-            wscale: None,
-            ts: None,
-            sack: Vec::new(),
-            payload: Vec::new(),
+            control: TcpControl::Syn,
+            seq: self.ours(0),
+            mss: Some(1460),
+            ..self.recv_templ()
         }
     }
 
@@ -261,21 +274,11 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
     /// in the SYN.
     #[track_caller]
     pub fn handshake_mss(&mut self, peer_mss: Option<u16>) -> Handle {
-        let out = self.send(&Seg {
+        let syn_ack = self.syn_ack_to(&Seg {
             mss: peer_mss,
             ..syn()
         });
-        assert_eq!(out.len(), 1, "{out:?}");
-        self.iss = out[0].seq;
-        assert_eq!(
-            out[0],
-            Seg {
-                control: TcpControl::Syn,
-                seq: self.ours(0),
-                mss: Some(1460),
-                ..self.recv_templ()
-            }
-        );
+        assert_eq!(syn_ack, self.our_syn_ack());
         let ack = Seg {
             ack: Some(self.ours(1)),
             ..send_templ()

@@ -21,21 +21,16 @@ fn handshake_sack<const N: usize, const RX: usize, const TX: usize>(
     offer: bool,
     expect: bool,
 ) -> Handle {
-    let out = h.send(&Seg {
+    let syn_ack = h.syn_ack_to(&Seg {
         mss: Some(mss),
         sack_permitted: offer,
         ..syn()
     });
-    assert_eq!(out.len(), 1, "{out:?}");
-    h.iss = out[0].seq;
     assert_eq!(
-        out[0],
+        syn_ack,
         Seg {
-            control: TcpControl::Syn,
-            seq: h.ours(0),
-            mss: Some(1460),
             sack_permitted: expect,
-            ..h.recv_templ()
+            ..h.our_syn_ack()
         }
     );
     assert_eq!(h.send(&h.ack_seg(PEER_ISN + 1, 1)), vec![]);

@@ -14,11 +14,9 @@ const TW_MS: u64 = crate::limits::TCP_TIME_WAIT.0 / 1000;
 #[test]
 fn listen_syn_gets_syn_ack_with_our_mss() {
     let mut h = Hd::new();
-    let out = h.send(&syn());
-    assert_eq!(out.len(), 1);
-    h.iss = out[0].seq;
+    let syn_ack = h.syn_ack_to(&syn());
     assert_eq!(
-        out[0],
+        syn_ack,
         Seg {
             control: TcpControl::Syn,
             seq: h.ours(0),
