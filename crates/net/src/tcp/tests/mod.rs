@@ -303,6 +303,24 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
             ..send_templ()
         }
     }
+
+    /// The peer's FIN at `seq`, acknowledging our bytes up to `ours(off)`.
+    pub fn fin_seg(&self, seq: u32, off: u32) -> Seg {
+        Seg {
+            control: TcpControl::Fin,
+            ..self.ack_seg(seq, off)
+        }
+    }
+
+    /// [`H::handshake`], then our close and the poll that sends our FIN
+    /// (FIN-WAIT-1, nothing from the peer yet).
+    #[track_caller]
+    pub fn handshake_then_close(&mut self) -> Handle {
+        let handle = self.handshake();
+        self.stack.close(handle);
+        self.poll();
+        handle
+    }
 }
 
 impl Seg {

@@ -616,10 +616,7 @@ fn established_receive_window_closes_and_reopens() {
 fn passive_close() {
     let mut h = Hd::new();
     let handle = h.handshake();
-    let fin = Seg {
-        control: TcpControl::Fin,
-        ..h.ack_seg(PEER_ISN + 1, 1)
-    };
+    let fin = h.fin_seg(PEER_ISN + 1, 1);
     assert_eq!(
         h.send(&fin),
         vec![Seg {
@@ -654,10 +651,7 @@ fn passive_close() {
 fn close_wait_retransmitted_fin_is_acked() {
     let mut h = Hd::new();
     let handle = h.handshake();
-    let fin = Seg {
-        control: TcpControl::Fin,
-        ..h.ack_seg(PEER_ISN + 1, 1)
-    };
+    let fin = h.fin_seg(PEER_ISN + 1, 1);
     h.send(&fin);
     let ack = Seg {
         ack: Some(PEER_ISN + 2),
@@ -690,10 +684,7 @@ fn active_close_through_time_wait() {
         ..h.ack_seg(PEER_ISN + 1, 2)
     };
     h.send(&data);
-    let fin = Seg {
-        control: TcpControl::Fin,
-        ..h.ack_seg(PEER_ISN + 11, 2)
-    };
+    let fin = h.fin_seg(PEER_ISN + 11, 2);
     assert_eq!(
         h.send(&fin),
         vec![Seg {
@@ -717,13 +708,8 @@ fn active_close_through_time_wait() {
 #[test]
 fn fin_wait_1_fin_with_ack_goes_straight_to_time_wait() {
     let mut h = Hd::new();
-    let handle = h.handshake();
-    h.stack.close(handle);
-    h.poll();
-    let fin_ack = Seg {
-        control: TcpControl::Fin,
-        ..h.ack_seg(PEER_ISN + 1, 2)
-    };
+    let handle = h.handshake_then_close();
+    let fin_ack = h.fin_seg(PEER_ISN + 1, 2);
     assert_eq!(
         h.send(&fin_ack),
         vec![Seg {
@@ -738,14 +724,9 @@ fn fin_wait_1_fin_with_ack_goes_straight_to_time_wait() {
 #[test]
 fn simultaneous_close_through_closing() {
     let mut h = Hd::new();
-    let handle = h.handshake();
-    h.stack.close(handle);
-    h.poll();
+    let handle = h.handshake_then_close();
     // The peer's FIN crosses ours: it does not acknowledge our FIN.
-    let fin = Seg {
-        control: TcpControl::Fin,
-        ..h.ack_seg(PEER_ISN + 1, 1)
-    };
+    let fin = h.fin_seg(PEER_ISN + 1, 1);
     assert_eq!(
         h.send(&fin),
         vec![Seg {

@@ -248,10 +248,7 @@ fn isn_differs_per_tuple_and_grows_over_time() {
 fn lost_fin_is_retransmitted_in_last_ack() {
     let mut h = Hd::new();
     let handle = h.handshake();
-    h.send(&Seg {
-        control: TcpControl::Fin,
-        ..h.ack_seg(PEER_ISN + 1, 1)
-    });
+    h.send(&h.fin_seg(PEER_ISN + 1, 1));
     h.stack.close(handle);
     let fin = h.poll();
     assert_eq!(fin[0].control, TcpControl::Fin);
