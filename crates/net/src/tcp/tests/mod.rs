@@ -86,6 +86,17 @@ pub(crate) fn send_templ() -> Seg {
     Seg::plain(PEER_PORT, PORT, PEER_ISN + 1, None, 64240)
 }
 
+/// The peer's `payload` at offset `off` of its stream (the first data
+/// byte is offset 0), acknowledging `ack`.
+pub(crate) fn data_seg(off: usize, payload: &[u8], ack: u32) -> Seg {
+    Seg {
+        seq: PEER_ISN + 1 + off as u32,
+        ack: Some(ack),
+        payload: payload.to_vec(),
+        ..send_templ()
+    }
+}
+
 /// The peer's SYN (Linux-like: MSS 1460).
 pub(crate) fn syn() -> Seg {
     Seg {
@@ -304,6 +315,15 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
         }
     }
 
+    /// Our segment without data at `ours(off)`, acknowledging `ack`.
+    pub fn our_ack(&self, off: u32, ack: u32) -> Seg {
+        Seg {
+            seq: self.ours(off),
+            ack: Some(ack),
+            ..self.recv_templ()
+        }
+    }
+
     /// The peer's FIN at `seq`, acknowledging our bytes up to `ours(off)`.
     pub fn fin_seg(&self, seq: u32, off: u32) -> Seg {
         Seg {
@@ -312,14 +332,23 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
         }
     }
 
-    /// [`H::handshake`], then our close and the poll that sends our FIN
-    /// (FIN-WAIT-1, nothing from the peer yet).
+    /// A new test stack with one connection that [`H::handshake`]
+    /// established.
     #[track_caller]
-    pub fn handshake_then_close(&mut self) -> Handle {
-        let handle = self.handshake();
-        self.stack.close(handle);
-        self.poll();
-        handle
+    pub fn established() -> (Self, Handle) {
+        let mut h = Self::new();
+        let handle = h.handshake();
+        (h, handle)
+    }
+
+    /// [`H::established`], then our close and the poll that sends our FIN:
+    /// FIN-WAIT-1, nothing from the peer yet.
+    #[track_caller]
+    pub fn fin_wait_1() -> (Self, Handle) {
+        let (mut h, handle) = Self::established();
+        h.stack.close(handle);
+        h.poll();
+        (h, handle)
     }
 }
 
