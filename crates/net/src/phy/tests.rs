@@ -55,6 +55,14 @@ fn fault_run(config: FaultConfig, seed: u32, frames: u8) -> (Vec<Vec<u8>>, Fault
     (receive_all(&mut dev), dev.stats())
 }
 
+/// A configuration with one fault at 100% (`field` picks it), the others
+/// off.
+fn always(field: fn(&mut FaultConfig) -> &mut u8) -> FaultConfig {
+    let mut config = FaultConfig::default();
+    *field(&mut config) = 100;
+    config
+}
+
 #[test]
 fn no_faults_is_transparent() {
     let (got, stats) = fault_run(FaultConfig::default(), 1, 5);
@@ -64,22 +72,14 @@ fn no_faults_is_transparent() {
 
 #[test]
 fn drop_everything() {
-    let config = FaultConfig {
-        drop_pct: 100,
-        ..Default::default()
-    };
-    let (got, stats) = fault_run(config, 7, 5);
+    let (got, stats) = fault_run(always(|c| &mut c.drop_pct), 7, 5);
     assert!(got.is_empty());
     assert_eq!(stats.dropped, 5);
 }
 
 #[test]
 fn duplicate_everything() {
-    let config = FaultConfig {
-        duplicate_pct: 100,
-        ..Default::default()
-    };
-    let (got, stats) = fault_run(config, 7, 3);
+    let (got, stats) = fault_run(always(|c| &mut c.duplicate_pct), 7, 3);
     let want: Vec<Vec<u8>> = (0..3).flat_map(|i| [vec![i; 4], vec![i; 4]]).collect();
     assert_eq!(got, want);
     assert_eq!(stats.duplicated, 3);
@@ -87,22 +87,14 @@ fn duplicate_everything() {
 
 #[test]
 fn reorder_swaps_pairs() {
-    let config = FaultConfig {
-        reorder_pct: 100,
-        ..Default::default()
-    };
-    let (got, _) = fault_run(config, 7, 5);
+    let (got, _) = fault_run(always(|c| &mut c.reorder_pct), 7, 5);
     let order: Vec<u8> = got.iter().map(|f| f[0]).collect();
     assert_eq!(order, vec![1, 0, 3, 2, 4]);
 }
 
 #[test]
 fn corrupt_flips_exactly_one_bit() {
-    let config = FaultConfig {
-        corrupt_pct: 100,
-        ..Default::default()
-    };
-    let (got, stats) = fault_run(config, 99, 20);
+    let (got, stats) = fault_run(always(|c| &mut c.corrupt_pct), 99, 20);
     assert_eq!(stats.corrupted, 20);
     for (i, f) in got.iter().enumerate() {
         let flipped: u32 = f.iter().map(|b| (b ^ i as u8).count_ones()).sum();
