@@ -79,7 +79,7 @@ pub const fn assert_fits<S: crate::Service + Persist>(body: usize, out: usize, c
 pub struct LogFull;
 
 /// Bytes of length prefix in front of each record in a [`ChangeLog`].
-const LEN_BYTES: usize = 2;
+pub(crate) const LEN_BYTES: usize = 2;
 
 /// Change records waiting for the host, `N` bytes of them: what an app
 /// keeps to implement [`Persist::drain_changes`]. Records are kept whole
@@ -113,17 +113,33 @@ impl<const N: usize> ChangeLog<N> {
     /// its fields without assembling them first).
     pub fn record(&mut self, parts: &[&[u8]]) -> Result<(), LogFull> {
         let bytes: usize = parts.iter().map(|p| p.len()).sum();
-        if !self.has_room(bytes) {
+        self.record_with(bytes, |out| {
+            let mut at = 0;
+            for part in parts {
+                out[at..at + part.len()].copy_from_slice(part);
+                at += part.len();
+            }
+            at
+        })
+    }
+
+    /// Records one change that `write` puts in place: it is handed `max`
+    /// bytes and returns how many of them it wrote (more than `max` counts
+    /// as `max`). `LogFull`, and `write` is not called, when `max` bytes
+    /// do not fit now.
+    pub fn record_with(
+        &mut self,
+        max: usize,
+        write: impl FnOnce(&mut [u8]) -> usize,
+    ) -> Result<(), LogFull> {
+        if !self.has_room(max) {
             return Err(LogFull);
         }
-        let mut at = self.len;
-        self.buf[at..at + LEN_BYTES].copy_from_slice(&(bytes as u16).to_le_bytes());
-        at += LEN_BYTES;
-        for part in parts {
-            self.buf[at..at + part.len()].copy_from_slice(part);
-            at += part.len();
-        }
-        self.len = at;
+        let start = self.len + LEN_BYTES;
+        let n = write(&mut self.buf[start..start + max]).min(max);
+        // n <= max, and has_room checked max <= u16::MAX.
+        self.buf[self.len..start].copy_from_slice(&(n as u16).to_le_bytes());
+        self.len = start + n;
         Ok(())
     }
 
@@ -187,6 +203,25 @@ mod tests {
         assert_eq!(log.record(&[]), Err(LogFull));
         assert_eq!(drained(&mut log), [b"12345678"]);
         assert!(log.has_room(8));
+    }
+
+    #[test]
+    fn a_record_written_in_place_keeps_what_was_written() {
+        let mut log = ChangeLog::<10>::new();
+        assert_eq!(log.record_with(9, |_| unreachable!()), Err(LogFull));
+        log.record_with(8, |out| {
+            assert_eq!(out.len(), 8);
+            out[..3].copy_from_slice(b"abc");
+            3
+        })
+        .unwrap();
+        // Claiming more than it was given keeps the `max` bytes.
+        log.record_with(3, |out| {
+            out.copy_from_slice(b"xyz");
+            99
+        })
+        .unwrap();
+        assert_eq!(drained(&mut log), [&b"abc"[..], b"xyz"]);
     }
 
     #[test]
