@@ -47,7 +47,6 @@ mod tests {
     extern crate std;
     use super::*;
     use crate::{dispatch, route, Ctx, Outcome, Route, Service};
-    use bedrock_http::{parse_request, Header, Limits, Status};
 
     struct Api;
 
@@ -75,14 +74,8 @@ mod tests {
 
     /// The status and the CORS headers of the answer to `head`.
     fn cors(head: &str) -> (u16, [Option<std::string::String>; 4]) {
-        let mut headers = [Header::EMPTY; 8];
-        let Ok(Status::Complete((request, _))) =
-            parse_request(head.as_bytes(), &mut headers, &Limits::default())
-        else {
-            panic!("{head:?} parses")
-        };
         let mut out = [0u8; 256];
-        let reply = dispatch(&mut Api, &request, b"", &mut out).reply;
+        let reply = crate::with_request(head, |r| dispatch(&mut Api, r, b"", &mut out).reply);
         let value = |name: &str| {
             reply
                 .extra_headers()

@@ -52,3 +52,14 @@ pub use reply::{
 };
 pub use route::{Outcome, Route};
 pub use url::Url;
+
+/// A request parsed from `head`, for unit tests that need one.
+#[cfg(test)]
+fn with_request<R>(head: &str, f: impl FnOnce(&Request<'_, '_>) -> R) -> R {
+    use bedrock_http::{parse_request, Header, Limits, Status};
+    let mut headers = [Header::EMPTY; 8];
+    match parse_request(head.as_bytes(), &mut headers, &Limits::default()) {
+        Ok(Status::Complete((request, _))) => f(&request),
+        other => panic!("{head:?} does not parse: {other:?}"),
+    }
+}

@@ -78,7 +78,6 @@ impl Url {
 mod tests {
     extern crate std;
     use super::*;
-    use bedrock_http::{parse_request, Header, Limits, Status};
     use std::string::String;
 
     #[test]
@@ -97,22 +96,18 @@ mod tests {
     }
 
     fn host_of(head: &str) -> Result<std::vec::Vec<u8>, u16> {
-        let mut headers = [Header::EMPTY; 8];
-        let Ok(Status::Complete((request, _))) =
-            parse_request(head.as_bytes(), &mut headers, &Limits::default())
-        else {
-            panic!("{head:?} parses")
-        };
-        let mut out = [0u8; 0];
-        let cx = Ctx {
-            request: &request,
-            params: crate::Params::new(),
-            body: b"",
-            out: &mut out,
-        };
-        let stream = Stream::new(1, 0).with_host(&cx).map_err(|r| r.status)?;
-        assert_eq!(Ok(stream.note.as_bytes()), cx.host());
-        Ok(stream.note.as_bytes().to_vec())
+        crate::with_request(head, |request| {
+            let mut out = [0u8; 0];
+            let cx = Ctx {
+                request,
+                params: crate::Params::new(),
+                body: b"",
+                out: &mut out,
+            };
+            let stream = Stream::new(1, 0).with_host(&cx).map_err(|r| r.status)?;
+            assert_eq!(Ok(stream.note.as_bytes()), cx.host());
+            Ok(stream.note.as_bytes().to_vec())
+        })
     }
 
     #[test]

@@ -53,6 +53,16 @@ fn listed<const L: usize>(r: &Records<N4, 3, L>) -> Vec<(u64, u32)> {
     r.store().iter().map(|(id, n)| (id, n.0)).collect()
 }
 
+/// Full: 1, 2 and 3 under ids 1 to 3, their change records taken.
+fn full() -> Three {
+    let mut r = Three::new();
+    for n in 1..=3 {
+        assert_eq!(r.create(Num(n)), Ok(u64::from(n)));
+        drained(&mut r);
+    }
+    r
+}
+
 /// A fresh set with `records` replayed, each accepted.
 fn replayed(records: &[Vec<u8>]) -> Three {
     let mut again = Three::new();
@@ -83,11 +93,7 @@ fn each_change_is_one_record_and_reads_are_none() {
 
 #[test]
 fn the_store_is_full_at_n_and_ids_survive_delete_all() {
-    let mut r = Three::new();
-    for n in 0..3 {
-        r.create(Num(n)).unwrap();
-        drained(&mut r);
-    }
+    let mut r = full();
     assert_eq!(r.create(Num(9)), Err(N4::FULL));
     assert!(drained(&mut r).is_empty());
     r.delete_all().unwrap();
@@ -154,11 +160,7 @@ fn records_replay_into_the_same_store_and_damage_is_refused() {
 
 #[test]
 fn a_snapshot_rebuilds_the_records_and_the_next_id() {
-    let mut r = Three::new();
-    for n in 1..=3 {
-        r.create(Num(n)).unwrap();
-        drained(&mut r);
-    }
+    let mut r = full();
     r.delete(3).unwrap();
     let mut records = Vec::new();
     r.snapshot(&mut |c| records.push(c.to_vec()));
@@ -201,11 +203,7 @@ fn put_record_needs_room_for_the_longest() {
 
 #[test]
 fn the_records_stream_as_one_json_array_in_pieces() {
-    let mut r = Three::new();
-    for n in 1..=3 {
-        r.create(Num(n)).unwrap();
-        drained(&mut r);
-    }
+    let r = full();
     let mut stream = Stream::new(1, 0);
     let mut body = Vec::new();
     // Room for one item (and a comma and a bracket) a piece.
