@@ -9,7 +9,7 @@
 
 use bedrock_json::{JsonError, JsonWriter, SliceSink};
 use bedrock_store::Text;
-use bedrock_web::{allow_any_origin, log_bytes, route, Ctx, JsonBody, Outcome, Persist, Record};
+use bedrock_web::{allow_any_origin, log_bytes, route, Ctx, JsonBody, Outcome, Record};
 use bedrock_web::{Records, Reject, Reply, Request, Route, Service, Stream, Url, JSON};
 
 /// Todos kept at most (507 past it).
@@ -222,23 +222,5 @@ impl Service for Todos {
     }
 }
 
-/// The host takes, replays and snapshots the todos' change records.
-impl Persist for Todos {
-    const MAX_CHANGE: usize = List::MAX_CHANGE;
-
-    fn drain_changes(&mut self, sink: &mut dyn FnMut(&[u8])) {
-        self.todos.drain_changes(sink);
-    }
-
-    fn replay(&mut self, record: &[u8]) -> bool {
-        self.todos.replay(record)
-    }
-
-    fn clear(&mut self) {
-        self.todos.clear();
-    }
-
-    fn snapshot(&self, sink: &mut dyn FnMut(&[u8])) {
-        self.todos.snapshot(sink);
-    }
-}
+// The host takes, replays and snapshots the todos' change records.
+bedrock_web::persist_records!(Todos, todos: List);

@@ -1,11 +1,10 @@
 //! The routes of the Hotel API and how the app answers them.
 
 use bedrock_store::Store;
-use bedrock_web::{route, Ctx, Outcome, Persist, Records, Reject, Reply, Route, Service};
+use bedrock_web::{route, Ctx, Outcome, Records, Reject, Reply, Route, Service};
 use bedrock_web::{Stream, JSON};
 
 use crate::body::parse_hotel;
-use crate::change::MAX_CHANGE_BYTES;
 use crate::limits::{CAPACITY, CHANGE_LOG_BYTES};
 use crate::page::{index_reply, page_reply};
 use crate::record::Hotel;
@@ -15,10 +14,12 @@ use crate::record::Hotel;
 pub const LIST_STREAM: u32 = 1;
 
 /// The app's state: every hotel, and the changes requests made that the
-/// host has not taken yet (see [`Persist`]).
+/// host has not taken yet (see `bedrock_web::Persist`).
 pub struct Hotels {
-    hotels: Records<Hotel, CAPACITY, CHANGE_LOG_BYTES>,
+    hotels: HotelRecords,
 }
+
+type HotelRecords = Records<Hotel, CAPACITY, CHANGE_LOG_BYTES>;
 
 impl Default for Hotels {
     fn default() -> Self {
@@ -140,25 +141,6 @@ impl Service for Hotels {
     }
 }
 
-/// Each create, update and delete is one record (`bedrock_web::Records`,
-/// a hotel as in `change`); replay rebuilds the store with the same ids.
-impl Persist for Hotels {
-    const MAX_CHANGE: usize = MAX_CHANGE_BYTES;
-
-    fn drain_changes(&mut self, sink: &mut dyn FnMut(&[u8])) {
-        self.hotels.drain_changes(sink);
-    }
-
-    fn replay(&mut self, record: &[u8]) -> bool {
-        self.hotels.replay(record)
-    }
-
-    fn clear(&mut self) {
-        self.hotels.clear();
-    }
-
-    /// Every hotel as a put, then the next id.
-    fn snapshot(&self, sink: &mut dyn FnMut(&[u8])) {
-        self.hotels.snapshot(sink);
-    }
-}
+// Each create, update and delete is one change record (`Records`, a hotel
+// as in `change`); replay rebuilds the store with the same ids.
+bedrock_web::persist_records!(Hotels, hotels: HotelRecords);

@@ -9,7 +9,7 @@
 //! that keeps data hands its changes to its host ([`Persist`],
 //! [`ChangeLog`]). Beside that, what most apps would otherwise write by
 //! hand: records kept in a store with every change recorded
-//! ([`Records`]), JSON bodies read member by member and JSON replies
+//! ([`Records`], [`persist_records!`]), JSON bodies read member by member and JSON replies
 //! ([`JsonBody`], [`Reply::json`]), CORS ([`allow_any_origin`]) and
 //! absolute URLs from the request's `Host` ([`Url`]). It does not read
 //! sockets, keep connections, write anything down or know any app (that

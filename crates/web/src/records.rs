@@ -257,5 +257,34 @@ impl<T: Record, const N: usize, const LOG: usize> Persist for Records<T, N, LOG>
     }
 }
 
+/// Implements [`Persist`] for an app whose data is its [`Records`]:
+/// `persist_records!(Todos, todos: List)` hands each of the host's calls
+/// into `Todos` to its field `todos`, of type `List`, so the app's change
+/// records are those of its records.
+#[macro_export]
+macro_rules! persist_records {
+    ($app:ty, $field:ident: $records:ty) => {
+        impl $crate::Persist for $app {
+            const MAX_CHANGE: usize = <$records as $crate::Persist>::MAX_CHANGE;
+
+            fn drain_changes(&mut self, sink: &mut dyn FnMut(&[u8])) {
+                $crate::Persist::drain_changes(&mut self.$field, sink)
+            }
+
+            fn replay(&mut self, change: &[u8]) -> bool {
+                $crate::Persist::replay(&mut self.$field, change)
+            }
+
+            fn clear(&mut self) {
+                $crate::Persist::clear(&mut self.$field)
+            }
+
+            fn snapshot(&self, sink: &mut dyn FnMut(&[u8])) {
+                $crate::Persist::snapshot(&self.$field, sink)
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests;

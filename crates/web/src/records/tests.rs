@@ -217,3 +217,26 @@ fn the_records_stream_as_one_json_array_in_pieces() {
     }
     assert_eq!(body, b"[1,2,3]");
 }
+
+/// An app whose data is its records.
+struct App {
+    numbers: Three,
+}
+
+crate::persist_records!(App, numbers: Three);
+
+#[test]
+fn an_app_persists_through_its_records() {
+    let mut app = App { numbers: full() };
+    assert_eq!(App::MAX_CHANGE, CHANGE_HEAD + 4);
+    app.numbers.delete(1).unwrap();
+    assert_eq!(drained(&mut app), [head(DELETE, 1)]);
+    let mut records = Vec::new();
+    app.snapshot(&mut |r| records.push(r.to_vec()));
+    app.clear();
+    assert!(app.numbers.store().is_empty());
+    for r in &records {
+        assert!(app.replay(r));
+    }
+    assert_eq!(listed(&app.numbers), [(2, 2), (3, 3)]);
+}
