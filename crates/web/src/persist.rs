@@ -89,20 +89,13 @@ pub struct ChangeLog<const N: usize> {
     len: usize,
 }
 
-impl<const N: usize> Default for ChangeLog<N> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl<const N: usize> ChangeLog<N> {
-    /// An empty log. `const`, so an app holding one can live in a `static`.
-    pub const fn new() -> Self {
-        ChangeLog {
-            buf: [0; N],
-            len: 0,
-        }
-    }
+    /// An empty log (a constant, so an app holding one can live in a
+    /// `static`).
+    pub const EMPTY: Self = ChangeLog {
+        buf: [0; N],
+        len: 0,
+    };
 
     /// Whether a record of `bytes` bytes fits now.
     pub fn has_room(&self, bytes: usize) -> bool {
@@ -180,7 +173,7 @@ mod tests {
 
     #[test]
     fn records_come_back_whole_in_order_once() {
-        let mut log = ChangeLog::<64>::new();
+        let mut log = ChangeLog::<64>::EMPTY;
         log.record(&[b"ab", b"", b"c"]).unwrap();
         log.record(&[]).unwrap();
         log.record(&[b"xyz"]).unwrap();
@@ -193,7 +186,7 @@ mod tests {
     #[test]
     fn a_record_fits_exactly_or_is_refused_whole() {
         // 2 bytes of length each: 10 bytes hold one 8-byte record.
-        let mut log = ChangeLog::<10>::new();
+        let mut log = ChangeLog::<10>::EMPTY;
         assert!(log.has_room(8));
         assert!(!log.has_room(9));
         assert_eq!(log.record(&[b"12345", b"6789"]), Err(LogFull));
@@ -207,7 +200,7 @@ mod tests {
 
     #[test]
     fn a_record_written_in_place_keeps_what_was_written() {
-        let mut log = ChangeLog::<10>::new();
+        let mut log = ChangeLog::<10>::EMPTY;
         assert_eq!(log.record_with(9, |_| unreachable!()), Err(LogFull));
         log.record_with(8, |out| {
             assert_eq!(out.len(), 8);
@@ -226,7 +219,7 @@ mod tests {
 
     #[test]
     fn clear_forgets_and_longest_record_is_u16_max() {
-        let mut log = ChangeLog::<{ 2 + 65_535 + 2 }>::new();
+        let mut log = ChangeLog::<{ 2 + 65_535 + 2 }>::EMPTY;
         assert!(log.has_room(65_535));
         assert!(!log.has_room(65_536));
         log.record(&[&[7u8; 65_535]]).unwrap();

@@ -109,7 +109,7 @@ impl<T: Record, const N: usize, const LOG: usize> Records<T, N, LOG> {
         );
         Records {
             store: Store::new(),
-            log: ChangeLog::new(),
+            log: ChangeLog::EMPTY,
         }
     }
 
