@@ -594,8 +594,9 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         if !body_expected && self.output.pending_is_empty() {
             // Nothing more to read: answered with the head parsed here
             // (the health endpoints before the app: crate::probes).
-            let response = crate::probes::reply(&request, self.stopping)
-                .unwrap_or_else(|| t.app.respond(&request, &[], &mut self.bufs.scratch));
+            let scratch = &mut self.bufs.scratch;
+            let response = crate::probes::reply(&request, self.stopping, t.app, scratch)
+                .unwrap_or_else(|| t.app.respond(&request, &[], scratch));
             let out = Outgoing {
                 output: &mut self.output,
                 server: self.config.server,
