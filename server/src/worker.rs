@@ -10,13 +10,13 @@
 //! who makes room at the connection cap (`evict`), the directory lister's
 //! turns between events, and the shutdown.
 
-use bedrock_conn::{Activity, Config, Conn, LogRecord};
+use bedrock_conn::{AccessLine, Activity, Config, Conn, LogRecord, Stamp};
 use bedrock_http::MAX_HEAD_LEN;
 
 use crate::app::{BODY_BUFFER, REPLY_BUFFER};
 use crate::evict::{self, Class};
 use crate::files::{FileCfg, Files};
-use crate::log::{AccessLog, Entry};
+use crate::log::AccessLog;
 use crate::site::Site;
 use crate::socket::Client;
 use crate::supervisor::{Common, SHUTDOWN_GRACE_MS};
@@ -41,11 +41,15 @@ const LINGER_MS: u64 = 2_000;
 const LISTENER: u64 = u64::MAX;
 const SIGNALS: u64 = u64::MAX - 1;
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\nserver at capacity.\n";
+/// The body bytes of `BUSY` (its Content-Length).
+const BUSY_BODY: u64 = 20;
 
 /// Everything the loop touches besides the connections.
 struct Env {
     log: AccessLog,
     now: u64,
+    /// The wall clock at the start of the turn (the access log's time).
+    wall_ms: u64,
     date: [u8; 29],
     date_sec: u64,
     stopping: bool,
@@ -57,7 +61,9 @@ struct Env {
 impl Env {
     fn tick_clock(&mut self) {
         self.now = sys::clock_us(sys::CLOCK_MONOTONIC);
-        let sec = sys::clock_us(sys::CLOCK_REALTIME) / 1_000_000;
+        let wall_us = sys::clock_us(sys::CLOCK_REALTIME);
+        self.wall_ms = wall_us / 1000;
+        let sec = wall_us / 1_000_000;
         if sec != self.date_sec {
             self.date_sec = sec;
             bedrock_http::format_imf_fixdate(sec, &mut self.date);
@@ -97,7 +103,7 @@ impl Slots {
         let config = env.config;
         let conn = self.conns.get(slot, || HostConn::new(config));
         let (date, now, quiet) = (env.date, env.now, env.log.quiet());
-        let mut log = logger(&mut env.log, c.peer, &date);
+        let mut log = logger(&mut env.log, c.peer, env.wall_ms);
         // The clock times each answer for the log; without one, the
         // turn's time does (a system call less per answer).
         let clock = || match quiet {
@@ -148,7 +154,7 @@ impl Slots {
             conn.peer_took(c.send_progress(env.now));
         }
         let date = env.date;
-        let mut log = logger(&mut env.log, c.peer, &date);
+        let mut log = logger(&mut env.log, c.peer, env.wall_ms);
         conn.on_timer(env.now, Some(&date), site.at(slot), &mut log);
         drop(log);
         if sending && conn.wants_close() {
@@ -168,23 +174,11 @@ impl Slots {
     }
 }
 
-/// Writes the access-log line of each request `peer` had answered.
-fn logger<'l>(
-    log: &'l mut AccessLog,
-    peer: SockAddr,
-    date: &'l [u8],
-) -> impl FnMut(&LogRecord<'_>) + 'l {
-    move |r| {
-        let entry = Entry {
-            peer,
-            method: r.method.as_bytes(),
-            target: r.target.as_bytes(),
-            status: r.status,
-            bytes: r.bytes,
-            micros: r.micros,
-        };
-        log.write(date, &entry);
-    }
+/// Writes the access-log line of each request `peer` had answered in
+/// the turn that began at `wall_ms`.
+fn logger(log: &mut AccessLog, peer: SockAddr, wall_ms: u64) -> impl FnMut(&LogRecord<'_>) + '_ {
+    let (stamp, peer) = (Stamp::Utc { unix_ms: wall_ms }, crate::log::peer(peer));
+    move |r| log.write(&AccessLine::new(r, stamp, peer))
 }
 
 fn run_inner(common: &Common<'_>, listener: i32) -> Result<(), Errno> {
@@ -219,8 +213,9 @@ fn run_inner(common: &Common<'_>, listener: i32) -> Result<(), Errno> {
     // minimum-rate limits, not by a deadline for the whole body.
     config.body_timeout_us = u64::MAX;
     let mut env = Env {
-        log: AccessLog::new(o.quiet),
+        log: AccessLog::new(o.quiet, o.log_format),
         now: 0,
+        wall_ms: 0,
         date: [b' '; 29],
         date_sec: 0,
         stopping: false,
@@ -312,15 +307,17 @@ fn accept_all(env: &mut Env, s: &mut Slots, site: &mut Site<'_>, listener: i32, 
             let _ = sys::write(fd, BUSY);
             sys::shutdown_write(fd);
             sys::close(fd);
-            let entry = Entry {
-                peer,
+            env.log.write(&AccessLine {
+                stamp: Stamp::Utc {
+                    unix_ms: env.wall_ms,
+                },
+                peer: crate::log::peer(peer),
                 method: b"-",
-                target: b"-",
+                path: b"-",
                 status: 503,
-                bytes: 20,
-                micros: 0,
-            };
-            env.log.write(&env.date, &entry);
+                bytes: BUSY_BODY,
+                duration_us: 0,
+            });
             continue;
         };
         sys::set_nodelay(fd);

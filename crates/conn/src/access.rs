@@ -68,9 +68,6 @@ pub enum LogFormat {
 }
 
 impl LogFormat {
-    /// The names [`LogFormat::from_name`] takes, for messages.
-    pub const NAMES: &'static str = "logfmt or json";
-
     /// The format called `name` (`logfmt`, `json`).
     pub fn from_name(name: &[u8]) -> Option<LogFormat> {
         match name {

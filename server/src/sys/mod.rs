@@ -378,6 +378,30 @@ pub fn fstat(fd: i32) -> Res<FileStat> {
     statx(fd, b"\0", AT_EMPTY_PATH)
 }
 
+/// What `fstatfs` says of the file system holding a file.
+pub struct FsStat {
+    /// Bytes an unprivileged writer may still take (`f_bavail` blocks).
+    pub avail_bytes: u64,
+    /// Mounted read-only (`ST_RDONLY` in `f_flags`).
+    pub read_only: bool,
+}
+
+/// `fstatfs(fd)`. `struct statfs` has the same layout on x86_64 and
+/// aarch64 (64-bit words: f_type, f_bsize, f_blocks, f_bfree, f_bavail,
+/// f_files, f_ffree, f_fsid, f_namelen, f_frsize, f_flags, f_spare[4]).
+pub fn fstatfs(fd: i32) -> Res<FsStat> {
+    const ST_RDONLY: u64 = 1;
+    let mut buf = [0u64; 16]; // struct statfs is 120 bytes
+    sc3(nr::FSTATFS, fd as usize, buf.as_mut_ptr() as usize, 0)?;
+    let (bsize, bavail, frsize, flags) = (buf[1], buf[4], buf[9], buf[10]);
+    // Blocks count in fragments where the file system has them.
+    let block = if frsize > 0 { frsize } else { bsize };
+    Ok(FsStat {
+        avail_bytes: bavail.saturating_mul(block),
+        read_only: flags & ST_RDONLY != 0,
+    })
+}
+
 pub const LOCK_EX: usize = 2;
 pub const LOCK_NB: usize = 4;
 

@@ -42,6 +42,7 @@ numbers! {
     WAIT4 = 61, 260;
     KILL = 62, 129;
     FSYNC = 74, 82;
+    FSTATFS = 138, 44;
     FTRUNCATE = 77, 46;
     RT_SIGTIMEDWAIT = 128, 137;
     PRCTL = 157, 167;
