@@ -1,8 +1,10 @@
 //! The HTTP side of the server: one `bedrock_conn::Conn` per TCP slot,
 //! built the first time the slot is used, driven over the stack's sockets.
 
-use bedrock_conn::{Activity, Config as HttpConfig, Conn, LogRecord, Transport};
-use bedrock_net::tcp::{AppPhase, Handle, State, TcpStack};
+use bedrock_conn::{
+    AccessLine, Activity, Config as HttpConfig, Conn, LogRecord, Peer, Stamp, Transport, MAX_LINE,
+};
+use bedrock_net::tcp::{AppPhase, Endpoint, Handle, State, TcpStack};
 use bedrock_web::{Handler, Persist, Reply, Request, Response, Service, Stream};
 use core::cell::Cell;
 use core::mem::MaybeUninit;
@@ -10,16 +12,36 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::disk::{CommitError, Disk, Group};
 use super::{HttpConn, SLOTS};
-use crate::{info, time, warn};
+use crate::log::{enabled, Level};
+use crate::{config, time, warn};
 use bedrock_web::Reject;
 
 /// Requests answered since boot (for the counters' CPU-per-request line).
 pub static REQUESTS: AtomicU64 = AtomicU64::new(0);
 
-/// One access-log line per answered request.
-fn log_request(r: &LogRecord<'_>) {
-    REQUESTS.fetch_add(1, Ordering::Relaxed);
-    info!("{} {} {} {}us", r.method, r.target, r.status, r.micros);
+/// The access-log line of each request `peer` had answered, on the
+/// console at the info level, without the console's header: the line is
+/// bedrock_conn's access line as the hosted server writes it, in
+/// `BEDROCK_LOG_FORMAT`, its time the `uptime_us` since boot (the
+/// unikernel has no wall clock).
+fn log_request(peer: Option<Endpoint>) -> impl FnMut(&LogRecord<'_>) {
+    let peer = peer.map(|(ip, port)| Peer { ip: ip.0, port });
+    move |r| {
+        REQUESTS.fetch_add(1, Ordering::Relaxed);
+        if !enabled(Level::Info) {
+            return;
+        }
+        let stamp = Stamp::SinceBoot {
+            micros: time::now().micros(),
+        };
+        let mut line = [0u8; MAX_LINE];
+        let n = AccessLine::new(r, stamp, peer)
+            .write(config::LOG_FORMAT, &mut line)
+            .unwrap_or(0);
+        // Printable ASCII and spaces only (access.rs escapes the rest).
+        let text = core::str::from_utf8(&line[..n]).unwrap_or("");
+        let _ = core::fmt::Write::write_str(&mut crate::console::Line::new(), text);
+    }
 }
 
 /// The HTTP connections and the app they serve.
@@ -28,6 +50,8 @@ pub struct Server<S: 'static> {
     built: [bool; SLOTS],
     /// The TCP connection each slot's HTTP connection serves.
     bound: [Option<Handle>; SLOTS],
+    /// Its peer (the remote side of the TCP 4-tuple), for the log.
+    peers: [Option<Endpoint>; SLOTS],
     /// The slots with a bound connection, `active[..active_len]`, so the
     /// loop visits the connections there are rather than every slot.
     active: [u16; SLOTS],
@@ -39,6 +63,10 @@ pub struct Server<S: 'static> {
     /// wait for it (group commit: one flush for every change of a turn).
     group: &'static mut Group,
     waiting: [Wait; SLOTS],
+    /// Why the server is not ready (`GET /readyz` 503): the last commit
+    /// failed, on a full disk (until a commit succeeds) or a failing one
+    /// (for good: the disk is not used again).
+    unready: Option<&'static str>,
 }
 
 /// Whether a slot's reply waits for its request's changes to be durable.
@@ -62,12 +90,14 @@ impl<S: Service + Persist> Server<S> {
             conns,
             built: [false; SLOTS],
             bound: [None; SLOTS],
+            peers: [None; SLOTS],
             active: [0; SLOTS],
             active_len: 0,
             app,
             disk,
             group,
             waiting: [Wait::No; SLOTS],
+            unready: None,
         }
     }
 
@@ -80,9 +110,11 @@ impl<S: Service + Persist> Server<S> {
         unsafe { self.conns[i].assume_init_mut() }
     }
 
-    pub fn accept(&mut self, h: Handle, now: u64) {
+    /// Takes the new connection `h` from `peer`.
+    pub fn accept(&mut self, h: Handle, peer: Option<Endpoint>, now: u64) {
         let i = h.index();
         self.conn(i).open(now);
+        self.peers[i] = peer;
         if self.bound[i].replace(h).is_none() {
             self.active[self.active_len] = i as u16;
             self.active_len += 1;
@@ -140,7 +172,10 @@ impl<S: Service + Persist> Server<S> {
             };
             let in_flight = disk.committing();
             match done {
-                Some(Ok(())) => any |= self.release(tcp, now, Wait::Committing, None),
+                Some(Ok(())) => {
+                    self.unready = None;
+                    any |= self.release(tcp, now, Wait::Committing, None);
+                }
                 Some(Err(e)) => return any | self.fail_all(tcp, now, e),
                 None if in_flight => return any,
                 None => {}
@@ -164,6 +199,7 @@ impl<S: Service + Persist> Server<S> {
                 Ok(()) if block => {}
                 Ok(()) => return any,
                 Err(CommitError::Full) if disk.compact(&*self.app).is_ok() => {
+                    self.unready = None;
                     return any | self.release(tcp, now, Wait::Committing, None);
                 }
                 Err(e) => return any | self.fail_all(tcp, now, e),
@@ -211,6 +247,7 @@ impl<S: Service + Persist> Server<S> {
             CommitError::Full => Reject::new(507, "the disk is full"),
             CommitError::Device(_) => Reject::new(503, "the disk failed"),
         };
+        self.unready = Some(reject.message);
         let waiting = self.waiting.iter().filter(|w| **w != Wait::No).count();
         warn!(
             "disk: commit failed ({e:?}); {waiting} replies replaced by {}",
@@ -251,6 +288,7 @@ impl<S: Service + Persist> Server<S> {
             group: &mut *self.group,
             has_disk: self.disk.is_some(),
             hold: &hold,
+            unready: self.unready,
         };
         let mut io = Socket {
             tcp,
@@ -258,7 +296,8 @@ impl<S: Service + Persist> Server<S> {
             hold: &hold,
         };
         let clock = || time::now().micros();
-        let any = conn.drive(&mut io, now, clock, None, &mut app, &mut log_request);
+        let mut log = log_request(self.peers[i]);
+        let any = conn.drive(&mut io, now, clock, None, &mut app, &mut log);
         if hold.get() {
             self.waiting[i] = Wait::Next;
         }
@@ -277,7 +316,7 @@ impl<S: Service + Persist> Server<S> {
             // SAFETY: built[i] is set only after conns[i] was written.
             let conn = unsafe { self.conns[i].assume_init_mut() };
             if conn.deadline().is_some_and(|at| at <= now) {
-                conn.on_timer(now, None, self.app, &mut log_request);
+                conn.on_timer(now, None, self.app, &mut log_request(self.peers[i]));
                 // A timer answers with an error, which changes nothing.
                 take_changes(self.app, self.group, self.disk.is_some());
             }
@@ -367,6 +406,8 @@ struct Recording<'a, S> {
     group: &'a mut Group,
     has_disk: bool,
     hold: &'a Cell<bool>,
+    /// Why the server is not ready, if it is not.
+    unready: Option<&'static str>,
 }
 
 impl<S: Service + Persist> Handler for Recording<'_, S> {
@@ -384,5 +425,9 @@ impl<S: Service + Persist> Handler for Recording<'_, S> {
 
     fn stream(&mut self, stream: &mut Stream, out: &mut [u8]) -> usize {
         Handler::stream(self.app, stream, out)
+    }
+
+    fn readiness(&mut self) -> Result<(), &str> {
+        self.unready.map_or(Ok(()), Err)
     }
 }

@@ -103,7 +103,7 @@ pub fn run<S: Service + Persist + Send>(app: &'static Global<S>) -> ! {
         let us = now.micros();
         while let Some(h) = tcp.accept() {
             if !echo.adopt(tcp, h) {
-                server.accept(h, us);
+                server.accept(h, tcp.remote(h), us);
             }
         }
         let mut busy = echo.serve(tcp);
