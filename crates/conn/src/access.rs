@@ -141,65 +141,80 @@ impl<'a> AccessLine<'a> {
     /// returns its length; `None` (and `out` holds no usable line) when
     /// `out` is too short, which it never is at [`MAX_LINE`] bytes.
     pub fn write(&self, format: LogFormat, out: &mut [u8]) -> Option<usize> {
+        let (method, method_cut) = cut(self.method, MAX_LOGGED_METHOD);
+        let (path, path_cut) = cut(self.path, MAX_LOGGED_PATH);
+        let stamp = match self.stamp {
+            Stamp::Utc { unix_ms } => (&b"time"[..], Value::Time(unix_ms)),
+            Stamp::SinceBoot { micros } => (&b"uptime_us"[..], Value::Num(micros)),
+        };
+        let fields: [Option<(&[u8], Value<'_>)>; 9] = [
+            Some(stamp),
+            Some((b"peer", Value::Peer(self.peer))),
+            Some((b"method", Value::Text(method))),
+            method_cut.then_some((b"method_truncated", Value::True)),
+            Some((b"path", Value::Text(path))),
+            path_cut.then_some((b"path_truncated", Value::True)),
+            Some((b"status", Value::Num(u64::from(self.status)))),
+            Some((b"bytes", Value::Num(self.bytes))),
+            Some((b"duration_us", Value::Num(self.duration_us))),
+        ];
+        let syntax = Syntax::of(format);
         let mut w = Writer {
             out,
             len: 0,
             full: false,
         };
-        match format {
-            LogFormat::Logfmt => self.logfmt(&mut w),
-            LogFormat::Json => self.json(&mut w),
+        w.bytes(syntax.start);
+        for (i, (key, value)) in fields.iter().flatten().enumerate() {
+            if i > 0 {
+                w.bytes(syntax.between);
+            }
+            w.bytes(syntax.key_open).bytes(key).bytes(syntax.key_close);
+            w.value(format, value);
         }
-        w.bytes(b"\n");
+        w.bytes(syntax.end).bytes(b"\n");
         (!w.full).then_some(w.len)
     }
+}
 
-    fn logfmt(&self, w: &mut Writer<'_>) {
-        match self.stamp {
-            Stamp::Utc { unix_ms } => w.bytes(b"time=").time(unix_ms),
-            Stamp::SinceBoot { micros } => w.bytes(b"uptime_us=").num(micros),
-        };
-        w.bytes(b" peer=").peer(self.peer);
-        let fields = [
-            (&b"method"[..], self.method, MAX_LOGGED_METHOD),
-            (b"path", self.path, MAX_LOGGED_PATH),
-        ];
-        for (key, value, limit) in fields {
-            let (value, cut) = cut(value, limit);
-            w.bytes(b" ").bytes(key).bytes(b"=");
-            w.logfmt_value(value);
-            if cut {
-                w.bytes(b" ").bytes(key).bytes(b"_truncated=true");
-            }
-        }
-        w.bytes(b" status=").num(u64::from(self.status));
-        w.bytes(b" bytes=").num(self.bytes);
-        w.bytes(b" duration_us=").num(self.duration_us);
-    }
+/// A field's value.
+enum Value<'a> {
+    Num(u64),
+    /// Milliseconds since the Unix epoch, written as RFC 3339.
+    Time(u64),
+    Peer(Option<Peer>),
+    /// Any bytes, escaped as the format says.
+    Text(&'a [u8]),
+    True,
+}
 
-    fn json(&self, w: &mut Writer<'_>) {
-        match self.stamp {
-            Stamp::Utc { unix_ms } => w.bytes(b"{\"time\":\"").time(unix_ms).bytes(b"\""),
-            Stamp::SinceBoot { micros } => w.bytes(b"{\"uptime_us\":").num(micros),
-        };
-        w.bytes(b",\"peer\":\"").peer(self.peer).bytes(b"\"");
-        let fields = [
-            (&b"method"[..], self.method, MAX_LOGGED_METHOD),
-            (b"path", self.path, MAX_LOGGED_PATH),
-        ];
-        for (key, value, limit) in fields {
-            let (value, cut) = cut(value, limit);
-            w.bytes(b",\"").bytes(key).bytes(b"\":\"");
-            w.escaped(value, b"\\u00");
-            w.bytes(b"\"");
-            if cut {
-                w.bytes(b",\"").bytes(key).bytes(b"_truncated\":true");
-            }
+/// What surrounds the fields and their keys in a format.
+struct Syntax {
+    start: &'static [u8],
+    between: &'static [u8],
+    end: &'static [u8],
+    key_open: &'static [u8],
+    key_close: &'static [u8],
+}
+
+impl Syntax {
+    const fn of(format: LogFormat) -> Syntax {
+        match format {
+            LogFormat::Logfmt => Syntax {
+                start: b"",
+                between: b" ",
+                end: b"",
+                key_open: b"",
+                key_close: b"=",
+            },
+            LogFormat::Json => Syntax {
+                start: b"{",
+                between: b",",
+                end: b"}",
+                key_open: b"\"",
+                key_close: b"\":",
+            },
         }
-        w.bytes(b",\"status\":").num(u64::from(self.status));
-        w.bytes(b",\"bytes\":").num(self.bytes);
-        w.bytes(b",\"duration_us\":").num(self.duration_us);
-        w.bytes(b"}");
     }
 }
 
@@ -225,6 +240,35 @@ impl Writer<'_> {
             None => self.full = true,
         }
         self
+    }
+
+    /// `value` as `format` writes it: JSON quotes every string (time,
+    /// peer, text), logfmt only text that needs it.
+    fn value(&mut self, format: LogFormat, value: &Value<'_>) {
+        let json = format == LogFormat::Json;
+        let quoted = json && matches!(value, Value::Time(_) | Value::Peer(_) | Value::Text(_));
+        if quoted {
+            self.bytes(b"\"");
+        }
+        match *value {
+            Value::Num(n) => {
+                self.num(n);
+            }
+            Value::Time(ms) => {
+                self.time(ms);
+            }
+            Value::Peer(p) => {
+                self.peer(p);
+            }
+            Value::True => {
+                self.bytes(b"true");
+            }
+            Value::Text(t) if json => self.escaped(t, b"\\u00"),
+            Value::Text(t) => self.logfmt_value(t),
+        }
+        if quoted {
+            self.bytes(b"\"");
+        }
     }
 
     fn num(&mut self, v: u64) -> &mut Self {

@@ -79,11 +79,7 @@ pub fn format_imf_fixdate(unix_secs: u64, out: &mut [u8; 29]) -> &str {
     two(&mut out[12..14], y / 100);
     two(&mut out[14..16], y % 100);
     out[16] = b' ';
-    two(&mut out[17..19], secs / 3600);
-    out[19] = b':';
-    two(&mut out[20..22], secs / 60 % 60);
-    out[22] = b':';
-    two(&mut out[23..25], secs % 60);
+    clock(&mut out[17..25], secs);
     out[25..29].copy_from_slice(b" GMT");
     core::str::from_utf8(&out[..]).unwrap_or("")
 }
@@ -109,16 +105,21 @@ pub fn format_rfc3339_millis(unix_ms: u64, out: &mut [u8; 24]) -> &str {
     out[7] = b'-';
     two(&mut out[8..10], d);
     out[10] = b'T';
-    two(&mut out[11..13], secs / 3600);
-    out[13] = b':';
-    two(&mut out[14..16], secs / 60 % 60);
-    out[16] = b':';
-    two(&mut out[17..19], secs % 60);
+    clock(&mut out[11..19], secs);
     out[19] = b'.';
     out[20] = b'0' + (ms / 100) as u8;
     two(&mut out[21..23], ms % 100);
     out[23] = b'Z';
     core::str::from_utf8(&out[..]).unwrap_or("")
+}
+
+/// `HH:MM:SS` of `secs` into the day, into `out` (8 bytes).
+fn clock(out: &mut [u8], secs: u64) {
+    two(&mut out[0..2], secs / 3600);
+    out[2] = b':';
+    two(&mut out[3..5], secs / 60 % 60);
+    out[5] = b':';
+    two(&mut out[6..8], secs % 60);
 }
 
 fn two(out: &mut [u8], v: u64) {
