@@ -729,7 +729,10 @@ def check_access_log(srv, fmt, before):
     hostile_port, hostile = logged_request(srv.port, HOSTILE_TARGET)
     forged_port, forged = logged_request(srv.port, FORGED_LINE)
     after = time.time()
-    ok = wait_until(lambda: len(access_lines(srv.output(), fmt)) >= 3, 5)
+    # The log is written at the end of the worker's turn, maybe after the
+    # client has its reply: wait for the three lines.
+    peers = {f"127.0.0.1:{p}" for p in (plain_port, hostile_port, forged_port)}
+    ok = wait_until(lambda: peers <= {d["peer"] for d in access_lines(srv.output(), fmt)}, 10)
     try:
         lines = access_lines(srv.output(), fmt)
     except ValueError as e:
