@@ -686,7 +686,8 @@ def test_process_model(binary, root, qemu):
 def test_cli(binary, qemu):
     pre = [qemu] if qemu else []
     r = subprocess.run(pre + [binary, "--help"], capture_output=True, text=True)
-    flags = ["--root", "--listen", "--workers", "--allow-write", "--write-token", "--data", "--quiet"]
+    flags = ["--root", "--listen", "--workers", "--allow-write", "--write-token", "--data", "--quiet",
+             "--log-format"]
     check("--help documents every flag", r.returncode == 0 and all(f in r.stdout for f in flags), r.stdout[:100])
     r = subprocess.run(pre + [binary, "--root", "/tmp", "--bogus"], capture_output=True, text=True)
     check("bad flag exits 2 with a message", r.returncode == 2 and "--bogus" in r.stderr, (r.returncode, r.stderr))
