@@ -5,7 +5,7 @@
 
 CARGO ?= cargo
 # Crates that must build for bare metal (no std, no alloc, no libc).
-NOSTD_CRATES := bedrock-http bedrock-json bedrock-web bedrock-store bedrock-hotel bedrock-net bedrock-journal bedrock-todo bedrock-conn bedrock-virtio
+NOSTD_CRATES := bedrock-http bedrock-json bedrock-web bedrock-store bedrock-hotel bedrock-net bedrock-journal bedrock-todo bedrock-conn bedrock-virtio bedrock-metrics
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := request_parser json_reader router net_frame conditional host
 # The unikernel: its own cargo workspace in kernel/ (target aarch64-unknown-none).

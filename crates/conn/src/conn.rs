@@ -420,7 +420,10 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
                 // have had it been parsed at every read (head.rs).
                 let (reject, timeout) = match self.head_error() {
                     Some(e) => (Reject::from(e), None),
-                    None => (Reject::new(408, "request head too slow"), Some(Timeout::Head)),
+                    None => (
+                        Reject::new(408, "request head too slow"),
+                        Some(Timeout::Head),
+                    ),
                 };
                 self.respond_error(t, reject);
                 timeout

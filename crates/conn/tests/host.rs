@@ -323,7 +323,11 @@ fn a_request_that_falls_silent_gets_408_at_the_read_timeout() {
     assert_eq!(r.conn.deadline(), Some(3 * SECOND));
     assert_eq!(r.timer(3 * SECOND - 1), None);
     assert!(r.statuses.is_empty(), "not before");
-    assert_eq!(r.timer(3 * SECOND), Some(Timeout::Head), "silence in a head");
+    assert_eq!(
+        r.timer(3 * SECOND),
+        Some(Timeout::Head),
+        "silence in a head"
+    );
     assert_eq!(r.statuses, [408]);
 }
 
@@ -348,7 +352,11 @@ fn a_body_below_the_minimum_rate_gets_408() {
     let mut r = Run::put(config, "Content-Length: 1000\r\n");
     r.at(SECOND, b"x");
     assert_eq!(r.conn.deadline(), Some(3 * SECOND));
-    assert_eq!(r.timer(3 * SECOND), Some(Timeout::Body), "silence in a body");
+    assert_eq!(
+        r.timer(3 * SECOND),
+        Some(Timeout::Body),
+        "silence in a body"
+    );
     assert_eq!(r.statuses, [408]);
 }
 

@@ -17,6 +17,12 @@ macro_rules! counters {
             pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> {
                 [$( (stringify!($name), self.$name), )+].into_iter()
             }
+
+            /// Every counter as `(name, doc, value)`, in declaration
+            /// order: its doc comment's lines joined, for a metrics page.
+            pub fn described(&self) -> impl Iterator<Item = (&'static str, &'static str, u64)> {
+                [$( (stringify!($name), concat!($($doc),+).trim_ascii(), self.$name), )+].into_iter()
+            }
         }
     };
 }
@@ -97,4 +103,37 @@ pub(crate) fn bump(c: &mut u64) {
 /// Adds `n` without ever overflowing.
 pub(crate) fn add(c: &mut u64, n: usize) {
     *c = c.wrapping_add(n as u64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Counters;
+    use crate::tcp::TcpCounters;
+
+    #[test]
+    fn described_gives_each_counter_its_doc() {
+        let c = Counters {
+            rx_frames: 3,
+            ..Counters::default()
+        };
+        let (name, doc, value) = c.described().next().unwrap();
+        assert_eq!(
+            (name, doc, value),
+            ("rx_frames", "Frames received from the device.", 3)
+        );
+        assert!(c
+            .described()
+            .map(|(n, _, _)| n)
+            .eq(c.iter().map(|(n, _)| n)));
+        let tcp = TcpCounters::ZERO;
+        let paws = tcp.described().find(|(n, _, _)| *n == "drop_paws").unwrap();
+        // Doc lines joined by their leading space, the first one trimmed.
+        assert_eq!(
+            paws.1,
+            "Segments dropped by PAWS (RFC 7323 §5.3: an old TSval), answered with an ACK."
+        );
+        assert!(tcp
+            .described()
+            .all(|(_, doc, _)| !doc.is_empty() && !doc.starts_with(' ')));
+    }
 }

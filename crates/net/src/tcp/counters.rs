@@ -21,6 +21,12 @@ macro_rules! tcp_counters {
             pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> {
                 [$( (stringify!($name), self.$name), )+].into_iter()
             }
+
+            /// Every counter as `(name, doc, value)`, in declaration
+            /// order: its doc comment's lines joined, for a metrics page.
+            pub fn described(&self) -> impl Iterator<Item = (&'static str, &'static str, u64)> {
+                [$( (stringify!($name), concat!($($doc),+).trim_ascii(), self.$name), )+].into_iter()
+            }
         }
     };
 }
