@@ -20,7 +20,7 @@ macro_rules! counters {
 
             /// Every counter as `(name, doc, value)`, in declaration
             /// order: its doc comment's lines joined, for a metrics page.
-            pub fn described(&self) -> impl Iterator<Item = (&'static str, &'static str, u64)> {
+            pub fn described(&self) -> impl Iterator<Item = (&'static str, &'static str, u64)> + Clone {
                 [$( (stringify!($name), concat!($($doc),+).trim_ascii(), self.$name), )+].into_iter()
             }
         }
