@@ -304,10 +304,13 @@ mod tests {
         String::from_utf8(buf[..n].to_vec()).unwrap()
     }
 
-    fn line<'t>(text: &'t str, start: &str) -> &'t str {
-        text.lines()
-            .find(|l| l.starts_with(start))
-            .unwrap_or_else(|| panic!("no line {start}"))
+    /// The value of the sample `series` (its name and labels as written).
+    fn value(text: &str, series: &str) -> u64 {
+        let line = text
+            .lines()
+            .find(|l| l.strip_prefix(series).is_some_and(|v| v.starts_with(' ')))
+            .unwrap_or_else(|| panic!("no sample {series}"));
+        line[series.len()..].trim().parse().unwrap()
     }
 
     #[test]
@@ -323,22 +326,22 @@ mod tests {
         m.request(&record("DELETE", 99, 10));
         m.request(&record("DELETE", 600, 10));
         let t = text(&m.snapshot());
-        let get_2xx = "bedrock_http_requests_total{method=\"GET\",status=\"2xx\"}";
-        assert_eq!(line(&t, get_2xx), format!("{get_2xx} 4"));
-        let other_4xx = "bedrock_http_requests_total{method=\"other\",status=\"4xx\"}";
-        assert_eq!(
-            line(&t, other_4xx),
-            format!("{other_4xx} 2"),
-            "method names are case-sensitive"
-        );
-        let other_5xx = "bedrock_http_requests_total{method=\"other\",status=\"5xx\"}";
-        assert_eq!(line(&t, other_5xx), format!("{other_5xx} 1"));
-        let odd = "bedrock_http_requests_total{method=\"DELETE\",status=\"5xx\"}";
-        assert_eq!(
-            line(&t, odd),
-            format!("{odd} 2"),
-            "99 and 600 are server faults"
-        );
+        for (method, status, want, why) in [
+            ("GET", "2xx", 4, "200 and 204"),
+            (
+                "other",
+                "4xx",
+                2,
+                "method names are case-sensitive; `-` is other",
+            ),
+            ("other", "5xx", 1, "an extension method"),
+            ("DELETE", "5xx", 2, "99 and 600 are server faults"),
+            ("GET", "4xx", 0, "zero is written too"),
+        ] {
+            let series =
+                format!("bedrock_http_requests_total{{method=\"{method}\",status=\"{status}\"}}");
+            assert_eq!(value(&t, &series), want, "{why}");
+        }
         // Every combination is there, zero or not.
         let samples = t
             .lines()
@@ -352,10 +355,7 @@ mod tests {
             let class_at = STATUS_CLASSES.iter().position(|c| c == class).unwrap();
             assert_eq!(s.requests[3][class_at], 1, "{status} + 99 is {class}");
         }
-        assert_eq!(
-            line(&t, "bedrock_http_request_duration_seconds_count"),
-            "bedrock_http_request_duration_seconds_count 9"
-        );
+        assert_eq!(value(&t, "bedrock_http_request_duration_seconds_count"), 9);
     }
 
     #[test]
@@ -373,42 +373,19 @@ mod tests {
         m.timeout(Timeout::Idle);
         m.timeout(Timeout::BodyRate);
         let t = text(&m.snapshot());
-        assert_eq!(
-            line(&t, "bedrock_http_open_connections "),
-            "bedrock_http_open_connections 2"
-        );
-        assert_eq!(
-            line(&t, "bedrock_http_accepted_connections_total "),
-            "bedrock_http_accepted_connections_total 3"
-        );
-        assert_eq!(
-            line(&t, "bedrock_http_rejected_connections_total "),
-            "bedrock_http_rejected_connections_total 1"
-        );
-        assert_eq!(
-            line(&t, "bedrock_http_evicted_connections_total "),
-            "bedrock_http_evicted_connections_total 1"
-        );
-        assert_eq!(
-            line(&t, "bedrock_http_received_bytes_total "),
-            "bedrock_http_received_bytes_total 100"
-        );
-        assert_eq!(
-            line(&t, "bedrock_http_sent_bytes_total "),
-            "bedrock_http_sent_bytes_total 2000"
-        );
-        assert_eq!(
-            line(&t, "bedrock_http_timeouts_total{kind=\"idle\"}"),
-            "bedrock_http_timeouts_total{kind=\"idle\"} 2"
-        );
-        assert_eq!(
-            line(&t, "bedrock_http_timeouts_total{kind=\"body_rate\"}"),
-            "bedrock_http_timeouts_total{kind=\"body_rate\"} 1"
-        );
-        assert_eq!(
-            line(&t, "bedrock_http_timeouts_total{kind=\"head\"}"),
-            "bedrock_http_timeouts_total{kind=\"head\"} 0"
-        );
+        for (series, want) in [
+            ("bedrock_http_open_connections", 2),
+            ("bedrock_http_accepted_connections_total", 3),
+            ("bedrock_http_rejected_connections_total", 1),
+            ("bedrock_http_evicted_connections_total", 1),
+            ("bedrock_http_received_bytes_total", 100),
+            ("bedrock_http_sent_bytes_total", 2000),
+            ("bedrock_http_timeouts_total{kind=\"idle\"}", 2),
+            ("bedrock_http_timeouts_total{kind=\"body_rate\"}", 1),
+            ("bedrock_http_timeouts_total{kind=\"head\"}", 0),
+        ] {
+            assert_eq!(value(&t, series), want, "{series}");
+        }
         // A restarted writer's connections are gone; its counts stay.
         m.restart();
         let s = m.snapshot();
