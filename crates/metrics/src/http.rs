@@ -224,7 +224,7 @@ impl HttpSnapshot {
     pub fn write(&self, w: &mut Writer<'_>) {
         if w.family(
             &["bedrock_http_requests_total"],
-            "HTTP requests answered, by method and status class (the health and metrics endpoints and the server's own refusals included).",
+            "HTTP requests answered, by method and status class (health and metrics requests, and the 400s and 408s of malformed or slow ones, included).",
             Kind::Counter,
         ) {
             for (method, row) in METHODS.iter().zip(&self.requests) {
