@@ -411,10 +411,16 @@ fn malformed_requests_get_an_error_and_a_close() {
     }
 }
 
+/// A connection with `IN` bytes of input and little else, open at 0.
+fn small_conn<const IN: usize>() -> Box<Conn<IN, 64, 1024>> {
+    let mut conn = Box::new(Conn::<IN, 64, 1024>::new(Config::new(64)));
+    conn.open(0);
+    conn
+}
+
 #[test]
 fn head_larger_than_the_input_buffer_is_431() {
-    let mut conn = Box::new(Conn::<256, 64, 1024>::new(Config::new(64)));
-    conn.open(0);
+    let mut conn = small_conn::<256>();
     let mut app = Box::new(Hotels::new());
     let mut ignore = |_: &LogRecord<'_>| {};
     let head = format!(
@@ -426,8 +432,7 @@ fn head_larger_than_the_input_buffer_is_431() {
     conn.process(0, None, &mut *app, &mut ignore);
     assert!(String::from_utf8_lossy(conn.output()).starts_with("HTTP/1.1 431 "));
     // A head that exactly fills the buffer is fine.
-    let mut conn = Box::new(Conn::<256, 64, 1024>::new(Config::new(64)));
-    conn.open(0);
+    let mut conn = small_conn::<256>();
     let fixed = "GET / HTTP/1.1\r\nHost: x\r\nX-Pad: \r\n\r\n".len();
     let head = format!(
         "GET / HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n",
@@ -442,8 +447,7 @@ fn head_larger_than_the_input_buffer_is_431() {
 fn head_filling_the_input_byte_by_byte_is_431() {
     // 300 bytes: not a length at which the head is parsed anyway (1, 2,
     // 4 ... 256), so the full input itself must trigger the parse.
-    let mut conn = Box::new(Conn::<300, 64, 1024>::new(Config::new(64)));
-    conn.open(0);
+    let mut conn = small_conn::<300>();
     let mut app = Box::new(Hotels::new());
     let mut ignore = |_: &LogRecord<'_>| {};
     let head = format!("GET / HTTP/1.1\r\nX-Pad: {}", "p".repeat(300));
