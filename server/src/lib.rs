@@ -20,6 +20,7 @@ mod files;
 mod journal;
 mod listing;
 mod log;
+mod metrics;
 mod out;
 mod site;
 mod socket;

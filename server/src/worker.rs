@@ -12,11 +12,13 @@
 
 use bedrock_conn::{AccessLine, Activity, Config, Conn, LogRecord, Stamp};
 use bedrock_http::MAX_HEAD_LEN;
+use bedrock_metrics::{HttpMetrics, Metered};
 
 use crate::app::{BODY_BUFFER, REPLY_BUFFER};
 use crate::evict::{self, Class};
 use crate::files::{FileCfg, Files};
 use crate::log::AccessLog;
+use crate::metrics::Board;
 use crate::site::Site;
 use crate::socket::Client;
 use crate::supervisor::{Common, SHUTDOWN_GRACE_MS};
@@ -28,6 +30,10 @@ use crate::sys::{self, Errno, SockAddr};
 const INPUT: usize = MAX_HEAD_LEN + BODY_BUFFER;
 /// The connection engine of one client.
 type HostConn = Conn<INPUT, BODY_BUFFER, REPLY_BUFFER>;
+const _: () = assert!(
+    bedrock_metrics::MIN_STREAM_BUFFER + bedrock_web::STREAM_FRAMING <= REPLY_BUFFER,
+    "a piece of /metrics must fit the reply buffer"
+);
 const EVENTS: usize = 256;
 /// Connections accepted per turn of the event loop at most (the listener
 /// is level-triggered: the rest wait for the next turn), so that a flood
@@ -56,6 +62,10 @@ struct Env {
     evictions: evict::Counters,
     /// How every connection behaves (the command line's limits).
     config: Config,
+    /// This worker's counters (it is their one writer), and everyone's,
+    /// for `/metrics`.
+    metrics: &'static HttpMetrics,
+    board: &'static Board,
 }
 
 impl Env {
@@ -71,9 +81,9 @@ impl Env {
     }
 }
 
-/// Runs a worker until it is told to stop; never returns.
-pub fn run(common: &Common<'_>, listener: i32) -> ! {
-    match run_inner(common, listener) {
+/// Runs worker `index` until it is told to stop; never returns.
+pub fn run(common: &Common<'_>, listener: i32, index: usize) -> ! {
+    match run_inner(common, listener, index) {
         Ok(()) => sys::exit(0),
         Err(_) => {
             crate::out::say(&[b"worker failed to start"]);
@@ -103,7 +113,7 @@ impl Slots {
         let config = env.config;
         let conn = self.conns.get(slot, || HostConn::new(config));
         let (date, now, quiet) = (env.date, env.now, env.log.quiet());
-        let mut log = logger(&mut env.log, c.peer, env.wall_ms);
+        let mut log = logger(&mut env.log, env.metrics, c.peer, env.wall_ms);
         // The clock times each answer for the log; without one, the
         // turn's time does (a system call less per answer).
         let clock = || match quiet {
@@ -111,17 +121,14 @@ impl Slots {
             false => sys::clock_us(sys::CLOCK_MONOTONIC),
         };
         let mut io = c.at(env.now);
-        conn.drive(
-            &mut io,
-            env.now,
-            clock,
-            Some(&date),
-            site.at(slot),
-            &mut log,
-        );
+        let mut app = Metered::new(site.at(slot), env.board);
+        conn.drive(&mut io, env.now, clock, Some(&date), &mut app, &mut log);
+        let (received, sent) = c.take_counts();
+        env.metrics.received(received);
+        env.metrics.sent(sent);
         let done = conn.wants_close() && c.eof;
         if c.failed || done {
-            self.close(site, slot);
+            self.close(env.metrics, site, slot);
         }
     }
 
@@ -143,7 +150,7 @@ impl Slots {
         if c.linger_since
             .is_some_and(|t| env.now.saturating_sub(t) > LINGER_MS * 1000)
         {
-            return self.close(site, slot);
+            return self.close(env.metrics, site, slot);
         }
         let conn = self.conns.get(slot, || HostConn::new(config));
         if env.stopping {
@@ -154,34 +161,46 @@ impl Slots {
             conn.peer_took(c.send_progress(env.now));
         }
         let date = env.date;
-        let mut log = logger(&mut env.log, c.peer, env.wall_ms);
-        conn.on_timer(env.now, Some(&date), site.at(slot), &mut log);
+        let mut log = logger(&mut env.log, env.metrics, c.peer, env.wall_ms);
+        let timeout = conn.on_timer(env.now, Some(&date), site.at(slot), &mut log);
         drop(log);
+        if let Some(timeout) = timeout {
+            env.metrics.timeout(timeout);
+        }
         if sending && conn.wants_close() {
             // Abandoned, as when evicted: the kernel drops what it holds.
             sys::reset_on_close(c.fd);
-            return self.close(site, slot);
+            return self.close(env.metrics, site, slot);
         }
         self.drive(env, site, slot);
     }
 
-    fn close(&mut self, site: &mut Site<'_>, slot: usize) {
+    fn close(&mut self, metrics: &HttpMetrics, site: &mut Site<'_>, slot: usize) {
         let c = self.clients.get(slot, Client::new);
         sys::close(c.fd);
         c.fd = -1;
         site.files.release(slot);
         self.active -= 1;
+        metrics.closed();
     }
 }
 
 /// Writes the access-log line of each request `peer` had answered in
-/// the turn that began at `wall_ms`.
-fn logger(log: &mut AccessLog, peer: SockAddr, wall_ms: u64) -> impl FnMut(&LogRecord<'_>) + '_ {
+/// the turn that began at `wall_ms`, and counts it.
+fn logger<'l>(
+    log: &'l mut AccessLog,
+    metrics: &'l HttpMetrics,
+    peer: SockAddr,
+    wall_ms: u64,
+) -> impl FnMut(&LogRecord<'_>) + 'l {
     let (stamp, peer) = (Stamp::Utc { unix_ms: wall_ms }, crate::log::peer(peer));
-    move |r| log.write(&AccessLine::new(r, stamp, peer))
+    move |r| {
+        metrics.request(r);
+        log.write(&AccessLine::new(r, stamp, peer));
+    }
 }
 
-fn run_inner(common: &Common<'_>, listener: i32) -> Result<(), Errno> {
+fn run_inner(common: &Common<'_>, listener: i32, index: usize) -> Result<(), Errno> {
     let o = &common.opts;
     let max = o.max_conns;
     let ep = sys::epoll_create()?;
@@ -221,7 +240,11 @@ fn run_inner(common: &Common<'_>, listener: i32) -> Result<(), Errno> {
         stopping: false,
         evictions: evict::Counters::default(),
         config,
+        metrics: common.metrics.worker(index),
+        board: common.metrics,
     };
+    // A worker restarted in a dead one's place: its connections are gone.
+    env.metrics.restart();
     env.tick_clock();
     let mut events = [sys::EMPTY_EVENT; EVENTS];
     let mut last_sweep = env.now;
@@ -304,6 +327,7 @@ fn accept_all(env: &mut Env, s: &mut Slots, site: &mut Site<'_>, listener: i32, 
         };
         let Some(slot) = slot else {
             env.evictions.refused += 1;
+            env.metrics.rejected();
             let _ = sys::write(fd, BUSY);
             sys::shutdown_write(fd);
             sys::close(fd);
@@ -327,6 +351,7 @@ fn accept_all(env: &mut Env, s: &mut Slots, site: &mut Site<'_>, listener: i32, 
             continue;
         }
         *s.clients.get(slot, Client::new) = Client::accepted(fd, peer, env.now);
+        env.metrics.opened();
         let config = env.config;
         s.conns.get(slot, || HostConn::new(config)).open(env.now);
         s.active += 1;
@@ -383,7 +408,8 @@ fn make_room(env: &mut Env, s: &mut Slots, site: &mut Site<'_>) -> Option<usize>
             sys::reset_on_close(c.fd);
         }
         env.evictions.evicted(class);
-        s.close(site, slot);
+        env.metrics.evicted();
+        s.close(env.metrics, site, slot);
         return Some(slot);
     }
 }

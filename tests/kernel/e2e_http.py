@@ -7,7 +7,8 @@ http.client): the seed's curl lines exactly, a thousand hotels POSTed over
 one keep-alive connection and listed back as JSON, a name with quotes and
 non-ASCII round-tripping through a JSON POST, the Host and field-text
 rules (an invalid Host is 400; JSON strings kept exactly, text fields
-trimmed, control characters 422), 64 concurrent clients,
+trimmed, control characters 422), 64 concurrent clients, /metrics
+counting known requests exactly,
 clients that sit idle, reset mid-request or half-close not stopping others
 from being served, and the connection table at and past its limit. Prints the time from QEMU's launch to the first HTTP
 answer and a quick keep-alive requests/s figure. QEMU is always killed;
@@ -30,6 +31,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from bedrock_test import (ACCESS_KEYS, KERNEL_ELF, Guest, Report, access_lines, exchange,  # noqa: E402
                           free_port, http_status, raw, status_of, user_netdev, wait_until)
+from prom import counters_move  # noqa: E402
 
 TOTAL_TIMEOUT = 120  # seconds for the whole script
 BOOT_TIMEOUT = 10.0  # seconds to "serving HTTP"
@@ -357,6 +359,7 @@ def main():
         bad_clients(port)
         slot_limit(port)
         keepalive_rate(port)
+        counters_move(check, "metrics", port)
         if not guest.running():
             check("QEMU still running (exited %s)" % guest.proc.returncode, False)
         access_log(guest, port)

@@ -29,6 +29,7 @@ import urllib.parse
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from bedrock_test import (ACCESS_KEYS, Report, Server, access_lines, http_request, raw,  # noqa: E402
                           status_of, wait_until)
+from prom import counters_move, parse, requests_of, scrape, series  # noqa: E402
 
 REPORT = Report("server e2e", show_passes=False)
 check = REPORT.check
@@ -661,6 +662,12 @@ def test_process_model(binary, root, qemu):
         check("dead worker restarted", len(after) == 2 and pids[0] not in after, (pids, after))
         ok = all(get(srv.port, "/hello.txt")[0] == 200 for _ in range(20))
         check("served after a worker died", ok)
+        m = parse(scrape(srv.port)[3])
+        check("metrics: the restart counted, the dead worker's counts kept",
+              m.get(series("bedrock_serve_worker_restarts_total")) == 1
+              and requests_of(m, "GET", "2xx") >= 21, m.get(series("bedrock_serve_worker_restarts_total")))
+        open_now = m.get(series("bedrock_http_open_connections"))
+        check("metrics: the dead worker's connections are not open", open_now is not None and open_now <= 2, open_now)
         # SIGTERM: an in-flight request finishes, then exit 0.
         s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
         s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n")
@@ -792,6 +799,7 @@ def main():
             test_conditionals(ro.port)
             test_api(ro.port)
             test_error_pages(ro.port)
+            counters_move(check, "metrics summed over 2 workers", ro.port)
             check_access_log(ro, "logfmt", started)
         finally:
             ro.stop()

@@ -32,6 +32,6 @@ pub use config::{
     Config, BODY_TIMEOUT_US, HEAD_BUFFER, HEAD_TIMEOUT_US, IDLE_TIMEOUT_US, NO_READ_TIMEOUT,
     SEND_TIMEOUT_US,
 };
-pub use conn::{Activity, Conn, LogRecord};
+pub use conn::{Activity, Conn, LogRecord, Timeout};
 pub use drive::Transport;
 pub use probes::{HEALTH_PATH, READY_PATH};

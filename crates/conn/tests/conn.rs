@@ -2,7 +2,7 @@
 //! app behind it: byte splits, pipelining, bodies, deadlines, closes.
 
 use bedrock_conn::{
-    Activity, Config, Conn, LogRecord, HEAD_TIMEOUT_US, IDLE_TIMEOUT_US, SEND_TIMEOUT_US,
+    Activity, Config, Conn, LogRecord, Timeout, HEAD_TIMEOUT_US, IDLE_TIMEOUT_US, SEND_TIMEOUT_US,
 };
 use bedrock_hotel::Hotels;
 use bedrock_web::{Handler, Reject, Reply, Request, Response, Stream};
@@ -71,13 +71,14 @@ impl<H: Handler> Harness<H> {
         }
     }
 
-    fn timer(&mut self, now: u64) {
+    fn timer(&mut self, now: u64) -> Option<Timeout> {
         self.now = now;
         let log = &mut self.log;
         let mut logger =
             |r: &LogRecord<'_>| log.push((r.method.to_string(), r.target.to_string(), r.status));
-        self.conn.on_timer(now, None, &mut *self.app, &mut logger);
+        let timeout = self.conn.on_timer(now, None, &mut *self.app, &mut logger);
         self.pump();
+        timeout
     }
 
     fn take_wire(&mut self) -> Vec<u8> {
@@ -323,9 +324,9 @@ fn slow_head_gets_408_at_the_deadline_and_not_before() {
     // Trickling more bytes does not move the deadline (whole-head limit).
     h.now = 5_000_000;
     h.send(b"st: x\r\n");
-    h.timer(1_000 + HEAD_TIMEOUT_US - 1);
+    assert_eq!(h.timer(1_000 + HEAD_TIMEOUT_US - 1), None);
     assert!(h.take_wire().is_empty());
-    h.timer(1_000 + HEAD_TIMEOUT_US);
+    assert_eq!(h.timer(1_000 + HEAD_TIMEOUT_US), Some(Timeout::Head));
     let resps = responses(&h.take_wire());
     assert_eq!(resps[0].status, 408);
     assert!(h.conn.wants_close());
@@ -338,9 +339,9 @@ fn idle_keep_alive_connection_closes_silently() {
     h.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     h.take_wire();
     assert_eq!(h.conn.deadline(), Some(IDLE_TIMEOUT_US));
-    h.timer(IDLE_TIMEOUT_US - 1);
+    assert_eq!(h.timer(IDLE_TIMEOUT_US - 1), None);
     assert!(!h.conn.wants_close());
-    h.timer(IDLE_TIMEOUT_US);
+    assert_eq!(h.timer(IDLE_TIMEOUT_US), Some(Timeout::Idle));
     assert!(h.conn.wants_close());
     assert!(h.take_wire().is_empty());
 }
@@ -374,7 +375,7 @@ fn slow_body_gets_408() {
     let mut h = Harness::new();
     h.send(b"POST /api/hotels HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
     let deadline = h.conn.deadline().unwrap();
-    h.timer(deadline);
+    assert_eq!(h.timer(deadline), Some(Timeout::Body));
     assert_eq!(responses(&h.take_wire())[0].status, 408);
     assert!(h.conn.wants_close());
     assert_eq!(h.app.store().len(), 0);
@@ -389,8 +390,10 @@ fn reply_the_client_never_reads_is_abandoned() {
     h.conn.process(0, None, &mut *h.app, &mut ignore);
     assert!(!h.conn.output().is_empty());
     assert_eq!(h.conn.deadline(), Some(SEND_TIMEOUT_US));
-    h.conn
+    let timeout = h
+        .conn
         .on_timer(SEND_TIMEOUT_US, None, &mut *h.app, &mut ignore);
+    assert_eq!(timeout, Some(Timeout::Send));
     assert!(h.conn.output().is_empty());
     assert!(h.conn.wants_close());
 }
@@ -484,7 +487,7 @@ fn malformed_partial_head_gets_its_own_error() {
     let mut h = Harness::new();
     h.send(LINE);
     h.send(BAD);
-    h.timer(HEAD_TIMEOUT_US);
+    assert_eq!(h.timer(HEAD_TIMEOUT_US), None, "an error, not a timeout");
     assert_eq!(responses(&h.take_wire())[0].status, 400, "deadline");
     assert_eq!(h.log.last().unwrap().2, 400);
 

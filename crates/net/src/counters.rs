@@ -3,7 +3,8 @@
 //! two ways they grow (never overflowing).
 
 /// Declares a counter struct: one `pub u64` field per name (with its doc),
-/// `ZERO`, `iter()` over `(name, value)` in declaration order, and a
+/// `ZERO`, `iter()` over `(name, value)` in declaration order,
+/// `described()` over `(name, doc, value)` (for a metrics page), and a
 /// `Display` of one `{prefix}{name} {value}` line per counter.
 macro_rules! counter_set {
     (
@@ -25,6 +26,15 @@ macro_rules! counter_set {
             /// Every counter as `(name, value)`, in declaration order.
             pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> {
                 [$( (stringify!($name), self.$name), )+].into_iter()
+            }
+
+            /// Every counter as `(name, doc, value)`, in declaration
+            /// order: its doc comment's lines joined, trimmed.
+            pub fn described(
+                &self,
+            ) -> impl Iterator<Item = (&'static str, &'static str, u64)> + Clone {
+                [$( (stringify!($name), concat!($($doc),+).trim_ascii(), self.$name), )+]
+                    .into_iter()
             }
         }
 
@@ -62,7 +72,8 @@ mod tests {
         pub struct Pair, prefix "p_" {
             /// The first.
             one,
-            /// The second.
+            /// The second, whose doc
+            /// takes two lines.
             two,
         }
     }
@@ -76,6 +87,14 @@ mod tests {
         let all: Vec<_> = c.iter().collect();
         assert_eq!(all, [("one", 5), ("two", 1)]);
         assert_eq!(c.to_string(), "p_one 5\np_two 1\n");
+        let described: Vec<_> = c.described().collect();
+        assert_eq!(
+            described,
+            [
+                ("one", "The first.", 5),
+                ("two", "The second, whose doc takes two lines.", 1)
+            ]
+        );
     }
 
     #[test]

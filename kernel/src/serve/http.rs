@@ -4,13 +4,15 @@
 use bedrock_conn::{
     AccessLine, Activity, Config as HttpConfig, Conn, LogRecord, Peer, Stamp, Transport, MAX_LINE,
 };
+use bedrock_metrics::Metered;
 use bedrock_net::tcp::{AppPhase, Endpoint, Handle, State, TcpStack};
 use bedrock_web::{Handler, Persist, Reply, Request, Response, Service, Stream};
-use core::cell::Cell;
+use core::cell::{Cell, RefCell};
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::disk::{CommitError, Disk, Group};
+use super::metrics::{Net, Page, HTTP};
 use super::{HttpConn, SLOTS};
 use crate::log::{enabled, Level};
 use crate::{config, time, warn};
@@ -28,6 +30,7 @@ fn log_request(peer: Option<Endpoint>) -> impl FnMut(&LogRecord<'_>) {
     let peer = peer.map(|(ip, port)| Peer { ip: ip.0, port });
     move |r| {
         REQUESTS.fetch_add(1, Ordering::Relaxed);
+        HTTP.request(r);
         if !enabled(Level::Info) {
             return;
         }
@@ -115,9 +118,12 @@ impl<S: Service + Persist> Server<S> {
         let i = h.index();
         self.conn(i).open(now);
         self.peers[i] = peer;
+        HTTP.opened();
         if self.bound[i].replace(h).is_none() {
             self.active[self.active_len] = i as u16;
             self.active_len += 1;
+        } else {
+            HTTP.closed(); // the slot's last connection, replaced
         }
     }
 
@@ -125,8 +131,8 @@ impl<S: Service + Persist> Server<S> {
     /// on (see `progress`); returns whether any bytes moved or a commit is
     /// in flight (the loop keeps turning for it). Slots whose connection
     /// ended leave the active list.
-    pub fn serve_all<const N: usize>(&mut self, tcp: &mut TcpStack<N>, now: u64) -> bool {
-        let mut any = self.progress(tcp, now, false);
+    pub fn serve_all<const N: usize>(&mut self, net: &Net<'_, '_, N>, now: u64) -> bool {
+        let mut any = self.progress(net, now, false);
         let mut k = 0;
         while k < self.active_len {
             let i = usize::from(self.active[k]);
@@ -135,9 +141,9 @@ impl<S: Service + Persist> Server<S> {
                     .group
                     .room(CHANGES_PER_REQUEST * (S::MAX_CHANGE + bedrock_journal::HEADER))
             {
-                any |= self.progress(tcp, now, true);
+                any |= self.progress(net, now, true);
             }
-            any |= self.serve(tcp, i, now);
+            any |= self.serve(net, i, now);
             if self.bound[i].is_none() {
                 self.active_len -= 1;
                 self.active[k] = self.active[self.active_len];
@@ -145,7 +151,7 @@ impl<S: Service + Persist> Server<S> {
                 k += 1;
             }
         }
-        any |= self.progress(tcp, now, false);
+        any |= self.progress(net, now, false);
         any || self.disk.as_ref().is_some_and(|d| d.committing())
     }
 
@@ -159,7 +165,7 @@ impl<S: Service + Persist> Server<S> {
     /// room, a snapshot of the app (its state including the group) may
     /// still fit the other region: deletes shrink it. Returns whether
     /// anything was sent.
-    fn progress<const N: usize>(&mut self, tcp: &mut TcpStack<N>, now: u64, block: bool) -> bool {
+    fn progress<const N: usize>(&mut self, net: &Net<'_, '_, N>, now: u64, block: bool) -> bool {
         let mut any = false;
         loop {
             let Some(disk) = self.disk.as_mut() else {
@@ -174,9 +180,9 @@ impl<S: Service + Persist> Server<S> {
             match done {
                 Some(Ok(())) => {
                     self.unready = None;
-                    any |= self.release(tcp, now, Wait::Committing, None);
+                    any |= self.release(net, now, Wait::Committing, None);
                 }
-                Some(Err(e)) => return any | self.fail_all(tcp, now, e),
+                Some(Err(e)) => return any | self.fail_all(net, now, e),
                 None if in_flight => return any,
                 None => {}
             }
@@ -200,9 +206,9 @@ impl<S: Service + Persist> Server<S> {
                 Ok(()) => return any,
                 Err(CommitError::Full) if disk.compact(&*self.app).is_ok() => {
                     self.unready = None;
-                    return any | self.release(tcp, now, Wait::Committing, None);
+                    return any | self.release(net, now, Wait::Committing, None);
                 }
-                Err(e) => return any | self.fail_all(tcp, now, e),
+                Err(e) => return any | self.fail_all(net, now, e),
             }
         }
     }
@@ -210,7 +216,7 @@ impl<S: Service + Persist> Server<S> {
     /// Lets the replies waiting in `which` go (replaced by `reject`'s).
     fn release<const N: usize>(
         &mut self,
-        tcp: &mut TcpStack<N>,
+        net: &Net<'_, '_, N>,
         now: u64,
         which: Wait,
         reject: Option<Reject>,
@@ -226,19 +232,14 @@ impl<S: Service + Persist> Server<S> {
                 let conn = unsafe { self.conns[i].assume_init_mut() };
                 conn.replace_reply(None, &mut *self.app, reject);
             }
-            any |= self.serve(tcp, i, now);
+            any |= self.serve(net, i, now);
         }
         any
     }
 
     /// A commit failed: the app goes back to what the disk holds, and
     /// every reply waiting for durability says why instead.
-    fn fail_all<const N: usize>(
-        &mut self,
-        tcp: &mut TcpStack<N>,
-        now: u64,
-        e: CommitError,
-    ) -> bool {
+    fn fail_all<const N: usize>(&mut self, net: &Net<'_, '_, N>, now: u64, e: CommitError) -> bool {
         if let Some(disk) = self.disk.as_mut() {
             disk.rebuild(&mut *self.app);
         }
@@ -256,21 +257,22 @@ impl<S: Service + Persist> Server<S> {
         for w in self.waiting.iter_mut().filter(|w| **w == Wait::Next) {
             *w = Wait::Committing;
         }
-        self.release(tcp, now, Wait::Committing, Some(reject))
+        self.release(net, now, Wait::Committing, Some(reject))
     }
 
     /// Moves bytes both ways on slot `i` (`Conn::drive` over its
     /// [`Socket`], the app as [`Recording`]), then tells the
     /// stack what the connection is doing, which ranks it for eviction
     /// when the table is full.
-    fn serve<const N: usize>(&mut self, tcp: &mut TcpStack<N>, i: usize, now: u64) -> bool {
+    fn serve<const N: usize>(&mut self, net: &Net<'_, '_, N>, i: usize, now: u64) -> bool {
         let Some(h) = self.bound[i] else {
             return false;
         };
         // Nothing more can arrive in TIME-WAIT: the slot's HTTP side is
         // done, and the TCP side expires on its own.
-        if matches!(tcp.state(h), State::Closed | State::TimeWait) {
+        if matches!(net.tcp.borrow().state(h), State::Closed | State::TimeWait) {
             self.bound[i] = None;
+            HTTP.closed();
             return false;
         }
         // Split the borrows: the connection and the app.
@@ -291,17 +293,24 @@ impl<S: Service + Persist> Server<S> {
             unready: self.unready,
         };
         let mut io = Socket {
-            tcp,
+            tcp: &net.tcp,
             h,
             hold: &hold,
         };
+        let page = Page {
+            net,
+            disk: self.disk.as_ref(),
+        };
+        let mut app = Metered::new(&mut app, &page);
         let clock = || time::now().micros();
         let mut log = log_request(self.peers[i]);
         let any = conn.drive(&mut io, now, clock, None, &mut app, &mut log);
         if hold.get() {
             self.waiting[i] = Wait::Next;
         }
-        tcp.set_phase(h, app_phase(conn.activity()));
+        net.tcp
+            .borrow_mut()
+            .set_phase(h, app_phase(conn.activity()));
         any
     }
 
@@ -316,7 +325,11 @@ impl<S: Service + Persist> Server<S> {
             // SAFETY: built[i] is set only after conns[i] was written.
             let conn = unsafe { self.conns[i].assume_init_mut() };
             if conn.deadline().is_some_and(|at| at <= now) {
-                conn.on_timer(now, None, self.app, &mut log_request(self.peers[i]));
+                if let Some(timeout) =
+                    conn.on_timer(now, None, self.app, &mut log_request(self.peers[i]))
+                {
+                    HTTP.timeout(timeout);
+                }
                 // A timer answers with an error, which changes nothing.
                 take_changes(self.app, self.group, self.disk.is_some());
             }
@@ -360,41 +373,51 @@ fn app_phase(activity: Activity) -> AppPhase {
 /// A connection of the unikernel's TCP stack as the connection engine's
 /// transport. While `hold` is set (its request's changes wait for a
 /// commit) it takes nothing to send.
-struct Socket<'a, const N: usize> {
-    tcp: &'a mut TcpStack<N>,
+/// The stack is shared with the metrics page (`metrics::Net`): each
+/// call borrows it for its own length. Bytes either way are counted.
+struct Socket<'a, 'b, const N: usize> {
+    tcp: &'a RefCell<&'b mut TcpStack<N>>,
     h: Handle,
     hold: &'a Cell<bool>,
 }
 
-impl<const N: usize> Transport for Socket<'_, N> {
+impl<const N: usize> Transport for Socket<'_, '_, N> {
     fn recv(&mut self, into: &mut [u8]) -> usize {
-        let data = self.tcp.peek(self.h);
+        let mut tcp = self.tcp.borrow_mut();
+        let data = tcp.peek(self.h);
         let n = data.len().min(into.len());
         into[..n].copy_from_slice(&data[..n]);
-        self.tcp.consume(self.h, n)
+        let n = tcp.consume(self.h, n);
+        HTTP.received(n);
+        n
     }
 
     fn send(&mut self, bytes: &[u8]) -> usize {
         if self.hold.get() {
             return 0;
         }
-        self.tcp.send(self.h, bytes)
+        let n = self.tcp.borrow_mut().send(self.h, bytes);
+        HTTP.sent(n);
+        n
     }
 
     fn peer_closed(&self) -> bool {
-        !self.tcp.may_recv(self.h)
+        !self.tcp.borrow().may_recv(self.h)
     }
 
     /// Drops what arrived where it is (no copy).
     fn discard(&mut self) -> usize {
-        let n = self.tcp.peek(self.h).len();
-        self.tcp.consume(self.h, n)
+        let mut tcp = self.tcp.borrow_mut();
+        let n = tcp.peek(self.h).len();
+        let n = tcp.consume(self.h, n);
+        HTTP.received(n);
+        n
     }
 
     /// The stack bounds the lingering close that follows
     /// (TCP_LINGER_SILENCE/_TOTAL, TCP_FIN_WAIT_2_TIMEOUT).
     fn close(&mut self) {
-        self.tcp.close(self.h);
+        self.tcp.borrow_mut().close(self.h);
     }
 }
 
