@@ -1,12 +1,12 @@
 # bedrock: every command a user needs. Each target does its own set-up.
 .PHONY: all setup setup-qemu test lint unit nostd kernel kernel-test run serve bench fuzz clean help \
 	setup-server server server-aarch64 server-test server-lint bench-serve browser-test bench-kernel \
-	hostile-test todo-test bench-disk run-test probe image image-test deploy-test bench-bulk \
+	hostile-test todo-test bench-disk run-test probe image image-test deploy-test bench-bulk metrics-test \
 	bench-bulk-profile
 
 CARGO ?= cargo
 # Crates that must build for bare metal (no std, no alloc, no libc).
-NOSTD_CRATES := bedrock-http bedrock-json bedrock-web bedrock-store bedrock-hotel bedrock-net bedrock-journal bedrock-todo bedrock-conn bedrock-virtio
+NOSTD_CRATES := bedrock-http bedrock-json bedrock-web bedrock-store bedrock-hotel bedrock-net bedrock-journal bedrock-todo bedrock-conn bedrock-virtio bedrock-metrics
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := request_parser json_reader router net_frame conditional host
 # The unikernel: its own cargo workspace in kernel/ (target aarch64-unknown-none).
@@ -49,6 +49,7 @@ help:
 	@echo "make run-test    make run in a pty: 64 parallel new connections within 1 s, Ctrl-C leaves nothing"
 	@echo "make image   the OCI image of bedrock-serve (podman, FROM scratch); image-test runs it and talks to it"
 	@echo "make deploy-test  deploy/kubernetes validated offline (kubernetes-validate, issue 17's requirements)"
+	@echo "make metrics-test /metrics of both servers through promtool check metrics and a real Prometheus server"
 	@echo "make fuzz    each fuzz target for FUZZ_SECONDS (default $(FUZZ_SECONDS)) seconds"
 	@echo "make clean   remove build artefacts"
 
@@ -58,7 +59,7 @@ setup:
 setup-qemu:
 	@scripts/setup.sh base qemu
 
-test: setup-qemu lint unit nostd kernel-test server-test todo-test browser-test hostile-test run-test image-test deploy-test
+test: setup-qemu lint unit nostd kernel-test server-test todo-test browser-test hostile-test run-test image-test deploy-test metrics-test
 	@echo "make test: all passed"
 
 lint: setup
@@ -195,6 +196,16 @@ hostile-test: setup-qemu server
 	@ok=0; tests/hostile/kernel.sh || ok=1; \
 	echo "== hostile clients against bedrock-serve (1 worker, --max-conns 256) over a veth pair: the same"; \
 	tests/hostile/server.sh $(SERVER_BIN) || ok=1; exit $$ok
+
+# Issue 17's /metrics (bedrock-metrics, both servers) checked by
+# Prometheus's own tools, Debian's prometheus package (scripts/setup.sh
+# metrics): promtool check metrics on each page, and a Prometheus server
+# scraping both. The counters' exact movements are checked in
+# kernel-test (e2e_http.py) and server-test (e2e.py).
+metrics-test: server kernel
+	@scripts/setup.sh metrics
+	@echo "== /metrics: promtool check metrics on both servers' pages, deadlines counted, a real Prometheus scraping both"
+	@python3 tests/metrics/metrics_test.py --server $(SERVER_BIN) --kernel $(KERNEL_ELF)
 
 # The second app, the Todo-Backend, on both servers.
 todo-test: server kernel

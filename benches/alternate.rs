@@ -14,6 +14,19 @@ pub const BATCHES: usize = 400;
 /// Calls per batch.
 pub const PER_BATCH: u32 = 1000;
 
+/// A bench binary's `main`: the criterion group `benches`, then (only
+/// under `cargo bench`) the same cases in `alternating` batches, then
+/// criterion's summary.
+pub fn main(benches: fn(), alternating: fn()) {
+    benches();
+    if wanted() {
+        alternating();
+    }
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+}
+
 /// Only under `cargo bench`, not when `cargo test --benches` smoke-runs a
 /// bench binary.
 pub fn wanted() -> bool {

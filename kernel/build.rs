@@ -84,6 +84,17 @@ fn main() {
         Ok(other) => panic!("BEDROCK_LOG={other:?}: use error, warn, info, debug or trace"),
     };
     writeln!(out, "pub const LOG_LEVEL: u8 = {level};").unwrap();
+    println!("cargo:rerun-if-env-changed=BEDROCK_LOG_FORMAT");
+    let format = match env::var("BEDROCK_LOG_FORMAT").as_deref() {
+        Ok("logfmt") | Ok("") | Err(_) => "Logfmt",
+        Ok("json") => "Json",
+        Ok(other) => panic!("BEDROCK_LOG_FORMAT={other:?}: use logfmt or json"),
+    };
+    writeln!(
+        out,
+        "pub const LOG_FORMAT: bedrock_conn::LogFormat = bedrock_conn::LogFormat::{format};"
+    )
+    .unwrap();
 
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
     fs::write(out_dir.join("build_config.rs"), out).unwrap();

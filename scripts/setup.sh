@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for building and testing bedrock on a fresh Debian machine.
 # Quiet when everything is already present; says what it installs otherwise.
-# Usage: scripts/setup.sh [base|qemu|server|bench|browser|fuzz|container|kube]...   (default: base)
+# Usage: scripts/setup.sh [base|qemu|server|bench|browser|fuzz|container|kube|metrics]...   (default: base)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -123,6 +123,12 @@ for part in "$@"; do
             want_pkg wrk wrk
             want_pkg nginx nginx
             want_pkg curl curl
+            ;;
+        metrics)
+            # promtool and a Prometheus server for `make metrics-test`
+            # (both in Debian's prometheus package).
+            want_pkg promtool prometheus
+            want_pkg python3 python3
             ;;
         browser) browser_tools ;;
         fuzz) fuzz_tools ;;

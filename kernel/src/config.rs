@@ -7,6 +7,8 @@
 //! - `BEDROCK_ECHO_PORT=7`: a TCP echo service on that port for bulk
 //!   transfer tests (default: none, so `make run` images have no echo port);
 //! - `BEDROCK_LOG=error|warn|info|debug|trace`: console log level (info);
+//! - `BEDROCK_LOG_FORMAT=logfmt|json`: how the access log's lines look on
+//!   the console (logfmt, the default; bedrock_conn::AccessLine);
 //! - `BEDROCK_COMMIT=group|each`: with a disk, one append and flush for
 //!   every change of a loop turn (group, the default) or one per request
 //!   (each: only for the benchmark that compares them);

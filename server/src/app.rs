@@ -52,6 +52,11 @@ pub trait ApiHost: Sync {
         journal: Option<i32>,
     ) -> Result<Response, u16>;
 
+    /// Whether changes can be made durable now (`GET /readyz`): not once
+    /// a failure could not be undone, nor while the journal's file system
+    /// is read-only or has no room for the app's longest change.
+    fn readiness(&self, journal: Option<i32>) -> Result<(), &'static str>;
+
     /// The next piece of one of the app's streamed bodies (store locked).
     fn stream(&self, stream: &mut Stream, out: &mut [u8]) -> usize;
 
@@ -227,6 +232,15 @@ impl<S: Service + Persist + Send> ApiHost for Hosted<S> {
             }
         }
         Ok(response)
+    }
+
+    fn readiness(&self, journal: Option<i32>) -> Result<(), &'static str> {
+        if self.shared.lock().broken {
+            return Err(
+                "journal: a failed write could not be undone; changes refused until a restart",
+            );
+        }
+        journal.map_or(Ok(()), |fd| journal::writable(fd, S::MAX_CHANGE))
     }
 
     fn stream(&self, stream: &mut Stream, out: &mut [u8]) -> usize {

@@ -1,6 +1,8 @@
 //! The command line: every flag, its default (named constants) and the
 //! help text.
 
+use bedrock_conn::LogFormat;
+
 use crate::sys::SockAddr;
 
 /// Connections one worker keeps open; past it a newcomer takes the place
@@ -36,6 +38,7 @@ Usage: bedrock-serve --root DIR [options]
   --write-token TOKEN    writes also need 'Authorization: Bearer TOKEN' (401)
   --data DIR             keep the hotels in DIR/hotels.journal (default: memory only)
   --quiet                no access log on stdout
+  --log-format FORMAT    access log lines as logfmt (default) or json
   --no-listing           403 for directories without index.html
   --max-conns N          open connections per worker (default 1024); past it a
                          newcomer replaces a lingering, idle or slow-head one,
@@ -62,6 +65,7 @@ pub struct Options {
     pub write_token: Option<&'static [u8]>,
     pub data: Option<&'static [u8]>,
     pub quiet: bool,
+    pub log_format: LogFormat,
     pub listing: bool,
     pub max_conns: usize,
     pub head_timeout_ms: u64,
@@ -139,6 +143,7 @@ pub fn parse(argv: &[&'static [u8]], too_many: bool) -> Result<Parsed, ArgError>
         write_token: None,
         data: None,
         quiet: false,
+        log_format: LogFormat::Logfmt,
         listing: true,
         max_conns: MAX_CONNS,
         head_timeout_ms: HEAD_TIMEOUT_MS,
@@ -171,6 +176,7 @@ pub fn parse(argv: &[&'static [u8]], too_many: bool) -> Result<Parsed, ArgError>
                 | b"--keepalive-timeout"
                 | b"--min-body-rate"
                 | b"--max-body"
+                | b"--log-format"
         );
         let value: &'static [u8] = if takes_value {
             match inline {
@@ -207,6 +213,10 @@ pub fn parse(argv: &[&'static [u8]], too_many: bool) -> Result<Parsed, ArgError>
             }
             b"--data" => o.data = Some(value),
             b"--quiet" | b"-q" => o.quiet = true,
+            b"--log-format" => {
+                o.log_format = LogFormat::from_name(value)
+                    .ok_or(ArgError(b"--log-format takes logfmt or json, not ", value))?
+            }
             b"--no-listing" => o.listing = false,
             b"--max-conns" => o.max_conns = number(flag, value, 1, 65_536)? as usize,
             b"--head-timeout" => o.head_timeout_ms = secs(value)?,
@@ -253,6 +263,7 @@ mod tests {
         assert_eq!((o.listen.ip, o.listen.port), ([127, 0, 0, 1], 8080));
         assert!(o.workers >= 1 && o.workers <= MAX_WORKERS);
         assert!(!o.allow_write && o.write_token.is_none() && o.data.is_none() && !o.quiet);
+        assert_eq!(o.log_format, LogFormat::Logfmt);
         assert!(o.listing);
         assert_eq!(o.max_conns, MAX_CONNS);
         assert_eq!(o.head_timeout_ms, HEAD_TIMEOUT_MS);
@@ -298,6 +309,8 @@ mod tests {
             "--min-body-rate",
             "0",
             "--max-body=5",
+            "--log-format",
+            "json",
         ])
         .unwrap();
         assert_eq!(o.root, b"/r");
@@ -312,6 +325,9 @@ mod tests {
             (2000, 3000, 4000)
         );
         assert_eq!((o.min_body_rate, o.max_put), (0, 5));
+        assert_eq!(o.log_format, LogFormat::Json);
+        let o = run(&["--root=/r", "--log-format=logfmt", "--quiet"]).unwrap();
+        assert!(o.quiet && o.log_format == LogFormat::Logfmt);
     }
 
     #[test]
@@ -333,6 +349,7 @@ mod tests {
             "--keepalive-timeout",
             "--min-body-rate",
             "--max-body",
+            "--log-format",
             "--help",
         ] {
             assert!(HELP.contains(flag), "{flag} missing from --help");
@@ -378,6 +395,18 @@ mod tests {
             (
                 &["--root", "/r", "--max-body", "99999999999999999999"],
                 "expected a number after --max-body",
+            ),
+            (
+                &["--root", "/r", "--log-format=bogus"],
+                "--log-format takes logfmt or json, not bogus",
+            ),
+            (
+                &["--root", "/r", "--log-format", "JSON"],
+                "--log-format takes logfmt or json, not JSON",
+            ),
+            (
+                &["--root", "/r", "--log-format"],
+                "missing value after --log-format",
             ),
         ];
         for (args, want) in cases {

@@ -64,6 +64,28 @@ pub fn append(fd: i32, payload: &[u8]) -> Res<()> {
     }
 }
 
+/// Whether the journal in `fd` can take a record of `max_payload`
+/// bytes now, for readiness (`GET /readyz`): Err(why) when its file
+/// system is read-only, has less room than one such record (header
+/// included), or cannot be asked.
+pub fn writable(fd: i32, max_payload: usize) -> Result<(), &'static str> {
+    match sys::fstatfs(fd) {
+        Ok(fs) => room(&fs, (HEADER + max_payload) as u64),
+        Err(_) => Err("journal: fstatfs of its file system failed"),
+    }
+}
+
+/// Whether a file system as `fs` says takes `need` more bytes.
+fn room(fs: &sys::FsStat, need: u64) -> Result<(), &'static str> {
+    if fs.read_only {
+        Err("journal: its file system is read-only")
+    } else if fs.avail_bytes < need {
+        Err("journal: its file system has no room for another change")
+    } else {
+        Ok(())
+    }
+}
+
 /// What a replay found.
 pub struct Replayed {
     pub records: u64,
@@ -244,6 +266,26 @@ mod tests {
         // Past the app's longest change, a record is damage.
         assert_eq!(replayed(fd, MAX_RECORD - 1).1, 0);
         assert_eq!(f.metadata().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn writable_needs_room_for_the_longest_record() {
+        let need = (HEADER + MAX_RECORD) as u64;
+        let fs = |avail_bytes, read_only| sys::FsStat {
+            avail_bytes,
+            read_only,
+        };
+        assert_eq!(room(&fs(need, false), need), Ok(()));
+        assert!(room(&fs(need - 1, false), need)
+            .unwrap_err()
+            .contains("no room"));
+        assert!(room(&fs(u64::MAX, true), need)
+            .unwrap_err()
+            .contains("read-only"));
+        // A journal on a file system with room (the test's temporary one).
+        let (f, _) = journal_file("writable");
+        assert_eq!(writable(f.as_raw_fd(), 64), Ok(()));
+        assert!(writable(-1, 64).is_err());
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod files;
 mod journal;
 mod listing;
 mod log;
+mod metrics;
 mod out;
 mod site;
 mod socket;
@@ -56,15 +57,24 @@ pub fn serve<S: Service + Persist + Send>(
     supervisor::run(opts, spec)
 }
 
-/// Declares the binary's app: `bedrock_serve::app!(AppSpec { .. })` is the
-/// whole `main` of an image (see `src/bin/hotel.rs`).
+/// Declares the binary's app, the whole `main` of an image (see
+/// `src/bin/todo.rs`):
+/// `bedrock_serve::app!(Todos::new, mount: &["/todos", "/todo"], journal: "todos.journal");`
+/// names the app's constructor, the path prefixes it answers (every
+/// other path is a file under `--root`) and its journal's file name in
+/// `--data` (the fields of an [`AppSpec`]).
 #[macro_export]
 macro_rules! app {
-    ($spec:expr) => {
+    ($new:expr, mount: $mount:expr, journal: $journal:expr $(,)?) => {
         /// The program, called by the library's entry point.
         #[no_mangle]
         fn bedrock_serve_app(argv: &[&'static [u8]], too_many: bool) -> ! {
-            $crate::serve(argv, too_many, &$spec)
+            let spec = $crate::AppSpec {
+                mount: $mount,
+                journal: $journal,
+                new: $new,
+            };
+            $crate::serve(argv, too_many, &spec)
         }
     };
 }

@@ -1,35 +1,38 @@
-//! The access log: one line per request on stdout, buffered per worker
-//! and written once per event-loop turn (or when the buffer fills).
+//! The access log: one line per request on stdout, in the format
+//! `--log-format` chose (`bedrock_conn::AccessLine`: logfmt or JSON),
+//! buffered per worker and written once per event-loop turn (or when the
+//! buffer fills).
 
-use crate::out::{addr, Cursor};
+use bedrock_conn::{AccessLine, LogFormat, Peer, MAX_LINE};
+
 use crate::sys::{self, SockAddr};
 
+/// Bytes of lines a worker holds before writing them.
 const LOG_BUFFER: usize = 32 * 1024;
-/// Longest request target written to the log; longer ones are cut.
-const MAX_LOGGED_TARGET: usize = 512;
+const _: () = assert!(LOG_BUFFER >= MAX_LINE);
 
 pub struct AccessLog {
     buf: [u8; LOG_BUFFER],
     len: usize,
     quiet: bool,
+    format: LogFormat,
 }
 
-/// One request's facts for the log.
-pub struct Entry<'a> {
-    pub peer: SockAddr,
-    pub method: &'a [u8],
-    pub target: &'a [u8],
-    pub status: u16,
-    pub bytes: u64,
-    pub micros: u64,
+/// The client as the log names it.
+pub fn peer(a: SockAddr) -> Option<Peer> {
+    Some(Peer {
+        ip: a.ip,
+        port: a.port,
+    })
 }
 
 impl AccessLog {
-    pub const fn new(quiet: bool) -> Self {
+    pub const fn new(quiet: bool, format: LogFormat) -> Self {
         AccessLog {
             buf: [0; LOG_BUFFER],
             len: 0,
             quiet,
+            format,
         }
     }
 
@@ -38,30 +41,18 @@ impl AccessLog {
         self.quiet
     }
 
-    /// `date peer method target status bytes micros`.
-    pub fn write(&mut self, date: &[u8], e: &Entry<'_>) {
+    /// Adds `line`'s line.
+    pub fn write(&mut self, line: &AccessLine<'_>) {
         if self.quiet {
             return;
         }
-        if self.len > LOG_BUFFER - MAX_LOGGED_TARGET - 160 {
+        if self.len > LOG_BUFFER - MAX_LINE {
             self.flush();
         }
-        let mut c = Cursor::new(&mut self.buf[self.len..]);
-        c.b(date).s(" ");
-        addr(&mut c, e.peer);
-        c.s(" ")
-            .b(if e.method.is_empty() { b"-" } else { e.method });
-        c.s(" ");
-        let target = &e.target[..e.target.len().min(MAX_LOGGED_TARGET)];
-        c.b(if target.is_empty() { b"-" } else { target });
-        c.s(" ")
-            .n(u64::from(e.status))
-            .s(" ")
-            .n(e.bytes)
-            .s(" ")
-            .n(e.micros)
-            .s("us\n");
-        self.len += c.len();
+        // At least MAX_LINE bytes are free: the line fits.
+        if let Some(n) = line.write(self.format, &mut self.buf[self.len..]) {
+            self.len += n;
+        }
     }
 
     pub fn flush(&mut self) {

@@ -90,6 +90,10 @@ impl Handler for Site<'_> {
         self.files.sink_abort(sink as usize)
     }
 
+    fn readiness(&mut self) -> Result<(), &str> {
+        self.app.readiness(self.journal)
+    }
+
     fn resume(&mut self, token: u64, out: &mut [u8]) -> Option<Reply> {
         self.files.resume(token as usize, out)
     }

@@ -40,6 +40,9 @@ pub struct Client {
     /// after a write).
     acked_at: u64,
     send_queue: u32,
+    /// Bytes read and taken to send since the last `take_counts`.
+    received: usize,
+    sent: usize,
 }
 
 impl Client {
@@ -61,6 +64,8 @@ impl Client {
             last_out: 0,
             acked_at: 0,
             send_queue: u32::MAX,
+            received: 0,
+            sent: 0,
         }
     }
 
@@ -98,6 +103,13 @@ impl Client {
         self.last_out.max(self.acked_at)
     }
 
+    /// Bytes read and bytes the socket took since the last call.
+    pub fn take_counts(&mut self) -> (usize, usize) {
+        let counts = (self.received, self.sent);
+        (self.received, self.sent) = (0, 0);
+        counts
+    }
+
     /// The client as a transport at `now`.
     pub fn at(&mut self, now: u64) -> Socket<'_> {
         Socket {
@@ -114,6 +126,7 @@ impl Client {
             Ok(n) => {
                 self.last_out = now;
                 self.send_queue = u32::MAX;
+                self.sent += n;
                 Some(n)
             }
             Err(Errno::EAGAIN) => {
@@ -162,6 +175,7 @@ impl Transport for Socket<'_> {
                 Ok(0) => self.c.eof = true,
                 Ok(n) => {
                     self.c.last_in = self.now;
+                    self.c.received += n;
                     self.drained = n < into.len();
                     return n;
                 }
@@ -253,6 +267,8 @@ mod tests {
         assert_eq!(io.recv(&mut buf[..16]), 6);
         assert_eq!(read_all(&mut peer), b"reply!");
         assert_eq!((c.last_in, c.last_out), (9, 9));
+        assert_eq!(c.take_counts(), (16, 6), "bytes each way");
+        assert_eq!(c.take_counts(), (0, 0));
         assert!(c.readable, "EAGAIN not seen yet");
     }
 

@@ -7,6 +7,7 @@ use bedrock_web::{Persist, Service};
 
 use crate::app::{self, ApiHost, AppSpec};
 use crate::args::Options;
+use crate::metrics::Board;
 use crate::out::{addr, errno_text, say, Cursor, Line};
 use crate::sys::{self, ChildExit};
 use crate::worker;
@@ -22,6 +23,8 @@ pub struct Common<'a> {
     pub root: i32,
     pub app: &'a dyn ApiHost,
     pub journal: Option<i32>,
+    /// Every worker's counters, for `/metrics`.
+    pub metrics: &'static Board,
 }
 
 fn fail(parts: &[&[u8]]) -> ! {
@@ -90,11 +93,16 @@ pub fn run<S: Service + Persist + Send>(opts: Options, spec: &AppSpec<S>) -> ! {
     let _ = sys::ignore_signal(sys::SIGPIPE);
     let signals = [sys::SIGTERM, sys::SIGINT, sys::SIGCHLD, sys::SIGHUP];
     let _ = sys::block_signals(&signals);
+    let metrics = match Board::create(opts.workers) {
+        Ok(board) => board,
+        Err(e) => fail(&[b"cannot map the metrics' shared memory: ", errno_text(e)]),
+    };
     let shared = Common {
         opts,
         root,
         app: &hosted,
         journal,
+        metrics,
     };
     announce(&opts);
     let mut pids = [0i32; crate::args::MAX_WORKERS];
@@ -143,6 +151,7 @@ pub fn run<S: Service + Persist + Send>(opts: Options, spec: &AppSpec<S>) -> ! {
             };
             line.s("; restarting it\n");
             let _ = sys::write_all(2, line.as_bytes());
+            shared.metrics.restarted();
             sys::sleep_ms(50);
             pids[i] = spawn(&shared, &listeners, i);
         }
@@ -197,7 +206,7 @@ fn spawn(shared: &Common, listeners: &[i32], i: usize) -> i32 {
                     sys::close(fd);
                 }
             }
-            worker::run(shared, listeners[i])
+            worker::run(shared, listeners[i], i)
         }
         Ok(pid) => pid,
         Err(_) => {

@@ -10,13 +10,15 @@
 //! who makes room at the connection cap (`evict`), the directory lister's
 //! turns between events, and the shutdown.
 
-use bedrock_conn::{Activity, Config, Conn, LogRecord};
+use bedrock_conn::{AccessLine, Activity, Config, Conn, LogRecord, Stamp};
 use bedrock_http::MAX_HEAD_LEN;
+use bedrock_metrics::{HttpMetrics, Metered};
 
 use crate::app::{BODY_BUFFER, REPLY_BUFFER};
 use crate::evict::{self, Class};
 use crate::files::{FileCfg, Files};
-use crate::log::{AccessLog, Entry};
+use crate::log::AccessLog;
+use crate::metrics::Board;
 use crate::site::Site;
 use crate::socket::Client;
 use crate::supervisor::{Common, SHUTDOWN_GRACE_MS};
@@ -28,6 +30,10 @@ use crate::sys::{self, Errno, SockAddr};
 const INPUT: usize = MAX_HEAD_LEN + BODY_BUFFER;
 /// The connection engine of one client.
 type HostConn = Conn<INPUT, BODY_BUFFER, REPLY_BUFFER>;
+const _: () = assert!(
+    bedrock_metrics::MIN_STREAM_BUFFER + bedrock_web::STREAM_FRAMING <= REPLY_BUFFER,
+    "a piece of /metrics must fit the reply buffer"
+);
 const EVENTS: usize = 256;
 /// Connections accepted per turn of the event loop at most (the listener
 /// is level-triggered: the rest wait for the next turn), so that a flood
@@ -41,23 +47,33 @@ const LINGER_MS: u64 = 2_000;
 const LISTENER: u64 = u64::MAX;
 const SIGNALS: u64 = u64::MAX - 1;
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nRetry-After: 1\r\nConnection: close\r\n\r\nserver at capacity.\n";
+/// The body bytes of `BUSY` (its Content-Length).
+const BUSY_BODY: u64 = 20;
 
 /// Everything the loop touches besides the connections.
 struct Env {
     log: AccessLog,
     now: u64,
+    /// The wall clock at the start of the turn (the access log's time).
+    wall_ms: u64,
     date: [u8; 29],
     date_sec: u64,
     stopping: bool,
     evictions: evict::Counters,
     /// How every connection behaves (the command line's limits).
     config: Config,
+    /// This worker's counters (it is their one writer), and everyone's,
+    /// for `/metrics`.
+    metrics: &'static HttpMetrics,
+    board: &'static Board,
 }
 
 impl Env {
     fn tick_clock(&mut self) {
         self.now = sys::clock_us(sys::CLOCK_MONOTONIC);
-        let sec = sys::clock_us(sys::CLOCK_REALTIME) / 1_000_000;
+        let wall_us = sys::clock_us(sys::CLOCK_REALTIME);
+        self.wall_ms = wall_us / 1000;
+        let sec = wall_us / 1_000_000;
         if sec != self.date_sec {
             self.date_sec = sec;
             bedrock_http::format_imf_fixdate(sec, &mut self.date);
@@ -65,9 +81,9 @@ impl Env {
     }
 }
 
-/// Runs a worker until it is told to stop; never returns.
-pub fn run(common: &Common<'_>, listener: i32) -> ! {
-    match run_inner(common, listener) {
+/// Runs worker `index` until it is told to stop; never returns.
+pub fn run(common: &Common<'_>, listener: i32, index: usize) -> ! {
+    match run_inner(common, listener, index) {
         Ok(()) => sys::exit(0),
         Err(_) => {
             crate::out::say(&[b"worker failed to start"]);
@@ -97,7 +113,7 @@ impl Slots {
         let config = env.config;
         let conn = self.conns.get(slot, || HostConn::new(config));
         let (date, now, quiet) = (env.date, env.now, env.log.quiet());
-        let mut log = logger(&mut env.log, c.peer, &date);
+        let mut log = logger(&mut env.log, env.metrics, c.peer, env.wall_ms);
         // The clock times each answer for the log; without one, the
         // turn's time does (a system call less per answer).
         let clock = || match quiet {
@@ -105,17 +121,14 @@ impl Slots {
             false => sys::clock_us(sys::CLOCK_MONOTONIC),
         };
         let mut io = c.at(env.now);
-        conn.drive(
-            &mut io,
-            env.now,
-            clock,
-            Some(&date),
-            site.at(slot),
-            &mut log,
-        );
+        let mut app = Metered::new(site.at(slot), env.board);
+        conn.drive(&mut io, env.now, clock, Some(&date), &mut app, &mut log);
+        let (received, sent) = c.take_counts();
+        env.metrics.received(received);
+        env.metrics.sent(sent);
         let done = conn.wants_close() && c.eof;
         if c.failed || done {
-            self.close(site, slot);
+            self.close(env.metrics, site, slot);
         }
     }
 
@@ -137,7 +150,7 @@ impl Slots {
         if c.linger_since
             .is_some_and(|t| env.now.saturating_sub(t) > LINGER_MS * 1000)
         {
-            return self.close(site, slot);
+            return self.close(env.metrics, site, slot);
         }
         let conn = self.conns.get(slot, || HostConn::new(config));
         if env.stopping {
@@ -148,46 +161,46 @@ impl Slots {
             conn.peer_took(c.send_progress(env.now));
         }
         let date = env.date;
-        let mut log = logger(&mut env.log, c.peer, &date);
-        conn.on_timer(env.now, Some(&date), site.at(slot), &mut log);
+        let mut log = logger(&mut env.log, env.metrics, c.peer, env.wall_ms);
+        let timeout = conn.on_timer(env.now, Some(&date), site.at(slot), &mut log);
         drop(log);
+        if let Some(timeout) = timeout {
+            env.metrics.timeout(timeout);
+        }
         if sending && conn.wants_close() {
             // Abandoned, as when evicted: the kernel drops what it holds.
             sys::reset_on_close(c.fd);
-            return self.close(site, slot);
+            return self.close(env.metrics, site, slot);
         }
         self.drive(env, site, slot);
     }
 
-    fn close(&mut self, site: &mut Site<'_>, slot: usize) {
+    fn close(&mut self, metrics: &HttpMetrics, site: &mut Site<'_>, slot: usize) {
         let c = self.clients.get(slot, Client::new);
         sys::close(c.fd);
         c.fd = -1;
         site.files.release(slot);
         self.active -= 1;
+        metrics.closed();
     }
 }
 
-/// Writes the access-log line of each request `peer` had answered.
+/// Writes the access-log line of each request `peer` had answered in
+/// the turn that began at `wall_ms`, and counts it.
 fn logger<'l>(
     log: &'l mut AccessLog,
+    metrics: &'l HttpMetrics,
     peer: SockAddr,
-    date: &'l [u8],
+    wall_ms: u64,
 ) -> impl FnMut(&LogRecord<'_>) + 'l {
+    let (stamp, peer) = (Stamp::Utc { unix_ms: wall_ms }, crate::log::peer(peer));
     move |r| {
-        let entry = Entry {
-            peer,
-            method: r.method.as_bytes(),
-            target: r.target.as_bytes(),
-            status: r.status,
-            bytes: r.bytes,
-            micros: r.micros,
-        };
-        log.write(date, &entry);
+        metrics.request(r);
+        log.write(&AccessLine::new(r, stamp, peer));
     }
 }
 
-fn run_inner(common: &Common<'_>, listener: i32) -> Result<(), Errno> {
+fn run_inner(common: &Common<'_>, listener: i32, index: usize) -> Result<(), Errno> {
     let o = &common.opts;
     let max = o.max_conns;
     let ep = sys::epoll_create()?;
@@ -219,14 +232,19 @@ fn run_inner(common: &Common<'_>, listener: i32) -> Result<(), Errno> {
     // minimum-rate limits, not by a deadline for the whole body.
     config.body_timeout_us = u64::MAX;
     let mut env = Env {
-        log: AccessLog::new(o.quiet),
+        log: AccessLog::new(o.quiet, o.log_format),
         now: 0,
+        wall_ms: 0,
         date: [b' '; 29],
         date_sec: 0,
         stopping: false,
         evictions: evict::Counters::default(),
         config,
+        metrics: common.metrics.worker(index),
+        board: common.metrics,
     };
+    // A worker restarted in a dead one's place: its connections are gone.
+    env.metrics.restart();
     env.tick_clock();
     let mut events = [sys::EMPTY_EVENT; EVENTS];
     let mut last_sweep = env.now;
@@ -309,18 +327,21 @@ fn accept_all(env: &mut Env, s: &mut Slots, site: &mut Site<'_>, listener: i32, 
         };
         let Some(slot) = slot else {
             env.evictions.refused += 1;
+            env.metrics.rejected();
             let _ = sys::write(fd, BUSY);
             sys::shutdown_write(fd);
             sys::close(fd);
-            let entry = Entry {
-                peer,
+            env.log.write(&AccessLine {
+                stamp: Stamp::Utc {
+                    unix_ms: env.wall_ms,
+                },
+                peer: crate::log::peer(peer),
                 method: b"-",
-                target: b"-",
+                path: b"-",
                 status: 503,
-                bytes: 20,
-                micros: 0,
-            };
-            env.log.write(&env.date, &entry);
+                bytes: BUSY_BODY,
+                duration_us: 0,
+            });
             continue;
         };
         sys::set_nodelay(fd);
@@ -330,6 +351,7 @@ fn accept_all(env: &mut Env, s: &mut Slots, site: &mut Site<'_>, listener: i32, 
             continue;
         }
         *s.clients.get(slot, Client::new) = Client::accepted(fd, peer, env.now);
+        env.metrics.opened();
         let config = env.config;
         s.conns.get(slot, || HostConn::new(config)).open(env.now);
         s.active += 1;
@@ -386,7 +408,8 @@ fn make_room(env: &mut Env, s: &mut Slots, site: &mut Site<'_>) -> Option<usize>
             sys::reset_on_close(c.fd);
         }
         env.evictions.evicted(class);
-        s.close(site, slot);
+        env.metrics.evicted();
+        s.close(env.metrics, site, slot);
         return Some(slot);
     }
 }

@@ -15,11 +15,15 @@ changes, booted again on the same disk.
    header switched), the SIGKILL landing wherever it lands.
 4. A full disk: POSTs until 507, every acknowledged hotel kept; DELETEs
    still work (they shrink the snapshot that makes room), and POSTs work
-   again after them; all of it survives a reboot.
+   again after them; all of it survives a reboot. GET /readyz is 503
+   ("not ready: the disk is full") from the first 507 until a change is
+   committed again, then 200; /healthz is 200 throughout.
 5. A failing device: the image on a tmpfs too small for it (as root), so
    the host's writes fail with ENOSPC and the guest sees I/O errors:
-   503 from the first failed commit on, and a reboot on a copy of the
-   image finds exactly what was acknowledged.
+   503 from the first failed commit on, GET /readyz 503 ("not ready:
+   the disk failed") for good (the disk is not used again; /healthz
+   stays 200), and a reboot on a copy of the image finds exactly what
+   was acknowledged.
 6. Damage: a corrupted last record, and a corrupted record in the middle:
    the journal ends before it (the records after a damaged one are not
    trusted), and the app serves what came before.
@@ -53,6 +57,24 @@ SECTOR = 512
 BOOT_TIMEOUT_S = 30
 report = Report("disk_crash")
 check = report.check
+
+
+def probes(port, what, ready_body):
+    """Checks GET /readyz answers 200 (`ready_body` None) or 503 with
+    `ready_body`, and GET /healthz 200, on a new connection each."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", "/readyz")
+    r = c.getresponse()
+    got = (r.status, r.read())
+    c.close()
+    want = (200, b"ready\n") if ready_body is None else (503, ready_body)
+    check(f"{what}: GET /readyz is {want[0]} {want[1]!r}", got == want, got)
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", "/healthz")
+    r = c.getresponse()
+    got = (r.status, r.read())
+    c.close()
+    check(f"{what}: GET /healthz is 200 (alive)", got == (200, b"ok\n"), got)
 
 
 def boot(elf, disk, disk_errors=False):
@@ -210,6 +232,7 @@ def full_disk(elf):
     disk = tempfile.NamedTemporaryFile(prefix="bedrock-disk-", suffix=".img", delete=False).name
     os.truncate(disk, FULL_DISK_BYTES)
     guest, port = boot(elf, disk)
+    probes(port, "full disk: before it fills", None)
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
     def call(method, path, body=None):
@@ -226,9 +249,11 @@ def full_disk(elf):
           f"{FULL_DISK_BYTES // 1024} KiB disk)", status == 507 and b"disk is full" in body, (status, body))
     got = [h["id"] for h in listed(port)]
     check("full disk: every acknowledged hotel is there, nothing more", got == made, (len(got), len(made)))
+    probes(port, "full disk: after the 507", b"not ready: the disk is full\n")
     deleted = made[:100]
     statuses = {call("DELETE", f"/api/hotels/{i}")[0] for i in deleted}
     check("full disk: DELETEs work on the full disk (204)", statuses == {204}, statuses)
+    probes(port, "full disk: once a DELETE is committed", None)
     again = [call("POST", "/api/hotels", f"Again {i},Town") for i in range(20)]
     check("full disk: POSTs work again after the DELETEs", all(s == 201 for s, _ in again),
           [s for s, _ in again])
@@ -278,6 +303,7 @@ def failing_device(elf):
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         c.request("POST", "/api/hotels", "After,Failure")
         check("failing device: changes are refused from then on (503)", c.getresponse().status == 503)
+        probes(port, "failing device", b"not ready: the disk failed\n")
         check("failing device: the log says why", guest.find("commit failed (Device(") is not None,
               guest.console(10))
         guest.stop()

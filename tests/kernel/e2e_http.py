@@ -7,7 +7,8 @@ http.client): the seed's curl lines exactly, a thousand hotels POSTed over
 one keep-alive connection and listed back as JSON, a name with quotes and
 non-ASCII round-tripping through a JSON POST, the Host and field-text
 rules (an invalid Host is 400; JSON strings kept exactly, text fields
-trimmed, control characters 422), 64 concurrent clients,
+trimmed, control characters 422), 64 concurrent clients, /metrics
+counting known requests exactly,
 clients that sit idle, reset mid-request or half-close not stopping others
 from being served, and the connection table at and past its limit. Prints the time from QEMU's launch to the first HTTP
 answer and a quick keep-alive requests/s figure. QEMU is always killed;
@@ -18,6 +19,7 @@ Usage: e2e_http.py [ELF]   (default: the `make kernel` release image)
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import struct
@@ -27,8 +29,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from bedrock_test import (KERNEL_ELF, Guest, Report, exchange, free_port, http_status,  # noqa: E402
-                          raw, status_of, user_netdev, wait_until)
+from bedrock_test import (ACCESS_KEYS, KERNEL_ELF, Guest, Report, access_lines, exchange,  # noqa: E402
+                          free_port, http_status, raw, status_of, user_netdev, wait_until)
+from prom import counters_move  # noqa: E402
 
 TOTAL_TIMEOUT = 120  # seconds for the whole script
 BOOT_TIMEOUT = 10.0  # seconds to "serving HTTP"
@@ -295,6 +298,36 @@ def keepalive_rate(port, seconds=2.0):
     print("e2e_http: keep-alive GET /api/hotels/2, 1 connection: %.0f req/s" % rate)
 
 
+def access_log(guest, port):
+    """The console's access lines (logfmt, the default BEDROCK_LOG_FORMAT):
+    each parses with the hosted server's fields but `uptime_us` for
+    `time`; GET /api/hotels/2 is there with its peer (the host, behind
+    QEMU's user network: 10.0.2.2), status and bytes; an unreadable
+    request line (a bare CR and a forged field in it) is logged as '-'."""
+    forged = raw(port, b"GET /api/hotels\rstatus=500 peer=6.6.6.6:6 HTTP/1.1\r\nHost: x\r\n\r\n")
+    check("a request line with a bare CR is refused (400)", status_of(forged) == 400, forged[:60])
+    wait_until(lambda: guest.find("status=400") is not None, 2)
+    text = "\n".join(line for _, line in guest.lines())
+    try:
+        lines = access_lines(text)
+    except ValueError as e:
+        check("every access line on the console parses as logfmt", False, e)
+        return
+    keys = ["uptime_us"] + ACCESS_KEYS[1:]
+    check("every access line on the console parses as logfmt, its fields in order (%d lines)" % len(lines),
+          lines and all(list(d) == keys for d in lines), lines[:2])
+    hotel = [d for d in lines if (d["method"], d["path"], d["status"]) == ("GET", "/api/hotels/2", 200)]
+    check("GET /api/hotels/2 logged with the peer's address and port, its bytes and duration",
+          hotel and re.fullmatch(r"10\.0\.2\.2:\d+", hotel[0]["peer"]) and hotel[0]["bytes"] > 0
+          and hotel[0]["duration_us"] >= 0, hotel[:1] or lines[-3:])
+    ups = [d["uptime_us"] for d in lines]
+    check("uptime_us never goes back", ups == sorted(ups), ups[:10])
+    check("an unreadable request is logged with method and path '-' (400), no forged field",
+          any(d["method"] == "-" and d["path"] == "-" and d["status"] == 400 for d in lines)
+          and not any(d["peer"].startswith("6.6.6.6") or d["status"] == 500 for d in lines),
+          [d for d in lines if d["status"] >= 400][:3])
+
+
 def main():
     elf = sys.argv[1] if len(sys.argv) > 1 else KERNEL_ELF
     port = free_port()
@@ -326,10 +359,10 @@ def main():
         bad_clients(port)
         slot_limit(port)
         keepalive_rate(port)
+        counters_move(check, "metrics", port)
         if not guest.running():
             check("QEMU still running (exited %s)" % guest.proc.returncode, False)
-        logged = guest.find("GET /api/hotels/2 200")
-        check("one log line per request on the console", logged is not None)
+        access_log(guest, port)
     finally:
         guest.stop()
         signal.alarm(0)

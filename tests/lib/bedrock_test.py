@@ -19,6 +19,9 @@ It holds:
   raw(), status_of(), exchange(), http_request(), http_status()
                                   HTTP over a socket or http.client
   wait_until(cond, seconds)       polls a condition with a deadline
+  parse_logfmt(line), access_lines(text, fmt)
+                                  the access log's lines (logfmt or JSON,
+                                  crates/conn/src/access.rs), parsed
   Report                          named checks printing ok/FAIL, a summary
                                   and the exit status
 
@@ -28,6 +31,7 @@ Run as a program it prints, one word a line, for make and the shell tests:
 """
 import argparse
 import http.client
+import json
 import os
 import re
 import signal
@@ -339,6 +343,85 @@ def wait_until(cond, seconds, pause=0.05):
             return True
         time.sleep(pause)
     return cond()
+
+
+# ---- the access log ---------------------------------------------------------
+
+ACCESS_KEYS = ["time", "peer", "method", "path", "status", "bytes", "duration_us"]
+# A quoted logfmt value's escapes (crates/conn/src/access.rs).
+_LOGFMT_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+
+
+def parse_logfmt(line):
+    """A logfmt line as a list of (key, value) pairs, in order; values
+    with their quotes and escapes undone (\\xHH gives the character of
+    that byte, U+0000..U+00FF). ValueError when it is not logfmt."""
+    pairs, i, n = [], 0, len(line)
+    while i < n:
+        eq = line.find("=", i)
+        key = line[i:eq] if eq > i else ""
+        if not re.fullmatch(r"[A-Za-z0-9_]+", key):
+            raise ValueError("bad key at %d: %r" % (i, line))
+        i = eq + 1
+        if i < n and line[i] == '"':
+            i += 1
+            value = []
+            while True:
+                if i >= n:
+                    raise ValueError("unterminated quote: %r" % line)
+                c = line[i]
+                if c == '"':
+                    i += 1
+                    break
+                if c == "\\":
+                    e = line[i + 1:i + 2]
+                    if e == "x":
+                        value.append(chr(int(line[i + 2:i + 4], 16)))
+                        i += 4
+                        continue
+                    if e not in _LOGFMT_ESCAPES:
+                        raise ValueError("bad escape at %d: %r" % (i, line))
+                    value.append(_LOGFMT_ESCAPES[e])
+                    i += 2
+                    continue
+                value.append(c)
+                i += 1
+            value = "".join(value)
+        else:
+            end = line.find(" ", i)
+            end = n if end < 0 else end
+            value = line[i:end]
+            if '"' in value or "=" in value:
+                raise ValueError("unquoted value with quote or '=': %r" % line)
+            i = end
+        pairs.append((key, value))
+        if i < n:
+            if line[i] != " ":
+                raise ValueError("no space after a value at %d: %r" % (i, line))
+            i += 1
+    return pairs
+
+
+def access_lines(text, fmt="logfmt"):
+    """The access-log lines in `text` (other lines skipped: a unikernel
+    console, a server's messages) as dicts, numbers as ints; `fmt` is
+    "logfmt" or "json"."""
+    out = []
+    for line in text.splitlines():
+        line = line.rstrip("\r")
+        if fmt == "json":
+            if not line.startswith("{"):
+                continue
+            out.append(json.loads(line))
+            continue
+        if not (line.startswith("time=") or line.startswith("uptime_us=")):
+            continue
+        d = dict(parse_logfmt(line))
+        for k in ("status", "bytes", "duration_us", "uptime_us"):
+            if k in d:
+                d[k] = int(d[k])
+        out.append(d)
+    return out
 
 
 # ---- checks -----------------------------------------------------------------

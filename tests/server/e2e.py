@@ -10,6 +10,7 @@ suite that way). --hotels N sets how many concurrent POSTs the store test makes 
 """
 import argparse
 import concurrent.futures as cf
+import datetime
 import http.client
 import json
 import os
@@ -26,7 +27,9 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from bedrock_test import Report, Server, http_request, raw, status_of, wait_until  # noqa: E402
+from bedrock_test import (ACCESS_KEYS, Report, Server, access_lines, http_request, raw,  # noqa: E402
+                          status_of, wait_until)
+from prom import counters_move, parse, requests_of, scrape, series  # noqa: E402
 
 REPORT = Report("server e2e", show_passes=False)
 check = REPORT.check
@@ -584,6 +587,8 @@ def test_journal_disk_full(binary, root, qemu, tmp):
     srv = None
     try:
         srv = Server(binary, root, [], qemu=qemu, data=mnt).start()
+        st, _, b = get(srv.port, "/readyz")
+        check("full journal: /readyz is 200 while the journal has room", (st, b) == (200, b"ready\n"), (st, b))
         with open(os.path.join(mnt, "filler"), "wb") as f:
             f.write(b"x" * (48 << 10))
         expect = {}
@@ -620,11 +625,18 @@ def test_journal_disk_full(binary, root, qemu, tmp):
               statuses)
         log = srv.output()
         check("full journal: failures logged", "journal: append failed (no space left on device)" in log, log[-400:])
+        st, _, b = get(srv.port, "/readyz")
+        check("full journal: /readyz is 503 and says why", st == 503
+              and b == b"not ready: journal: its file system has no room for another change\n", (st, b))
+        st, _, b = get(srv.port, "/healthz")
+        check("full journal: /healthz stays 200 (alive, not ready)", (st, b) == (200, b"ok\n"), (st, b))
         srv.kill9()
         srv = Server(binary, root, [], qemu=qemu, data=mnt).start()
         check("full journal: replay after kill -9 matches the store", listed() == expect,
               (len(listed()), len(expect)))
         os.remove(os.path.join(mnt, "filler"))
+        st, _, b = get(srv.port, "/readyz")
+        check("full journal: /readyz is 200 again once space is freed, before any change", st == 200, (st, b))
         st, _, b = req(srv.port, "POST", "/api/hotels", body=b"After,Space")
         ok = st == 201 and json.loads(b)["id"] not in expect
         if ok:
@@ -650,6 +662,12 @@ def test_process_model(binary, root, qemu):
         check("dead worker restarted", len(after) == 2 and pids[0] not in after, (pids, after))
         ok = all(get(srv.port, "/hello.txt")[0] == 200 for _ in range(20))
         check("served after a worker died", ok)
+        m = parse(scrape(srv.port)[3])
+        check("metrics: the restart counted, the dead worker's counts kept",
+              m.get(series("bedrock_serve_worker_restarts_total")) == 1
+              and requests_of(m, "GET", "2xx") >= 21, m.get(series("bedrock_serve_worker_restarts_total")))
+        open_now = m.get(series("bedrock_http_open_connections"))
+        check("metrics: the dead worker's connections are not open", open_now is not None and open_now <= 2, open_now)
         # SIGTERM: an in-flight request finishes, then exit 0.
         s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
         s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n")
@@ -675,12 +693,84 @@ def test_process_model(binary, root, qemu):
 def test_cli(binary, qemu):
     pre = [qemu] if qemu else []
     r = subprocess.run(pre + [binary, "--help"], capture_output=True, text=True)
-    flags = ["--root", "--listen", "--workers", "--allow-write", "--write-token", "--data", "--quiet"]
+    flags = ["--root", "--listen", "--workers", "--allow-write", "--write-token", "--data", "--quiet",
+             "--log-format"]
     check("--help documents every flag", r.returncode == 0 and all(f in r.stdout for f in flags), r.stdout[:100])
     r = subprocess.run(pre + [binary, "--root", "/tmp", "--bogus"], capture_output=True, text=True)
     check("bad flag exits 2 with a message", r.returncode == 2 and "--bogus" in r.stderr, (r.returncode, r.stderr))
     r = subprocess.run(pre + [binary, "--root", "/tmp", "--listen", "nope"], capture_output=True, text=True)
     check("bad --listen exits 2", r.returncode == 2, r.returncode)
+    r = subprocess.run(pre + [binary, "--root", "/tmp", "--log-format=bogus"], capture_output=True, text=True)
+    check("--log-format=bogus exits 2 naming the formats",
+          r.returncode == 2 and "--log-format takes logfmt or json, not bogus" in r.stderr,
+          (r.returncode, r.stderr))
+
+
+# A target with what a logfmt value must quote ('=' and a would-be field;
+# the parser takes only URI characters, so no space, quote or backslash).
+HOSTILE_TARGET = "/hello.txt?a=b=c&p=status=500&q='x'"
+# A request line with a bare CR and a forged field: 400, logged as "-".
+FORGED_LINE = "/hello.txt\rstatus=500 peer=6.6.6.6:6"
+
+
+def logged_request(port, target):
+    """GET `target` from a socket whose port is known: (that port, the
+    reply's status)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    mine = s.getsockname()[1]
+    s.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode("latin-1"))
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return mine, status_of(data)
+
+
+def check_access_log(srv, fmt, before):
+    """GET /hello.txt and the hostile target, then the server's log lines
+    in `fmt`: each parses, has the fields in order, and holds what was
+    sent (peer port, path, status, bytes); `before`: time.time() before."""
+    plain_port, plain = logged_request(srv.port, "/hello.txt")
+    hostile_port, hostile = logged_request(srv.port, HOSTILE_TARGET)
+    forged_port, forged = logged_request(srv.port, FORGED_LINE)
+    after = time.time()
+    # The log is written at the end of the worker's turn, maybe after the
+    # client has its reply: wait for the three lines.
+    peers = {f"127.0.0.1:{p}" for p in (plain_port, hostile_port, forged_port)}
+    ok = wait_until(lambda: peers <= {d["peer"] for d in access_lines(srv.output(), fmt)}, 10)
+    try:
+        lines = access_lines(srv.output(), fmt)
+    except ValueError as e:
+        check(f"{fmt}: every access-log line parses", False, e)
+        return
+    check(f"{fmt}: every access-log line parses ({len(lines)} lines)",
+          ok and plain == hostile == 200 and forged == 400, (plain, hostile, forged, srv.output()[-300:]))
+    check(f"{fmt}: the fields, in order", all(list(d)[:7] == ACCESS_KEYS for d in lines),
+          [list(d) for d in lines[:3]])
+    mine = [d for d in lines if d["peer"] == f"127.0.0.1:{plain_port}"]
+    want = {"method": "GET", "path": "/hello.txt", "status": 200, "bytes": 12}
+    got = {k: mine[0][k] for k in want} if mine else None
+    check(f"{fmt}: GET /hello.txt logged with its peer, path, status and bytes", got == want, (got, lines[-2:]))
+    if mine:
+        t = mine[0]["time"]
+        m = re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", t)
+        stamp = datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp() if m else 0
+        check(f"{fmt}: time is RFC 3339 UTC with milliseconds, of the request ({t})",
+              m is not None and before - 1 <= stamp <= after + 1, (t, before, after))
+        check(f"{fmt}: duration_us is a number of microseconds",
+              isinstance(mine[0]["duration_us"], int) and 0 <= mine[0]["duration_us"] < 5_000_000, mine[0])
+    bad = [d for d in lines if d["peer"] == f"127.0.0.1:{hostile_port}"]
+    check(f"{fmt}: a target with '=' and a would-be field comes back as sent, status intact",
+          len(bad) == 1 and bad[0]["path"] == HOSTILE_TARGET and bad[0]["status"] == 200
+          and list(bad[0]) == ACCESS_KEYS, bad)
+    forged = [d for d in lines if d["peer"] == f"127.0.0.1:{forged_port}"]
+    check(f"{fmt}: a request line with a CR and a forged field: one line, 400, method and path '-'",
+          [(d["method"], d["path"], d["status"]) for d in forged] == [("-", "-", 400)]
+          and not any(d["peer"].startswith("6.6.6.6") or d["status"] == 500 for d in lines), forged)
 
 
 def test_error_pages(port):
@@ -699,6 +789,7 @@ def main():
     try:
         root = make_root(tmp)
         test_cli(binary, a.qemu)
+        started = time.time()
         ro = Server(binary, root, [], qemu=a.qemu).start()
         try:
             test_basics(ro.port, root)
@@ -708,10 +799,15 @@ def main():
             test_conditionals(ro.port)
             test_api(ro.port)
             test_error_pages(ro.port)
-            log = ro.output()
-            check("access log lines", re.search(r"127\.0\.0\.1:\d+ GET /hello\.txt 200 12 \d+us", log) is not None, log[-300:])
+            counters_move(check, "metrics summed over 2 workers", ro.port)
+            check_access_log(ro, "logfmt", started)
         finally:
             ro.stop()
+        js = Server(binary, root, ["--log-format", "json"], qemu=a.qemu).start()
+        try:
+            check_access_log(js, "json", time.time())
+        finally:
+            js.stop()
         token = "s3cret-token"
         rw = Server(binary, root, ["--allow-write", "--write-token", token, "--max-body", "1000000000",
                                    "--quiet"], qemu=a.qemu).start()

@@ -71,6 +71,25 @@ pub enum Activity {
     Closed,
 }
 
+/// Which deadline [`Conn::on_timer`] enforced (for a server's counters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timeout {
+    /// A request head did not arrive whole in time, or fell silent
+    /// (`head_timeout_us`, `read_timeout_us`): 408.
+    Head,
+    /// A request body did not arrive whole in time, or fell silent
+    /// (`body_timeout_us`, `read_timeout_us`): 408.
+    Body,
+    /// A request body arrived more slowly than `min_body_rate`: 408.
+    BodyRate,
+    /// No request came within `idle_timeout_us` (kept alive, or newly
+    /// opened): closed.
+    Idle,
+    /// A reply made no progress for `send_timeout_us` (the client stopped
+    /// reading): abandoned.
+    Send,
+}
+
 /// What one call from the server brings along: the time, a `Date`
 /// value, the app and the access logger.
 pub(crate) struct Turn<'t, S, L> {
@@ -376,16 +395,18 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
 
     /// Enforces the deadlines: a head or body that is too slow gets 408
     /// and a close; an idle keep-alive connection or a reply the client
-    /// stopped reading is closed.
+    /// stopped reading is closed. Returns which deadline it enforced, if
+    /// any (none for a partial head the parser refuses: that gets its
+    /// error).
     pub fn on_timer<H: Handler>(
         &mut self,
         now: u64,
         date: Option<&[u8]>,
         app: &mut H,
         log: &mut impl FnMut(&LogRecord<'_>),
-    ) {
+    ) -> Option<Timeout> {
         if self.deadline().is_none_or(|at| now < at) {
-            return;
+            return None;
         }
         let t = &mut Turn {
             now,
@@ -397,24 +418,41 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
             Phase::Head if self.in_len > 0 => {
                 // A head the parser refuses gets its error, as it would
                 // have had it been parsed at every read (head.rs).
-                let reject = match self.head_error() {
-                    Some(e) => Reject::from(e),
-                    None => Reject::new(408, "request head too slow"),
+                let (reject, timeout) = match self.head_error() {
+                    Some(e) => (Reject::from(e), None),
+                    None => (
+                        Reject::new(408, "request head too slow"),
+                        Some(Timeout::Head),
+                    ),
                 };
                 self.respond_error(t, reject);
+                timeout
             }
-            Phase::Body { .. } | Phase::Sink { .. } => {
+            Phase::Body { since, .. } | Phase::Sink { since, .. } => {
+                let c = &self.config;
+                let whole = since.saturating_add(c.body_timeout_us);
+                let silent = self.last_progress.saturating_add(c.read_timeout_us);
+                let timeout = match self.too_slow_at(since) < whole.min(silent) {
+                    true => Timeout::BodyRate,
+                    false => Timeout::Body,
+                };
                 if let Phase::Sink { sink, .. } = self.phase {
                     t.app.sink_abort(sink);
                 }
                 let reject = Reject::new(408, "request body too slow");
                 self.respond_error(t, reject);
+                Some(timeout)
             }
             Phase::Head | Phase::Write => {
+                let timeout = match self.phase {
+                    Phase::Write => Timeout::Send,
+                    _ => Timeout::Idle,
+                };
                 self.output.clear();
                 self.phase = Phase::Closed;
+                Some(timeout)
             }
-            Phase::Deferred { .. } | Phase::Closed => {}
+            Phase::Deferred { .. } | Phase::Closed => None,
         }
     }
 
@@ -594,8 +632,9 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
         if !body_expected && self.output.pending_is_empty() {
             // Nothing more to read: answered with the head parsed here
             // (the health endpoints before the app: crate::probes).
-            let response = crate::probes::reply(&request, self.stopping)
-                .unwrap_or_else(|| t.app.respond(&request, &[], &mut self.bufs.scratch));
+            let scratch = &mut self.bufs.scratch;
+            let response = crate::probes::reply(&request, self.stopping, t.app, scratch)
+                .unwrap_or_else(|| t.app.respond(&request, &[], scratch));
             let out = Outgoing {
                 output: &mut self.output,
                 server: self.config.server,

@@ -11,10 +11,12 @@
 //! over Linux sockets, each behind a [`Transport`]. It never opens a
 //! socket or reads a clock but through what the server hands it, and
 //! knows no app: requests go to any [`bedrock_web::Handler`] (every
-//! [`bedrock_web::Service`] is one).
+//! [`bedrock_web::Service`] is one). It also writes the access log's
+//! line for both servers ([`AccessLine`]: logfmt or JSON).
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+mod access;
 mod config;
 mod conn;
 mod drive;
@@ -23,10 +25,13 @@ mod output;
 mod probes;
 mod sink;
 
+pub use access::{
+    AccessLine, LogFormat, Peer, Stamp, MAX_LINE, MAX_LOGGED_METHOD, MAX_LOGGED_PATH,
+};
 pub use config::{
     Config, BODY_TIMEOUT_US, HEAD_BUFFER, HEAD_TIMEOUT_US, IDLE_TIMEOUT_US, NO_READ_TIMEOUT,
     SEND_TIMEOUT_US,
 };
-pub use conn::{Activity, Conn, LogRecord};
+pub use conn::{Activity, Conn, LogRecord, Timeout};
 pub use drive::Transport;
 pub use probes::{HEALTH_PATH, READY_PATH};

@@ -2,16 +2,17 @@
 //! app behind it: byte splits, pipelining, bodies, deadlines, closes.
 
 use bedrock_conn::{
-    Activity, Config, Conn, LogRecord, HEAD_TIMEOUT_US, IDLE_TIMEOUT_US, SEND_TIMEOUT_US,
+    Activity, Config, Conn, LogRecord, Timeout, HEAD_TIMEOUT_US, IDLE_TIMEOUT_US, SEND_TIMEOUT_US,
 };
 use bedrock_hotel::Hotels;
+use bedrock_web::{Handler, Reject, Reply, Request, Response, Stream};
 use serde_json::Value;
 
 type HotelConn = Conn<16384, 4096, 4096>;
 
-struct Harness {
+struct Harness<H = Hotels> {
     conn: Box<HotelConn>,
-    app: Box<Hotels>,
+    app: Box<H>,
     now: u64,
     wire: Vec<u8>,
     log: Vec<(String, String, u16)>,
@@ -25,11 +26,17 @@ impl Harness {
     }
 
     fn with_config(config: Config) -> Self {
+        Harness::with_app(config, Hotels::new())
+    }
+}
+
+impl<H: Handler> Harness<H> {
+    fn with_app(config: Config, app: H) -> Self {
         let mut conn = Box::new(HotelConn::new(config));
         conn.open(0);
         Harness {
             conn,
-            app: Box::new(Hotels::new()),
+            app: Box::new(app),
             now: 0,
             wire: Vec::new(),
             log: Vec::new(),
@@ -64,13 +71,14 @@ impl Harness {
         }
     }
 
-    fn timer(&mut self, now: u64) {
+    fn timer(&mut self, now: u64) -> Option<Timeout> {
         self.now = now;
         let log = &mut self.log;
         let mut logger =
             |r: &LogRecord<'_>| log.push((r.method.to_string(), r.target.to_string(), r.status));
-        self.conn.on_timer(now, None, &mut *self.app, &mut logger);
+        let timeout = self.conn.on_timer(now, None, &mut *self.app, &mut logger);
         self.pump();
+        timeout
     }
 
     fn take_wire(&mut self) -> Vec<u8> {
@@ -316,9 +324,9 @@ fn slow_head_gets_408_at_the_deadline_and_not_before() {
     // Trickling more bytes does not move the deadline (whole-head limit).
     h.now = 5_000_000;
     h.send(b"st: x\r\n");
-    h.timer(1_000 + HEAD_TIMEOUT_US - 1);
+    assert_eq!(h.timer(1_000 + HEAD_TIMEOUT_US - 1), None);
     assert!(h.take_wire().is_empty());
-    h.timer(1_000 + HEAD_TIMEOUT_US);
+    assert_eq!(h.timer(1_000 + HEAD_TIMEOUT_US), Some(Timeout::Head));
     let resps = responses(&h.take_wire());
     assert_eq!(resps[0].status, 408);
     assert!(h.conn.wants_close());
@@ -331,9 +339,9 @@ fn idle_keep_alive_connection_closes_silently() {
     h.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     h.take_wire();
     assert_eq!(h.conn.deadline(), Some(IDLE_TIMEOUT_US));
-    h.timer(IDLE_TIMEOUT_US - 1);
+    assert_eq!(h.timer(IDLE_TIMEOUT_US - 1), None);
     assert!(!h.conn.wants_close());
-    h.timer(IDLE_TIMEOUT_US);
+    assert_eq!(h.timer(IDLE_TIMEOUT_US), Some(Timeout::Idle));
     assert!(h.conn.wants_close());
     assert!(h.take_wire().is_empty());
 }
@@ -367,7 +375,7 @@ fn slow_body_gets_408() {
     let mut h = Harness::new();
     h.send(b"POST /api/hotels HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
     let deadline = h.conn.deadline().unwrap();
-    h.timer(deadline);
+    assert_eq!(h.timer(deadline), Some(Timeout::Body));
     assert_eq!(responses(&h.take_wire())[0].status, 408);
     assert!(h.conn.wants_close());
     assert_eq!(h.app.store().len(), 0);
@@ -382,8 +390,10 @@ fn reply_the_client_never_reads_is_abandoned() {
     h.conn.process(0, None, &mut *h.app, &mut ignore);
     assert!(!h.conn.output().is_empty());
     assert_eq!(h.conn.deadline(), Some(SEND_TIMEOUT_US));
-    h.conn
+    let timeout = h
+        .conn
         .on_timer(SEND_TIMEOUT_US, None, &mut *h.app, &mut ignore);
+    assert_eq!(timeout, Some(Timeout::Send));
     assert!(h.conn.output().is_empty());
     assert!(h.conn.wants_close());
 }
@@ -408,10 +418,16 @@ fn malformed_requests_get_an_error_and_a_close() {
     }
 }
 
+/// A connection with `IN` bytes of input and little else, open at 0.
+fn small_conn<const IN: usize>() -> Box<Conn<IN, 64, 1024>> {
+    let mut conn = Box::new(Conn::<IN, 64, 1024>::new(Config::new(64)));
+    conn.open(0);
+    conn
+}
+
 #[test]
 fn head_larger_than_the_input_buffer_is_431() {
-    let mut conn = Box::new(Conn::<256, 64, 1024>::new(Config::new(64)));
-    conn.open(0);
+    let mut conn = small_conn::<256>();
     let mut app = Box::new(Hotels::new());
     let mut ignore = |_: &LogRecord<'_>| {};
     let head = format!(
@@ -423,8 +439,7 @@ fn head_larger_than_the_input_buffer_is_431() {
     conn.process(0, None, &mut *app, &mut ignore);
     assert!(String::from_utf8_lossy(conn.output()).starts_with("HTTP/1.1 431 "));
     // A head that exactly fills the buffer is fine.
-    let mut conn = Box::new(Conn::<256, 64, 1024>::new(Config::new(64)));
-    conn.open(0);
+    let mut conn = small_conn::<256>();
     let fixed = "GET / HTTP/1.1\r\nHost: x\r\nX-Pad: \r\n\r\n".len();
     let head = format!(
         "GET / HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n",
@@ -439,8 +454,7 @@ fn head_larger_than_the_input_buffer_is_431() {
 fn head_filling_the_input_byte_by_byte_is_431() {
     // 300 bytes: not a length at which the head is parsed anyway (1, 2,
     // 4 ... 256), so the full input itself must trigger the parse.
-    let mut conn = Box::new(Conn::<300, 64, 1024>::new(Config::new(64)));
-    conn.open(0);
+    let mut conn = small_conn::<300>();
     let mut app = Box::new(Hotels::new());
     let mut ignore = |_: &LogRecord<'_>| {};
     let head = format!("GET / HTTP/1.1\r\nX-Pad: {}", "p".repeat(300));
@@ -473,7 +487,7 @@ fn malformed_partial_head_gets_its_own_error() {
     let mut h = Harness::new();
     h.send(LINE);
     h.send(BAD);
-    h.timer(HEAD_TIMEOUT_US);
+    assert_eq!(h.timer(HEAD_TIMEOUT_US), None, "an error, not a timeout");
     assert_eq!(responses(&h.take_wire())[0].status, 400, "deadline");
     assert_eq!(h.log.last().unwrap().2, 400);
 
@@ -605,4 +619,115 @@ fn readiness_fails_once_the_connection_is_stopped() {
     assert_eq!(resps[0].body, b"shutting down\n");
     assert_eq!(resps[0].header("connection"), Some("close"));
     assert!(h.conn.wants_close());
+}
+
+/// The Hotel app behind a host that may say it is not ready (a journal
+/// that cannot be written, say).
+struct Host {
+    app: Hotels,
+    unready: Option<String>,
+}
+
+impl Host {
+    fn new(unready: Option<&str>) -> Self {
+        Host {
+            app: Hotels::new(),
+            unready: unready.map(String::from),
+        }
+    }
+}
+
+impl Handler for Host {
+    fn respond(&mut self, request: &Request<'_, '_>, body: &[u8], out: &mut [u8]) -> Response {
+        Handler::respond(&mut self.app, request, body, out)
+    }
+    fn render_reject(&mut self, reject: Reject, out: &mut [u8]) -> Reply {
+        Handler::render_reject(&mut self.app, reject, out)
+    }
+    fn stream(&mut self, stream: &mut Stream, out: &mut [u8]) -> usize {
+        Handler::stream(&mut self.app, stream, out)
+    }
+    fn readiness(&mut self) -> Result<(), &str> {
+        self.unready.as_deref().map_or(Ok(()), Err)
+    }
+}
+
+#[test]
+fn readiness_fails_with_the_hosts_reason_while_liveness_holds() {
+    let mut h = Harness::with_app(Config::new(4096), Host::new(Some("the disk is full")));
+    h.send(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let resps = responses(&h.take_wire());
+    assert_eq!(resps.len(), 2);
+    assert_eq!(resps[0].status, 503);
+    assert_eq!(resps[0].body, b"not ready: the disk is full\n");
+    assert_eq!(resps[0].header("cache-control"), Some("no-store"));
+    assert_eq!(
+        resps[0].header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(
+        (resps[1].status, resps[1].body.as_slice()),
+        (200, &b"ok\n"[..])
+    );
+    // Not ready is not a reason to close: the connection goes on.
+    assert!(!h.conn.wants_close());
+    h.send(b"HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let head = h.take_wire();
+    assert!(head.starts_with(b"HTTP/1.1 503"), "{head:?}");
+    assert!(head.ends_with(b"\r\n\r\n"), "HEAD has no body");
+    // The app still answers everything else.
+    h.send(b"GET /api/hotels HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(responses(&h.take_wire())[0].status, 200);
+    // Ready again once the host says so.
+    h.app.unready = None;
+    h.send(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let resps = responses(&h.take_wire());
+    assert_eq!(
+        (resps[0].status, resps[0].body.as_slice()),
+        (200, &b"ready\n"[..])
+    );
+    let statuses: Vec<u16> = h.log.iter().map(|l| l.2).collect();
+    assert_eq!(statuses, [503, 200, 503, 200, 200], "each probe is logged");
+}
+
+#[test]
+fn shutting_down_wins_over_the_hosts_reason() {
+    let mut h = Harness::with_app(Config::new(4096), Host::new(Some("the disk failed")));
+    h.send(b"GET /readyz HTTP/1.1\r\nHost: x\r\n");
+    h.conn.stop();
+    h.send(b"\r\n");
+    let resps = responses(&h.take_wire());
+    assert_eq!(
+        (resps[0].status, resps[0].body.as_slice()),
+        (503, &b"shutting down\n"[..])
+    );
+}
+
+#[test]
+fn a_long_reason_is_cut_to_the_reply_buffer() {
+    const OUT: usize = 64;
+    // "not ready: " and the line end take 12 bytes of the reply buffer.
+    let room = OUT - 12;
+    for (len, shown) in [(room, room), (room + 1, room), (room + 100, room)] {
+        let reason = "r".repeat(len);
+        let mut conn = Box::new(Conn::<1024, 64, OUT>::new(Config::new(64)));
+        let mut host = Host::new(Some(&reason));
+        conn.open(0);
+        conn.receive(0, b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut wire = Vec::new();
+        loop {
+            conn.process(0, None, &mut host, &mut |_: &LogRecord<'_>| {});
+            let out = conn.output();
+            if out.is_empty() {
+                break;
+            }
+            let n = out.len();
+            wire.extend_from_slice(out);
+            conn.sent(0, n);
+        }
+        let resps = responses(&wire);
+        assert_eq!(resps[0].status, 503);
+        let want = format!("not ready: {}\n", "r".repeat(shown));
+        assert_eq!(resps[0].body, want.as_bytes(), "reason of {len} bytes");
+    }
 }

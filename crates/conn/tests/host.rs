@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 
-use bedrock_conn::{Activity, Config, Conn, LogRecord, Transport};
+use bedrock_conn::{Activity, Config, Conn, LogRecord, Timeout, Transport};
 use bedrock_http::{Method, Request};
 use bedrock_web::{FileBody, Handler, Reject, Reply, Response, Stream};
 
@@ -187,11 +187,12 @@ impl Run {
         r
     }
 
-    fn timer(&mut self, now: u64) {
+    fn timer(&mut self, now: u64) -> Option<Timeout> {
         let statuses = &mut self.statuses;
         let mut log = |r: &LogRecord<'_>| statuses.push(r.status);
-        self.conn.on_timer(now, None, &mut self.host, &mut log);
+        let timeout = self.conn.on_timer(now, None, &mut self.host, &mut log);
         self.at(now, b"");
+        timeout
     }
 
     fn wire(&self) -> String {
@@ -320,9 +321,13 @@ fn a_request_that_falls_silent_gets_408_at_the_read_timeout() {
     r.at(0, b"GET / HTTP/1.1\r\n");
     r.at(SECOND, b"Host: x\r\n");
     assert_eq!(r.conn.deadline(), Some(3 * SECOND));
-    r.timer(3 * SECOND - 1);
+    assert_eq!(r.timer(3 * SECOND - 1), None);
     assert!(r.statuses.is_empty(), "not before");
-    r.timer(3 * SECOND);
+    assert_eq!(
+        r.timer(3 * SECOND),
+        Some(Timeout::Head),
+        "silence in a head"
+    );
     assert_eq!(r.statuses, [408]);
 }
 
@@ -336,9 +341,9 @@ fn a_body_below_the_minimum_rate_gets_408() {
     // silence limit would be 4.9 s).
     r.at(SECOND, &[b'x'; 300]);
     r.at(2_900_000, &[b'x'; 50]);
-    r.timer(3_500_000);
+    assert_eq!(r.timer(3_500_000), None);
     assert!(r.statuses.is_empty(), "at the rate");
-    r.timer(3_500_001);
+    assert_eq!(r.timer(3_500_001), Some(Timeout::BodyRate));
     assert_eq!(r.statuses, [408]);
     assert_eq!(r.host.aborts, 1);
     // With a rate of 0 only the silence counts.
@@ -347,6 +352,12 @@ fn a_body_below_the_minimum_rate_gets_408() {
     let mut r = Run::put(config, "Content-Length: 1000\r\n");
     r.at(SECOND, b"x");
     assert_eq!(r.conn.deadline(), Some(3 * SECOND));
+    assert_eq!(
+        r.timer(3 * SECOND),
+        Some(Timeout::Body),
+        "silence in a body"
+    );
+    assert_eq!(r.statuses, [408]);
 }
 
 #[test]

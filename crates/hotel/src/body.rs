@@ -46,22 +46,23 @@ pub enum BodyError {
     BadJson,
     /// Bytes that are not UTF-8 (400).
     NotUtf8,
-    /// `name` absent, or not a string (422).
-    NameMissing,
-    /// `city` absent, or not a string (422).
-    CityMissing,
-    /// `name` empty (after trimming, in the text and form bodies) (422).
-    NameEmpty,
-    /// `city` empty (after trimming, in the text and form bodies) (422).
-    CityEmpty,
-    /// `name` holds a control character, U+0000-U+001F or U+007F (422).
-    NameControl,
-    /// `city` holds a control character, U+0000-U+001F or U+007F (422).
-    CityControl,
-    /// `name` longer than the limit (422).
-    NameTooLong,
-    /// `city` longer than the limit (422).
-    CityTooLong,
+    /// What is wrong with `name` (422).
+    Name(FieldError),
+    /// What is wrong with `city` (422).
+    City(FieldError),
+}
+
+/// What is wrong with one field of a hotel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldError {
+    /// Absent, or (in JSON) not a string.
+    Missing,
+    /// Empty (after trimming, in the text and form bodies).
+    Empty,
+    /// Holding a control character, U+0000-U+001F or U+007F.
+    Control,
+    /// Longer than the field's limit.
+    TooLong,
 }
 
 impl BodyError {
@@ -73,12 +74,13 @@ impl BodyError {
             BodyError::BadText | BodyError::BadForm | BodyError::BadJson | BodyError::NotUtf8 => {
                 400
             }
-            _ => 422,
+            BodyError::Name(_) | BodyError::City(_) => 422,
         }
     }
 
     /// One line for the client.
     pub fn message(self) -> &'static str {
+        use FieldError::{Control, Empty, Missing, TooLong};
         match self {
             BodyError::TooLarge => "request body too large",
             BodyError::UnsupportedType => {
@@ -88,14 +90,14 @@ impl BodyError {
             BodyError::BadForm => "form must have name and city",
             BodyError::BadJson => "body is not a flat JSON object",
             BodyError::NotUtf8 => "body is not valid UTF-8",
-            BodyError::NameMissing => "name is required and must be a string",
-            BodyError::CityMissing => "city is required and must be a string",
-            BodyError::NameEmpty => "name must not be empty",
-            BodyError::CityEmpty => "city must not be empty",
-            BodyError::NameControl => "name must not contain control characters",
-            BodyError::CityControl => "city must not contain control characters",
-            BodyError::NameTooLong => "name is too long",
-            BodyError::CityTooLong => "city is too long",
+            BodyError::Name(Missing) => "name is required and must be a string",
+            BodyError::City(Missing) => "city is required and must be a string",
+            BodyError::Name(Empty) => "name must not be empty",
+            BodyError::City(Empty) => "city must not be empty",
+            BodyError::Name(Control) => "name must not contain control characters",
+            BodyError::City(Control) => "city must not contain control characters",
+            BodyError::Name(TooLong) => "name is too long",
+            BodyError::City(TooLong) => "city is too long",
         }
     }
 }
@@ -106,6 +108,7 @@ impl From<BodyError> for Reject {
     }
 }
 
+/// A hotel's field.
 #[derive(Clone, Copy)]
 enum Which {
     Name,
@@ -113,28 +116,11 @@ enum Which {
 }
 
 impl Which {
-    fn too_long(self) -> BodyError {
+    /// `problem`, of this field.
+    fn error(self, problem: FieldError) -> BodyError {
         match self {
-            Which::Name => BodyError::NameTooLong,
-            Which::City => BodyError::CityTooLong,
-        }
-    }
-    fn empty(self) -> BodyError {
-        match self {
-            Which::Name => BodyError::NameEmpty,
-            Which::City => BodyError::CityEmpty,
-        }
-    }
-    fn missing(self) -> BodyError {
-        match self {
-            Which::Name => BodyError::NameMissing,
-            Which::City => BodyError::CityMissing,
-        }
-    }
-    fn control(self) -> BodyError {
-        match self {
-            Which::Name => BodyError::NameControl,
-            Which::City => BodyError::CityControl,
+            Which::Name => BodyError::Name(problem),
+            Which::City => BodyError::City(problem),
         }
     }
 }
@@ -154,13 +140,13 @@ fn set_field<const N: usize>(
     which: Which,
 ) -> Result<(), BodyError> {
     if raw.is_empty() {
-        return Err(which.empty());
+        return Err(which.error(FieldError::Empty));
     }
     let s = core::str::from_utf8(raw).map_err(|_| BodyError::NotUtf8)?;
     if raw.iter().any(|&b| is_control(b)) {
-        return Err(which.control());
+        return Err(which.error(FieldError::Control));
     }
-    *text = Text::new(s).ok_or(which.too_long())?;
+    *text = Text::new(s).ok_or(which.error(FieldError::TooLong))?;
     Ok(())
 }
 
@@ -236,7 +222,7 @@ fn parse_form(body: &[u8]) -> Result<Hotel, BodyError> {
         let decoded = match percent_decode_query(raw.as_bytes(), &mut scratch) {
             Ok(decoded) => decoded,
             // `%00` (or a raw NUL) is a control character like any other.
-            Err(PercentError::EncodedNul) => return Err(which.control()),
+            Err(PercentError::EncodedNul) => return Err(which.error(FieldError::Control)),
             Err(_) => return Err(BodyError::BadForm),
         };
         hotel.field_mut(which, decoded.trim_ascii())?;
@@ -251,7 +237,7 @@ fn parse_json(body: &[u8]) -> Result<Hotel, BodyError> {
     let mut scratch = [0u8; MAX_BODY_BYTES];
     for (key, which) in [("name", Which::Name), ("city", Which::City)] {
         let Some(Value::Str(s)) = get(fields, key) else {
-            return Err(which.missing());
+            return Err(which.error(FieldError::Missing));
         };
         // Unescaping never lengthens, so a body-sized scratch always suffices.
         let decoded = s

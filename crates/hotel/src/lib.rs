@@ -22,7 +22,7 @@ mod page;
 mod record;
 
 pub use api::{Hotels, LIST_STREAM};
-pub use body::{parse_hotel, BodyError};
+pub use body::{parse_hotel, BodyError, FieldError};
 pub use change::{put as put_record, MAX_CHANGE_BYTES};
 pub use limits::{
     CAPACITY, MAX_BODY_BYTES, MAX_CITY_BYTES, MAX_NAME_BYTES, MIN_STREAM_BUFFER, PAGE_BUDGET_BYTES,

@@ -25,4 +25,4 @@ pub const PAGE_BUDGET_BYTES: usize = 12 * 1024;
 /// Bytes of change records one call into the app may leave for the host
 /// (see `bedrock_web::Persist`): a request makes at most one change, and
 /// the host takes them after every call; room for a few pipelined ones.
-pub const CHANGE_LOG_BYTES: usize = 4 * (2 + crate::change::MAX_CHANGE_BYTES);
+pub const CHANGE_LOG_BYTES: usize = bedrock_web::log_bytes::<crate::Hotel>(4);

@@ -29,6 +29,17 @@ fn request(
     serve(app, &raw).expect("request parses")
 }
 
+/// `POST /api/hotels` with this content type and body.
+fn create(app: &mut Hotels, ctype: Option<&str>, body: &[u8]) -> Exchange {
+    request(app, "POST", "/api/hotels", ctype, body)
+}
+
+/// Asserts that `exchange` answered with hotel `id`, named so.
+fn assert_hotel(exchange: &Exchange, id: u64, name: &str, city: &str) {
+    let expected = json!({"id": id, "name": name, "city": city});
+    assert_eq!(json_of(exchange), expected);
+}
+
 fn get(app: &mut Hotels, target: &str) -> Exchange {
     request(app, "GET", target, None, b"")
 }
@@ -45,7 +56,7 @@ fn json_of(exchange: &Exchange) -> Value {
 
 fn post_json(app: &mut Hotels, value: &Value) -> Exchange {
     let body = serde_json::to_vec(value).unwrap();
-    request(app, "POST", "/api/hotels", Some("application/json"), &body)
+    create(app, Some("application/json"), &body)
 }
 
 fn assert_error(exchange: &Exchange, status: u16) {
@@ -73,26 +84,18 @@ fn the_seed_lines_work_as_written() {
     assert_eq!(list.status, 200);
     assert_eq!(json_of(&list), json!([]));
     // curl -X POST -d "Hilton,Toronto" localhost:8888/api/hotels
-    let created = request(
+    let created = create(
         &mut app,
-        "POST",
-        "/api/hotels",
         Some("application/x-www-form-urlencoded"),
         b"Hilton,Toronto",
     );
     assert_eq!(created.status, 201);
-    assert_eq!(
-        json_of(&created),
-        json!({"id": 1, "name": "Hilton", "city": "Toronto"})
-    );
+    assert_hotel(&created, 1, "Hilton", "Toronto");
     assert_eq!(created.header("location"), Some("/api/hotels/1"));
     // curl localhost:8888/api/hotels/1
     let one = get(&mut app, "/api/hotels/1");
     assert_eq!(one.status, 200);
-    assert_eq!(
-        json_of(&one),
-        json!({"id": 1, "name": "Hilton", "city": "Toronto"})
-    );
+    assert_hotel(&one, 1, "Hilton", "Toronto");
     // curl -X DELETE localhost:8888/api/hotels/1
     let deleted = request(&mut app, "DELETE", "/api/hotels/1", None, b"");
     assert_eq!(deleted.status, 204);
@@ -107,54 +110,25 @@ fn the_seed_lines_work_as_written() {
 #[test]
 fn text_plain_and_no_content_type_are_the_seed_format() {
     let mut app = app();
-    let a = request(
+    let a = create(
         &mut app,
-        "POST",
-        "/api/hotels",
         Some("text/plain; charset=utf-8"),
         b"Ritz, Paris\n",
     );
-    assert_eq!(
-        json_of(&a),
-        json!({"id": 1, "name": "Ritz", "city": "Paris"})
-    );
-    let b = request(
-        &mut app,
-        "POST",
-        "/api/hotels",
-        None,
-        "Hôtel Müller,Zürich".as_bytes(),
-    );
-    assert_eq!(
-        json_of(&b),
-        json!({"id": 2, "name": "Hôtel Müller", "city": "Zürich"})
-    );
+    assert_hotel(&a, 1, "Ritz", "Paris");
+    let b = create(&mut app, None, "Hôtel Müller,Zürich".as_bytes());
+    assert_hotel(&b, 2, "Hôtel Müller", "Zürich");
 }
 
 #[test]
 fn html_forms_are_decoded() {
     let mut app = app();
     let body = b"name=Caf%C3%A9+Royal&city=London&extra=1";
-    let made = request(
-        &mut app,
-        "POST",
-        "/api/hotels",
-        Some("application/x-www-form-urlencoded"),
-        body,
-    );
+    let made = create(&mut app, Some("application/x-www-form-urlencoded"), body);
     assert_eq!(made.status, 201);
-    assert_eq!(
-        json_of(&made),
-        json!({"id": 1, "name": "Café Royal", "city": "London"})
-    );
+    assert_hotel(&made, 1, "Café Royal", "London");
     for bad in [&b"name=A"[..], b"name=A&city=B&city=C", b"name=%ZZ&city=B"] {
-        let refused = request(
-            &mut app,
-            "POST",
-            "/api/hotels",
-            Some("application/x-www-form-urlencoded"),
-            bad,
-        );
+        let refused = create(&mut app, Some("application/x-www-form-urlencoded"), bad);
         assert_error(&refused, 400);
     }
 }
@@ -199,13 +173,7 @@ fn hard_names_round_trip_exactly_through_json() {
 fn json_escapes_in_the_request_are_decoded() {
     let mut app = app();
     let body = br#"{"name":"A\u00e9\"\\\/\ud83c\udfe8","city":"B","stars":5,"open":true}"#;
-    let made = request(
-        &mut app,
-        "POST",
-        "/api/hotels",
-        Some("application/json"),
-        body,
-    );
+    let made = create(&mut app, Some("application/json"), body);
     assert_eq!(
         json_of(&made),
         json!({"id": 1, "name": "Aé\"\\/🏨", "city": "B"})
@@ -218,13 +186,7 @@ fn json_strings_are_stored_exactly_as_decoded() {
     // No trimming in JSON, escaped or not; the same text comes back from
     // the create, the read, the list and an update.
     let body = br#"{"name":"asd ","city":"\u0020Paris\u00a0"}"#;
-    let made = request(
-        &mut app,
-        "POST",
-        "/api/hotels",
-        Some("application/json"),
-        body,
-    );
+    let made = create(&mut app, Some("application/json"), body);
     let expected = json!({"id": 1, "name": "asd ", "city": " Paris\u{a0}"});
     assert_eq!(json_of(&made), expected);
     assert_eq!(json_of(&get(&mut app, "/api/hotels/1")), expected);
@@ -247,34 +209,17 @@ fn json_strings_are_stored_exactly_as_decoded() {
 #[test]
 fn text_and_form_fields_are_trimmed() {
     let mut app = app();
-    let text = request(
+    let text = create(&mut app, None, b" \t Ritz \r\n, Paris \x0c\n");
+    assert_hotel(&text, 1, "Ritz", "Paris");
+    let form = create(
         &mut app,
-        "POST",
-        "/api/hotels",
-        None,
-        b" \t Ritz \r\n, Paris \x0c\n",
-    );
-    assert_eq!(
-        json_of(&text),
-        json!({"id": 1, "name": "Ritz", "city": "Paris"})
-    );
-    let form = request(
-        &mut app,
-        "POST",
-        "/api/hotels",
         Some("application/x-www-form-urlencoded"),
         b"name=+Caf%C3%A9+Royal%20&city=%09London%0D%0A",
     );
-    assert_eq!(
-        json_of(&form),
-        json!({"id": 2, "name": "Café Royal", "city": "London"})
-    );
+    assert_hotel(&form, 2, "Café Royal", "London");
     // Inner spaces stay, in both.
-    let inner = request(&mut app, "POST", "/api/hotels", None, b"A  B,C D");
-    assert_eq!(
-        json_of(&inner),
-        json!({"id": 3, "name": "A  B", "city": "C D"})
-    );
+    let inner = create(&mut app, None, b"A  B,C D");
+    assert_hotel(&inner, 3, "A  B", "C D");
 }
 
 /// C0 controls and DEL, the characters no body form may store.
@@ -328,23 +273,17 @@ fn control_characters_are_refused_in_every_form() {
     // The escapes JSON names: \b \f \n \r \t.
     for esc in ["\\b", "\\f", "\\n", "\\r", "\\t"] {
         let body = format!(r#"{{"name":"asd{esc}","city":"C"}}"#);
-        let refused = request(&mut app, "POST", "/api/hotels", json, body.as_bytes());
+        let refused = create(&mut app, json, body.as_bytes());
         assert_error(&refused, 422);
     }
     // Raw in a JSON string, C0 controls are not JSON at all (RFC 8259 7):
     // 400; a raw DEL is JSON, and refused like an escaped one.
     for c in 0u8..0x20 {
         let body = [&br#"{"name":"a"#[..], &[c], br#"","city":"C"}"#].concat();
-        let refused = request(&mut app, "POST", "/api/hotels", json, &body);
+        let refused = create(&mut app, json, &body);
         assert_error(&refused, 400);
     }
-    let refused = request(
-        &mut app,
-        "POST",
-        "/api/hotels",
-        json,
-        b"{\"name\":\"a\x7f\",\"city\":\"C\"}",
-    );
+    let refused = create(&mut app, json, b"{\"name\":\"a\x7f\",\"city\":\"C\"}");
     assert_error(&refused, 422);
     assert_eq!(app.store().len(), 1, "nothing was stored");
     assert_eq!(
@@ -401,7 +340,7 @@ fn invalid_bodies_get_json_errors() {
         (Some("application/xml"), b"<hotel/>", 415),
     ];
     for (ctype, body, status) in cases {
-        let refused = request(&mut app, "POST", "/api/hotels", *ctype, body);
+        let refused = create(&mut app, *ctype, body);
         assert_error(&refused, *status);
     }
     assert_eq!(app.store().len(), 0, "nothing invalid was stored");
@@ -427,10 +366,7 @@ fn field_limits_at_and_past() {
     );
     // Text bodies follow the same limits.
     let text = format!("{name_past},c");
-    assert_error(
-        &request(&mut app, "POST", "/api/hotels", None, text.as_bytes()),
-        422,
-    );
+    assert_error(&create(&mut app, None, text.as_bytes()), 422);
 }
 
 #[test]
@@ -445,28 +381,9 @@ fn body_limit_at_and_past() {
     };
     let at = pad(MAX_BODY_BYTES);
     assert_eq!(at.len(), MAX_BODY_BYTES);
-    assert_eq!(
-        request(
-            &mut app,
-            "POST",
-            "/api/hotels",
-            Some("application/json"),
-            &at
-        )
-        .status,
-        201
-    );
+    assert_eq!(create(&mut app, Some("application/json"), &at).status, 201);
     let past = pad(MAX_BODY_BYTES + 1);
-    assert_error(
-        &request(
-            &mut app,
-            "POST",
-            "/api/hotels",
-            Some("application/json"),
-            &past,
-        ),
-        413,
-    );
+    assert_error(&create(&mut app, Some("application/json"), &past), 413);
 }
 
 #[test]
@@ -481,10 +398,7 @@ fn put_updates_and_404s() {
         br#"{"name":"New","city":"City"}"#,
     );
     assert_eq!(updated.status, 200);
-    assert_eq!(
-        json_of(&updated),
-        json!({"id": 1, "name": "New", "city": "City"})
-    );
+    assert_hotel(&updated, 1, "New", "City");
     assert_eq!(json_of(&get(&mut app, "/api/hotels/1"))["name"], "New");
     assert_error(
         &request(&mut app, "PUT", "/api/hotels/2", None, b"A,B"),
@@ -524,13 +438,7 @@ fn thousands_of_hotels_list_in_full() {
     let mut app = app();
     let count = 3000;
     for i in 0..count {
-        let made = request(
-            &mut app,
-            "POST",
-            "/api/hotels",
-            None,
-            format!("Hotel \"{i}\",City {i}").as_bytes(),
-        );
+        let made = create(&mut app, None, format!("Hotel \"{i}\",City {i}").as_bytes());
         assert_eq!(made.status, 201);
     }
     // Delete a few so the list has gaps.
@@ -580,19 +488,15 @@ fn http_1_0_list_is_close_delimited() {
 fn full_store_is_507_and_ids_are_never_reused() {
     let mut app = app();
     for i in 0..CAPACITY {
-        assert_eq!(
-            request(&mut app, "POST", "/api/hotels", None, b"H,C").status,
-            201,
-            "hotel {i}"
-        );
+        assert_eq!(create(&mut app, None, b"H,C").status, 201, "hotel {i}");
     }
     assert_eq!(app.store().len(), CAPACITY);
-    assert_error(&request(&mut app, "POST", "/api/hotels", None, b"H,C"), 507);
+    assert_error(&create(&mut app, None, b"H,C"), 507);
     assert_eq!(
         request(&mut app, "DELETE", "/api/hotels/1", None, b"").status,
         204
     );
-    let made = request(&mut app, "POST", "/api/hotels", None, b"H,C");
+    let made = create(&mut app, None, b"H,C");
     assert_eq!(made.status, 201);
     assert_eq!(json_of(&made)["id"], CAPACITY as u64 + 1);
 }

@@ -31,6 +31,21 @@ fn put_record(id: u64, name: &str, city: &str) -> Vec<u8> {
     r
 }
 
+/// A fresh app with `records` replayed, each of them accepted.
+fn replayed(records: &[Vec<u8>]) -> Box<Hotels> {
+    let mut again = Box::new(Hotels::new());
+    for record in records {
+        assert!(again.replay(record), "{record:?}");
+    }
+    again
+}
+
+/// `name,city`, both as long as they may be.
+fn longest_body() -> String {
+    let (name, city) = ("n".repeat(MAX_NAME_BYTES), "c".repeat(MAX_CITY_BYTES));
+    format!("{name},{city}")
+}
+
 fn delete_record(id: u64) -> Vec<u8> {
     let mut r = vec![2];
     r.extend(id.to_le_bytes());
@@ -79,10 +94,7 @@ fn records_replay_into_the_same_store_with_the_same_ids() {
         journal.extend(send(&mut app, method, target, body).changes);
     }
     assert_eq!(journal.len(), 5);
-    let mut again = Box::new(Hotels::new());
-    for record in &journal {
-        assert!(again.replay(record), "{record:?}");
-    }
+    let mut again = replayed(&journal);
     assert_eq!(listed(&again), listed(&app));
     assert_eq!(again.store().next_id(), 4);
     // The next create continues the ids, never reusing 3.
@@ -126,11 +138,7 @@ fn records_that_make_no_sense_are_refused() {
 #[test]
 fn the_longest_record_is_max_change_bytes() {
     let mut app = Box::new(Hotels::new());
-    let body = format!(
-        "{},{}",
-        "n".repeat(MAX_NAME_BYTES),
-        "c".repeat(MAX_CITY_BYTES)
-    );
+    let body = longest_body();
     let made = send(&mut app, "POST", "/api/hotels", &body);
     assert_eq!(made.status, 201);
     assert_eq!(made.changes[0].len(), MAX_CHANGE_BYTES);
@@ -158,11 +166,7 @@ fn a_host_that_never_takes_the_changes_gets_503_past_the_log() {
     // not drain).
     use bedrock_http::{parse_request, Header, Limits, Status};
     let mut app = Box::new(Hotels::new());
-    let body = format!(
-        "{},{}",
-        "n".repeat(MAX_NAME_BYTES),
-        "c".repeat(MAX_CITY_BYTES)
-    );
+    let body = longest_body();
     let raw = b"POST /api/hotels HTTP/1.1\r\nHost: x\r\n\r\n";
     let mut headers = [Header::EMPTY; 16];
     let Ok(Status::Complete((request, _))) = parse_request(raw, &mut headers, &Limits::default())
@@ -201,10 +205,7 @@ fn a_snapshot_rebuilds_the_same_store_and_the_next_id() {
     let mut records = Vec::new();
     app.snapshot(&mut |r| records.push(r.to_vec()));
     assert_eq!(records.len(), 4, "three hotels and the next id");
-    let mut again = Box::new(Hotels::new());
-    for r in &records {
-        assert!(again.replay(r));
-    }
+    let mut again = replayed(&records);
     assert_eq!(listed(&again), listed(&app));
     assert_eq!(again.store().next_id(), 7);
     assert_eq!(

@@ -73,6 +73,17 @@ pub(crate) fn is_token_str(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(|&b| is_token(b))
 }
 
+/// The value of one hex digit, either case (HEXDIG, RFC 5234 B.1: the
+/// chunk-size of RFC 9112 7.1 and the pct-encoded octet of RFC 3986 2.1).
+pub(crate) fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
 /// Trim optional whitespace (SP, HTAB) from both ends.
 pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
@@ -115,5 +126,23 @@ mod tests {
         assert!(list_has_token(b"foo;q=1 , bar", "foo"));
         assert!(!list_has_token(b"closed", "close"));
         assert!(is_token_str(b"abc") && !is_token_str(b"") && !is_token_str(b"a b"));
+    }
+
+    #[test]
+    fn hex_digits_and_their_neighbours() {
+        let digits = [
+            (b'0', 0),
+            (b'9', 9),
+            (b'a', 10),
+            (b'f', 15),
+            (b'A', 10),
+            (b'F', 15),
+        ];
+        for (b, v) in digits {
+            assert_eq!(hex_digit(b), Some(v), "{}", b as char);
+        }
+        for b in [b'/', b':', b'`', b'g', b'@', b'G', b' ', 0, 0xff] {
+            assert_eq!(hex_digit(b), None, "{b:#x}");
+        }
     }
 }

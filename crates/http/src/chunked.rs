@@ -8,7 +8,7 @@
 //! `max_chunk_ext_len`; trailer fields are validated and discarded, bounded
 //! by `max_trailer_len`.
 
-use crate::chars::{is_token, VALUE};
+use crate::chars::{hex_digit, is_token, VALUE};
 use crate::error::Error;
 use crate::limits::{Limits, MAX_CHUNK_SIZE_DIGITS};
 
@@ -126,7 +126,7 @@ impl ChunkedDecoder {
     /// Advance over one framing byte (anything but chunk data).
     fn step(&mut self, b: u8) -> Result<(), Error> {
         self.state = match self.state {
-            State::SizeStart | State::Size => match hex(b) {
+            State::SizeStart | State::Size => match hex_digit(b) {
                 Some(d) => {
                     self.digits += 1;
                     if self.digits > MAX_CHUNK_SIZE_DIGITS {
@@ -205,15 +205,6 @@ impl ChunkedDecoder {
             return Err(Error::ChunkExtensionTooLong);
         }
         Ok(next)
-    }
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
     }
 }
 

@@ -79,13 +79,47 @@ pub fn format_imf_fixdate(unix_secs: u64, out: &mut [u8; 29]) -> &str {
     two(&mut out[12..14], y / 100);
     two(&mut out[14..16], y % 100);
     out[16] = b' ';
-    two(&mut out[17..19], secs / 3600);
-    out[19] = b':';
-    two(&mut out[20..22], secs / 60 % 60);
-    out[22] = b':';
-    two(&mut out[23..25], secs % 60);
+    clock(&mut out[17..25], secs);
     out[25..29].copy_from_slice(b" GMT");
     core::str::from_utf8(&out[..]).unwrap_or("")
+}
+
+/// Write `unix_ms` (milliseconds since the Unix epoch) as an RFC 3339
+/// UTC timestamp with milliseconds (`2026-11-06T08:49:37.042Z`: RFC 3339
+/// section 5.6, `time-secfrac` of three digits, offset `Z`) into `out` and
+/// return it as text. Times after 9999 are clamped as in
+/// [`format_imf_fixdate`].
+pub fn format_rfc3339_millis(unix_ms: u64, out: &mut [u8; 24]) -> &str {
+    let t = (unix_ms / 1000).min(MAX_SECS);
+    let ms = if unix_ms / 1000 > MAX_SECS {
+        999
+    } else {
+        unix_ms % 1000
+    };
+    let (y, m, d) = civil_from_days(t / 86_400);
+    let secs = t % 86_400;
+    two(&mut out[0..2], y / 100);
+    two(&mut out[2..4], y % 100);
+    out[4] = b'-';
+    two(&mut out[5..7], m);
+    out[7] = b'-';
+    two(&mut out[8..10], d);
+    out[10] = b'T';
+    clock(&mut out[11..19], secs);
+    out[19] = b'.';
+    out[20] = b'0' + (ms / 100) as u8;
+    two(&mut out[21..23], ms % 100);
+    out[23] = b'Z';
+    core::str::from_utf8(&out[..]).unwrap_or("")
+}
+
+/// `HH:MM:SS` of `secs` into the day, into `out` (8 bytes).
+fn clock(out: &mut [u8], secs: u64) {
+    two(&mut out[0..2], secs / 3600);
+    out[2] = b':';
+    two(&mut out[3..5], secs / 60 % 60);
+    out[5] = b':';
+    two(&mut out[6..8], secs % 60);
 }
 
 fn two(out: &mut [u8], v: u64) {
@@ -216,6 +250,29 @@ mod tests {
         assert_eq!(
             parse_http_date(b"Wednesday, 31-Dec-69 00:00:00 GMT"),
             Some(3_155_673_600)
+        );
+    }
+
+    #[test]
+    fn rfc3339_with_milliseconds() {
+        let f = |ms: u64| {
+            let mut out = [0u8; 24];
+            format_rfc3339_millis(ms, &mut out).to_string()
+        };
+        assert_eq!(f(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(f(784_111_777_001), "1994-11-06T08:49:37.001Z");
+        assert_eq!(f(951_782_400_999), "2000-02-29T00:00:00.999Z");
+        assert_eq!(f(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        // The last millisecond of 9999, and past it: clamped.
+        let last = (MAX_SECS + 1) * 1000 - 1;
+        assert_eq!(f(last), "9999-12-31T23:59:59.999Z");
+        assert_eq!(f(last + 1), "9999-12-31T23:59:59.999Z");
+        assert_eq!(f(u64::MAX), "9999-12-31T23:59:59.999Z");
+        // The same second as the IMF-fixdate writer.
+        let mut imf = [0u8; 29];
+        assert_eq!(
+            format_imf_fixdate(784_111_777, &mut imf),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
         );
     }
 

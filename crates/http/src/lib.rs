@@ -33,7 +33,7 @@ mod scan;
 
 pub use chunked::{ChunkProgress, ChunkedDecoder};
 pub use conditional::{evaluate, Conditions, Representation, Verdict};
-pub use date::{format_imf_fixdate, parse_http_date};
+pub use date::{format_imf_fixdate, format_rfc3339_millis, parse_http_date};
 pub use error::Error;
 pub use framing::{framing, BodyKind, Framing};
 pub use host::is_valid_host;

@@ -4,6 +4,8 @@
 //! input. An encoded NUL (`%00`) is refused because it truncates strings in
 //! too many places further down.
 
+use crate::chars::hex_digit;
+
 /// Why percent-decoding failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PercentError {
@@ -32,8 +34,8 @@ fn decode<'o>(input: &[u8], out: &'o mut [u8], plus: bool) -> Result<&'o [u8], P
     while let Some(&b) = input.get(i) {
         let byte = match b {
             b'%' => {
-                let hi = input.get(i + 1).and_then(|&h| hex(h));
-                let lo = input.get(i + 2).and_then(|&l| hex(l));
+                let hi = input.get(i + 1).and_then(|&h| hex_digit(h));
+                let lo = input.get(i + 2).and_then(|&l| hex_digit(l));
                 match (hi, lo) {
                     (Some(h), Some(l)) => {
                         i += 3;
@@ -59,15 +61,6 @@ fn decode<'o>(input: &[u8], out: &'o mut [u8], plus: bool) -> Result<&'o [u8], P
         n += 1;
     }
     Ok(&out[..n])
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -104,36 +104,16 @@ fn to_value(d: &Doc) -> Value {
     }
 }
 
-#[derive(Clone, Debug)]
-enum Flat {
-    Str(String),
-    U(u64),
-    I(i64),
-    F(f64),
-    B(bool),
-    Null,
-}
-
-fn flat() -> impl Strategy<Value = Flat> {
+/// A leaf [`Doc`]: the values a flat object holds, strings weighted up.
+fn flat() -> impl Strategy<Value = Doc> {
     prop_oneof![
-        3 => tricky_string().prop_map(Flat::Str),
-        1 => any::<u64>().prop_map(Flat::U),
-        1 => any::<i64>().prop_map(Flat::I),
-        1 => finite_f64().prop_map(Flat::F),
-        1 => any::<bool>().prop_map(Flat::B),
-        1 => Just(Flat::Null),
+        3 => tricky_string().prop_map(Doc::Str),
+        1 => any::<u64>().prop_map(Doc::U),
+        1 => any::<i64>().prop_map(Doc::I),
+        1 => finite_f64().prop_map(Doc::F),
+        1 => any::<bool>().prop_map(Doc::B),
+        1 => Just(Doc::Null),
     ]
-}
-
-fn flat_value(f: &Flat) -> Value {
-    match f {
-        Flat::Str(s) => Value::String(s.clone()),
-        Flat::U(v) => Value::from(*v),
-        Flat::I(v) => Value::from(*v),
-        Flat::F(v) => Value::Number(Number::from_f64(*v).unwrap()),
-        Flat::B(v) => Value::Bool(*v),
-        Flat::Null => Value::Null,
-    }
 }
 
 fn decode(s: bedrock_json::JsonStr<'_>) -> String {
@@ -298,7 +278,7 @@ proptest! {
         m in prop::collection::btree_map(tricky_string(), flat(), 0..12),
         pretty in any::<bool>(),
     ) {
-        let obj: Map<String, Value> = m.iter().map(|(k, v)| (k.clone(), flat_value(v))).collect();
+        let obj: Map<String, Value> = m.iter().map(|(k, v)| (k.clone(), to_value(v))).collect();
         let obj = Value::Object(obj);
         let text = if pretty {
             serde_json::to_string_pretty(&obj).unwrap()
@@ -312,14 +292,14 @@ proptest! {
             prop_assert_eq!(&decode(f.key), k);
             prop_assert_eq!(bedrock_json::get(got, k), Some(f.value));
             match (v, f.value) {
-                (Flat::Str(s), JValue::Str(js)) => prop_assert_eq!(&decode(js), s),
-                (Flat::U(u), val) => prop_assert_eq!(val.as_u64(), Some(*u)),
-                (Flat::I(i), val) => prop_assert_eq!(val.as_i64(), Some(*i)),
-                (Flat::F(x), val) => {
+                (Doc::Str(s), JValue::Str(js)) => prop_assert_eq!(&decode(js), s),
+                (Doc::U(u), val) => prop_assert_eq!(val.as_u64(), Some(*u)),
+                (Doc::I(i), val) => prop_assert_eq!(val.as_i64(), Some(*i)),
+                (Doc::F(x), val) => {
                     prop_assert_eq!(val.as_f64().map(f64::to_bits), Some(x.to_bits()))
                 }
-                (Flat::B(b), val) => prop_assert_eq!(val.as_bool(), Some(*b)),
-                (Flat::Null, val) => prop_assert!(val.is_null()),
+                (Doc::B(b), val) => prop_assert_eq!(val.as_bool(), Some(*b)),
+                (Doc::Null, val) => prop_assert!(val.is_null()),
                 (want, got) => prop_assert!(false, "{:?} read as {:?}", want, got),
             }
         }

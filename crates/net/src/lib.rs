@@ -10,6 +10,7 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+mod counters;
 pub mod device;
 pub mod iface;
 pub mod limits;

@@ -3,10 +3,10 @@
 //! segments, clock jumps and application calls makes the socket set
 //! panic or lose track of its slots.
 
-use bedrock_net::phy::Link;
+use bedrock_net::phy::{frames, Link};
 use bedrock_net::tcp::SeqNumber;
 use bedrock_net::wire::tcp::MAX_SACK_BLOCKS;
-use bedrock_net::wire::{ethernet, EtherType, EthernetFrame, EthernetRepr, Ipv4Packet, Ipv4Repr};
+use bedrock_net::wire::{EtherType, EthernetFrame, Ipv4Packet};
 use bedrock_net::wire::{Protocol, TcpControl, TcpPacket, TcpRepr, TcpTimestamps};
 use bedrock_net::{Config, Duration, EthernetAddress, Instant, Interface, Ipv4Address, TcpStack};
 use proptest::prelude::*;
@@ -27,25 +27,8 @@ fn control() -> impl Strategy<Value = TcpControl> {
 
 /// An Ethernet frame from the peer carrying `tcp`.
 fn frame(tcp: &[u8]) -> Vec<u8> {
-    let ip = Ipv4Repr {
-        src_addr: PEER_IP,
-        dst_addr: US_IP,
-        protocol: Protocol::Tcp,
-        payload_len: tcp.len(),
-        ttl: 64,
-    };
-    let mut f = vec![0u8; ethernet::HEADER_LEN + ip.buffer_len()];
-    let mut eth = EthernetFrame::new_unchecked(&mut f[..]);
-    EthernetRepr {
-        src_addr: PEER,
-        dst_addr: US,
-        ethertype: EtherType::Ipv4,
-    }
-    .emit(&mut eth);
-    let mut p = Ipv4Packet::new_unchecked(eth.payload_mut());
-    ip.emit(&mut p);
-    p.payload_mut().copy_from_slice(tcp);
-    f
+    let f = frames::ipv4(PEER, US, PEER_IP, US_IP, Protocol::Tcp, tcp).unwrap();
+    f.as_slice().to_vec()
 }
 
 /// One step of a conversation with the stack.
@@ -64,46 +47,21 @@ struct Step {
     sack: Option<(i16, u16)>,
 }
 
-fn step() -> impl Strategy<Value = Step> {
-    (
-        control(),
-        any::<bool>(),
-        prop_oneof![3 => Just(0i16), 1 => -40i16..1500],
-        prop_oneof![3 => Just(0i16), 1 => -40i16..1500],
-        prop_oneof![Just(0u16), any::<u16>()],
-        0usize..1400,
-        prop_oneof![Just(80u16), 1u16..4],
-        prop_oneof![Just(0u16), 0u16..3000],
-        0u8..8,
-        proptest::option::of((-3000i16..3000, any::<u16>())),
-    )
-        .prop_map(
-            |(
-                control,
-                with_ack,
-                seq_delta,
-                ack_delta,
-                window,
-                payload,
-                port,
-                advance_ms,
-                app,
-                sack,
-            )| {
-                Step {
-                    control,
-                    with_ack,
-                    seq_delta,
-                    ack_delta,
-                    window,
-                    payload,
-                    port,
-                    advance_ms,
-                    app,
-                    sack,
-                }
-            },
-        )
+prop_compose! {
+    fn step()(
+        control in control(),
+        with_ack in any::<bool>(),
+        seq_delta in prop_oneof![3 => Just(0i16), 1 => -40i16..1500],
+        ack_delta in prop_oneof![3 => Just(0i16), 1 => -40i16..1500],
+        window in prop_oneof![Just(0u16), any::<u16>()],
+        payload in 0usize..1400,
+        port in prop_oneof![Just(80u16), 1u16..4],
+        advance_ms in prop_oneof![Just(0u16), 0u16..3000],
+        app in 0u8..8,
+        sack in proptest::option::of((-3000i16..3000, any::<u16>())),
+    ) -> Step {
+        Step { control, with_ack, seq_delta, ack_delta, window, payload, port, advance_ms, app, sack }
+    }
 }
 
 proptest! {

@@ -141,9 +141,5 @@ fn alternating() {
 criterion_group!(benches, bench);
 
 fn main() {
-    benches();
-    if alternate::wanted() {
-        alternating();
-    }
-    Criterion::default().configure_from_args().final_summary();
+    alternate::main(benches, alternating);
 }

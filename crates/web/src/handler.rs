@@ -54,6 +54,16 @@ pub trait Handler {
         let _ = sink;
     }
 
+    /// Whether the host takes new work now, for `GET /readyz` (answered
+    /// by the connection engine for every app): `Err(reason)` makes it
+    /// 503 with the reason in its body, while the host stays alive
+    /// (`/healthz` 200). For a host whose store cannot take changes (a
+    /// full or failing disk, an unwritable journal). Asked at every
+    /// probe, so it must be cheap. The default: ready.
+    fn readiness(&mut self) -> Result<(), &str> {
+        Ok(())
+    }
+
     /// The reply deferred as `token`, once it is ready.
     fn resume(&mut self, token: u64, out: &mut [u8]) -> Option<Reply> {
         let _ = token;

@@ -20,3 +20,15 @@ const _: () = assert!(REPLY_HEADER_BYTES <= u16::MAX as usize);
 /// a scheme and a `Host` of up to 120 bytes fit (a larger note would make
 /// every reply value large).
 pub const STREAM_NOTE_BYTES: usize = 128;
+
+/// Longest change record a [`crate::Records`] makes, its head included
+/// (the hosts' journals take records up to this size; a snapshot builds
+/// one on the stack). A record type past it fails the build.
+pub const MAX_RECORD_BYTES: usize = 4096;
+
+/// Members a JSON request body ([`crate::JsonBody`]) may have; more is a
+/// 400. Duplicate keys are looked for pairwise, so it stays small.
+pub const MAX_JSON_FIELDS: usize = 16;
+
+/// Longest path (the part before the id) a [`crate::Url`] holds.
+pub const MAX_URL_PATH: usize = 64;

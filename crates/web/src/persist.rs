@@ -79,7 +79,7 @@ pub const fn assert_fits<S: crate::Service + Persist>(body: usize, out: usize, c
 pub struct LogFull;
 
 /// Bytes of length prefix in front of each record in a [`ChangeLog`].
-const LEN_BYTES: usize = 2;
+pub(crate) const LEN_BYTES: usize = 2;
 
 /// Change records waiting for the host, `N` bytes of them: what an app
 /// keeps to implement [`Persist::drain_changes`]. Records are kept whole
@@ -89,20 +89,13 @@ pub struct ChangeLog<const N: usize> {
     len: usize,
 }
 
-impl<const N: usize> Default for ChangeLog<N> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl<const N: usize> ChangeLog<N> {
-    /// An empty log. `const`, so an app holding one can live in a `static`.
-    pub const fn new() -> Self {
-        ChangeLog {
-            buf: [0; N],
-            len: 0,
-        }
-    }
+    /// An empty log (a constant, so an app holding one can live in a
+    /// `static`).
+    pub const EMPTY: Self = ChangeLog {
+        buf: [0; N],
+        len: 0,
+    };
 
     /// Whether a record of `bytes` bytes fits now.
     pub fn has_room(&self, bytes: usize) -> bool {
@@ -113,17 +106,33 @@ impl<const N: usize> ChangeLog<N> {
     /// its fields without assembling them first).
     pub fn record(&mut self, parts: &[&[u8]]) -> Result<(), LogFull> {
         let bytes: usize = parts.iter().map(|p| p.len()).sum();
-        if !self.has_room(bytes) {
+        self.record_with(bytes, |out| {
+            let mut at = 0;
+            for part in parts {
+                out[at..at + part.len()].copy_from_slice(part);
+                at += part.len();
+            }
+            at
+        })
+    }
+
+    /// Records one change that `write` puts in place: it is handed `max`
+    /// bytes and returns how many of them it wrote (more than `max` counts
+    /// as `max`). `LogFull`, and `write` is not called, when `max` bytes
+    /// do not fit now.
+    pub fn record_with(
+        &mut self,
+        max: usize,
+        write: impl FnOnce(&mut [u8]) -> usize,
+    ) -> Result<(), LogFull> {
+        if !self.has_room(max) {
             return Err(LogFull);
         }
-        let mut at = self.len;
-        self.buf[at..at + LEN_BYTES].copy_from_slice(&(bytes as u16).to_le_bytes());
-        at += LEN_BYTES;
-        for part in parts {
-            self.buf[at..at + part.len()].copy_from_slice(part);
-            at += part.len();
-        }
-        self.len = at;
+        let start = self.len + LEN_BYTES;
+        let n = write(&mut self.buf[start..start + max]).min(max);
+        // n <= max, and has_room checked max <= u16::MAX.
+        self.buf[self.len..start].copy_from_slice(&(n as u16).to_le_bytes());
+        self.len = start + n;
         Ok(())
     }
 
@@ -164,7 +173,7 @@ mod tests {
 
     #[test]
     fn records_come_back_whole_in_order_once() {
-        let mut log = ChangeLog::<64>::new();
+        let mut log = ChangeLog::<64>::EMPTY;
         log.record(&[b"ab", b"", b"c"]).unwrap();
         log.record(&[]).unwrap();
         log.record(&[b"xyz"]).unwrap();
@@ -177,7 +186,7 @@ mod tests {
     #[test]
     fn a_record_fits_exactly_or_is_refused_whole() {
         // 2 bytes of length each: 10 bytes hold one 8-byte record.
-        let mut log = ChangeLog::<10>::new();
+        let mut log = ChangeLog::<10>::EMPTY;
         assert!(log.has_room(8));
         assert!(!log.has_room(9));
         assert_eq!(log.record(&[b"12345", b"6789"]), Err(LogFull));
@@ -190,8 +199,27 @@ mod tests {
     }
 
     #[test]
+    fn a_record_written_in_place_keeps_what_was_written() {
+        let mut log = ChangeLog::<10>::EMPTY;
+        assert_eq!(log.record_with(9, |_| unreachable!()), Err(LogFull));
+        log.record_with(8, |out| {
+            assert_eq!(out.len(), 8);
+            out[..3].copy_from_slice(b"abc");
+            3
+        })
+        .unwrap();
+        // Claiming more than it was given keeps the `max` bytes.
+        log.record_with(3, |out| {
+            out.copy_from_slice(b"xyz");
+            99
+        })
+        .unwrap();
+        assert_eq!(drained(&mut log), [&b"abc"[..], b"xyz"]);
+    }
+
+    #[test]
     fn clear_forgets_and_longest_record_is_u16_max() {
-        let mut log = ChangeLog::<{ 2 + 65_535 + 2 }>::new();
+        let mut log = ChangeLog::<{ 2 + 65_535 + 2 }>::EMPTY;
         assert!(log.has_room(65_535));
         assert!(!log.has_room(65_536));
         log.record(&[&[7u8; 65_535]]).unwrap();

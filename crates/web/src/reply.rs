@@ -36,7 +36,8 @@ impl From<bedrock_http::Error> for Reject {
 /// stopped), and `note` carries a few bytes of the request the pieces need
 /// (the `Host` for absolute URLs, say): the request is gone by the time
 /// they are written. Used for bodies of any length, like a list of every
-/// hotel.
+/// hotel. `kind` `u32::MAX` is taken by the servers' `/metrics` page
+/// (`bedrock_metrics::STREAM_KIND`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stream {
     /// Which stream of the app.

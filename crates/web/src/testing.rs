@@ -10,12 +10,12 @@ use std::vec::Vec;
 
 use bedrock_http::{
     framing, parse_request, write_chunk_header, BodyKind, ChunkedDecoder, Header, Limits, Status,
-    CHUNK_TRAILER, LAST_CHUNK,
+    Version, CHUNK_TRAILER, LAST_CHUNK,
 };
 
-use crate::dispatch::{dispatch, Service};
+use crate::dispatch::{dispatch, Response, Service};
 use crate::persist::Persist;
-use crate::reply::{Body, Framing, HeadOptions};
+use crate::reply::{Body, Framing, HeadInfo, HeadOptions};
 
 /// Size of the body buffer handed to handlers and streams, like a server's.
 pub const OUT_BUFFER: usize = 4096;
@@ -53,6 +53,29 @@ impl Exchange {
     }
 }
 
+/// Room for a response head: every head an app writes fits.
+pub const HEAD_BUFFER: usize = 2048;
+
+/// The head of `response` as a server without a clock or a `Server`
+/// header writes it, to a request of `version` whose framing lets the
+/// connection stay open or not (`keep_alive`), and what it decided.
+/// Panics if it does not fit [`HEAD_BUFFER`].
+pub fn head(version: Version, keep_alive: bool, response: &Response) -> (Vec<u8>, HeadInfo) {
+    let opts = HeadOptions {
+        version,
+        keep_alive,
+        head_only: response.head_only,
+        date: None,
+        server: None,
+    };
+    let mut head = [0u8; HEAD_BUFFER];
+    let info = response
+        .reply
+        .write_head(&opts, &mut head)
+        .expect("head fits 2 KiB");
+    (head[..info.len].to_vec(), info)
+}
+
 /// Serves one complete raw request to `app` the way a server does, or
 /// returns the parse/framing error's status for malformed input.
 pub fn serve<S: Service + Persist>(app: &mut S, raw: &[u8]) -> Result<Exchange, u16> {
@@ -85,21 +108,10 @@ pub fn serve<S: Service + Persist>(app: &mut S, raw: &[u8]) -> Result<Exchange, 
     }
     let mut out = std::vec![0u8; OUT_BUFFER];
     let response = dispatch(app, &request, &body, &mut out);
-    let opts = HeadOptions {
-        version: request.version,
-        keep_alive: framed.keep_alive,
-        head_only: response.head_only,
-        date: None,
-        server: None,
-    };
-    let mut head = [0u8; 2048];
-    let info = response
-        .reply
-        .write_head(&opts, &mut head)
-        .expect("head fits 2 KiB");
+    let (head, info) = head(request.version, framed.keep_alive, &response);
     let mut changes = Vec::new();
     app.drain_changes(&mut |record| changes.push(record.to_vec()));
-    let mut wire = head[..info.len].to_vec();
+    let mut wire = head.clone();
     let mut decoded = Vec::new();
     match (info.body, response.reply.body) {
         (Framing::None, _) | (_, Body::Empty) => {}
@@ -132,7 +144,7 @@ pub fn serve<S: Service + Persist>(app: &mut S, raw: &[u8]) -> Result<Exchange, 
     }
     Ok(Exchange {
         status: response.reply.status,
-        head: String::from_utf8(head[..info.len].to_vec()).expect("head is ASCII"),
+        head: String::from_utf8(head).expect("head is ASCII"),
         wire,
         body: decoded,
         keep_alive: info.keep_alive,

@@ -81,6 +81,16 @@ pub struct Disk {
 }
 
 impl Disk {
+    /// The virtio-blk driver's counters (for the metrics page).
+    pub fn stats(&self) -> crate::virtio::blk::Stats {
+        self.blk.stats()
+    }
+
+    /// Descriptors in the device's request queue.
+    pub fn queue_size(&self) -> u16 {
+        self.blk.queue_size()
+    }
+
     /// Reads the headers (an empty disk gets its first), replays the
     /// journal into `app` and zeroes after its end. `None`: the disk is
     /// not used (read-only, someone else's, or failing; the log says

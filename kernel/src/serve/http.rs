@@ -1,25 +1,50 @@
 //! The HTTP side of the server: one `bedrock_conn::Conn` per TCP slot,
 //! built the first time the slot is used, driven over the stack's sockets.
 
-use bedrock_conn::{Activity, Config as HttpConfig, Conn, LogRecord, Transport};
-use bedrock_net::tcp::{AppPhase, Handle, State, TcpStack};
+use bedrock_conn::{
+    AccessLine, Activity, Config as HttpConfig, Conn, LogRecord, Peer, Stamp, Transport, MAX_LINE,
+};
+use bedrock_metrics::Metered;
+use bedrock_net::tcp::{AppPhase, Endpoint, Handle, State, TcpStack};
 use bedrock_web::{Handler, Persist, Reply, Request, Response, Service, Stream};
-use core::cell::Cell;
+use core::cell::{Cell, RefCell};
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::disk::{CommitError, Disk, Group};
+use super::metrics::{Net, Page, HTTP};
 use super::{HttpConn, SLOTS};
-use crate::{info, time, warn};
+use crate::log::{enabled, Level};
+use crate::{config, time, warn};
 use bedrock_web::Reject;
 
 /// Requests answered since boot (for the counters' CPU-per-request line).
 pub static REQUESTS: AtomicU64 = AtomicU64::new(0);
 
-/// One access-log line per answered request.
-fn log_request(r: &LogRecord<'_>) {
-    REQUESTS.fetch_add(1, Ordering::Relaxed);
-    info!("{} {} {} {}us", r.method, r.target, r.status, r.micros);
+/// The access-log line of each request `peer` had answered, on the
+/// console at the info level, without the console's header: the line is
+/// bedrock_conn's access line as the hosted server writes it, in
+/// `BEDROCK_LOG_FORMAT`, its time the `uptime_us` since boot (the
+/// unikernel has no wall clock).
+fn log_request(peer: Option<Endpoint>) -> impl FnMut(&LogRecord<'_>) {
+    let peer = peer.map(|(ip, port)| Peer { ip: ip.0, port });
+    move |r| {
+        REQUESTS.fetch_add(1, Ordering::Relaxed);
+        HTTP.request(r);
+        if !enabled(Level::Info) {
+            return;
+        }
+        let stamp = Stamp::SinceBoot {
+            micros: time::now().micros(),
+        };
+        let mut line = [0u8; MAX_LINE];
+        let n = AccessLine::new(r, stamp, peer)
+            .write(config::LOG_FORMAT, &mut line)
+            .unwrap_or(0);
+        // Printable ASCII and spaces only (access.rs escapes the rest).
+        let text = core::str::from_utf8(&line[..n]).unwrap_or("");
+        let _ = core::fmt::Write::write_str(&mut crate::console::Line::new(), text);
+    }
 }
 
 /// The HTTP connections and the app they serve.
@@ -28,6 +53,8 @@ pub struct Server<S: 'static> {
     built: [bool; SLOTS],
     /// The TCP connection each slot's HTTP connection serves.
     bound: [Option<Handle>; SLOTS],
+    /// Its peer (the remote side of the TCP 4-tuple), for the log.
+    peers: [Option<Endpoint>; SLOTS],
     /// The slots with a bound connection, `active[..active_len]`, so the
     /// loop visits the connections there are rather than every slot.
     active: [u16; SLOTS],
@@ -39,6 +66,10 @@ pub struct Server<S: 'static> {
     /// wait for it (group commit: one flush for every change of a turn).
     group: &'static mut Group,
     waiting: [Wait; SLOTS],
+    /// Why the server is not ready (`GET /readyz` 503): the last commit
+    /// failed, on a full disk (until a commit succeeds) or a failing one
+    /// (for good: the disk is not used again).
+    unready: Option<&'static str>,
 }
 
 /// Whether a slot's reply waits for its request's changes to be durable.
@@ -62,12 +93,14 @@ impl<S: Service + Persist> Server<S> {
             conns,
             built: [false; SLOTS],
             bound: [None; SLOTS],
+            peers: [None; SLOTS],
             active: [0; SLOTS],
             active_len: 0,
             app,
             disk,
             group,
             waiting: [Wait::No; SLOTS],
+            unready: None,
         }
     }
 
@@ -80,12 +113,17 @@ impl<S: Service + Persist> Server<S> {
         unsafe { self.conns[i].assume_init_mut() }
     }
 
-    pub fn accept(&mut self, h: Handle, now: u64) {
+    /// Takes the new connection `h` from `peer`.
+    pub fn accept(&mut self, h: Handle, peer: Option<Endpoint>, now: u64) {
         let i = h.index();
         self.conn(i).open(now);
+        self.peers[i] = peer;
+        HTTP.opened();
         if self.bound[i].replace(h).is_none() {
             self.active[self.active_len] = i as u16;
             self.active_len += 1;
+        } else {
+            HTTP.closed(); // the slot's last connection, replaced
         }
     }
 
@@ -93,8 +131,8 @@ impl<S: Service + Persist> Server<S> {
     /// on (see `progress`); returns whether any bytes moved or a commit is
     /// in flight (the loop keeps turning for it). Slots whose connection
     /// ended leave the active list.
-    pub fn serve_all<const N: usize>(&mut self, tcp: &mut TcpStack<N>, now: u64) -> bool {
-        let mut any = self.progress(tcp, now, false);
+    pub fn serve_all<const N: usize>(&mut self, net: &Net<'_, '_, N>, now: u64) -> bool {
+        let mut any = self.progress(net, now, false);
         let mut k = 0;
         while k < self.active_len {
             let i = usize::from(self.active[k]);
@@ -103,9 +141,9 @@ impl<S: Service + Persist> Server<S> {
                     .group
                     .room(CHANGES_PER_REQUEST * (S::MAX_CHANGE + bedrock_journal::HEADER))
             {
-                any |= self.progress(tcp, now, true);
+                any |= self.progress(net, now, true);
             }
-            any |= self.serve(tcp, i, now);
+            any |= self.serve(net, i, now);
             if self.bound[i].is_none() {
                 self.active_len -= 1;
                 self.active[k] = self.active[self.active_len];
@@ -113,7 +151,7 @@ impl<S: Service + Persist> Server<S> {
                 k += 1;
             }
         }
-        any |= self.progress(tcp, now, false);
+        any |= self.progress(net, now, false);
         any || self.disk.as_ref().is_some_and(|d| d.committing())
     }
 
@@ -127,7 +165,7 @@ impl<S: Service + Persist> Server<S> {
     /// room, a snapshot of the app (its state including the group) may
     /// still fit the other region: deletes shrink it. Returns whether
     /// anything was sent.
-    fn progress<const N: usize>(&mut self, tcp: &mut TcpStack<N>, now: u64, block: bool) -> bool {
+    fn progress<const N: usize>(&mut self, net: &Net<'_, '_, N>, now: u64, block: bool) -> bool {
         let mut any = false;
         loop {
             let Some(disk) = self.disk.as_mut() else {
@@ -140,8 +178,11 @@ impl<S: Service + Persist> Server<S> {
             };
             let in_flight = disk.committing();
             match done {
-                Some(Ok(())) => any |= self.release(tcp, now, Wait::Committing, None),
-                Some(Err(e)) => return any | self.fail_all(tcp, now, e),
+                Some(Ok(())) => {
+                    self.unready = None;
+                    any |= self.release(net, now, Wait::Committing, None);
+                }
+                Some(Err(e)) => return any | self.fail_all(net, now, e),
                 None if in_flight => return any,
                 None => {}
             }
@@ -164,9 +205,10 @@ impl<S: Service + Persist> Server<S> {
                 Ok(()) if block => {}
                 Ok(()) => return any,
                 Err(CommitError::Full) if disk.compact(&*self.app).is_ok() => {
-                    return any | self.release(tcp, now, Wait::Committing, None);
+                    self.unready = None;
+                    return any | self.release(net, now, Wait::Committing, None);
                 }
-                Err(e) => return any | self.fail_all(tcp, now, e),
+                Err(e) => return any | self.fail_all(net, now, e),
             }
         }
     }
@@ -174,7 +216,7 @@ impl<S: Service + Persist> Server<S> {
     /// Lets the replies waiting in `which` go (replaced by `reject`'s).
     fn release<const N: usize>(
         &mut self,
-        tcp: &mut TcpStack<N>,
+        net: &Net<'_, '_, N>,
         now: u64,
         which: Wait,
         reject: Option<Reject>,
@@ -190,19 +232,14 @@ impl<S: Service + Persist> Server<S> {
                 let conn = unsafe { self.conns[i].assume_init_mut() };
                 conn.replace_reply(None, &mut *self.app, reject);
             }
-            any |= self.serve(tcp, i, now);
+            any |= self.serve(net, i, now);
         }
         any
     }
 
     /// A commit failed: the app goes back to what the disk holds, and
     /// every reply waiting for durability says why instead.
-    fn fail_all<const N: usize>(
-        &mut self,
-        tcp: &mut TcpStack<N>,
-        now: u64,
-        e: CommitError,
-    ) -> bool {
+    fn fail_all<const N: usize>(&mut self, net: &Net<'_, '_, N>, now: u64, e: CommitError) -> bool {
         if let Some(disk) = self.disk.as_mut() {
             disk.rebuild(&mut *self.app);
         }
@@ -211,6 +248,7 @@ impl<S: Service + Persist> Server<S> {
             CommitError::Full => Reject::new(507, "the disk is full"),
             CommitError::Device(_) => Reject::new(503, "the disk failed"),
         };
+        self.unready = Some(reject.message);
         let waiting = self.waiting.iter().filter(|w| **w != Wait::No).count();
         warn!(
             "disk: commit failed ({e:?}); {waiting} replies replaced by {}",
@@ -219,21 +257,22 @@ impl<S: Service + Persist> Server<S> {
         for w in self.waiting.iter_mut().filter(|w| **w == Wait::Next) {
             *w = Wait::Committing;
         }
-        self.release(tcp, now, Wait::Committing, Some(reject))
+        self.release(net, now, Wait::Committing, Some(reject))
     }
 
     /// Moves bytes both ways on slot `i` (`Conn::drive` over its
     /// [`Socket`], the app as [`Recording`]), then tells the
     /// stack what the connection is doing, which ranks it for eviction
     /// when the table is full.
-    fn serve<const N: usize>(&mut self, tcp: &mut TcpStack<N>, i: usize, now: u64) -> bool {
+    fn serve<const N: usize>(&mut self, net: &Net<'_, '_, N>, i: usize, now: u64) -> bool {
         let Some(h) = self.bound[i] else {
             return false;
         };
         // Nothing more can arrive in TIME-WAIT: the slot's HTTP side is
         // done, and the TCP side expires on its own.
-        if matches!(tcp.state(h), State::Closed | State::TimeWait) {
+        if matches!(net.tcp.borrow().state(h), State::Closed | State::TimeWait) {
             self.bound[i] = None;
+            HTTP.closed();
             return false;
         }
         // Split the borrows: the connection and the app.
@@ -251,18 +290,27 @@ impl<S: Service + Persist> Server<S> {
             group: &mut *self.group,
             has_disk: self.disk.is_some(),
             hold: &hold,
+            unready: self.unready,
         };
         let mut io = Socket {
-            tcp,
+            tcp: &net.tcp,
             h,
             hold: &hold,
         };
+        let page = Page {
+            net,
+            disk: self.disk.as_ref(),
+        };
+        let mut app = Metered::new(&mut app, &page);
         let clock = || time::now().micros();
-        let any = conn.drive(&mut io, now, clock, None, &mut app, &mut log_request);
+        let mut log = log_request(self.peers[i]);
+        let any = conn.drive(&mut io, now, clock, None, &mut app, &mut log);
         if hold.get() {
             self.waiting[i] = Wait::Next;
         }
-        tcp.set_phase(h, app_phase(conn.activity()));
+        net.tcp
+            .borrow_mut()
+            .set_phase(h, app_phase(conn.activity()));
         any
     }
 
@@ -277,7 +325,11 @@ impl<S: Service + Persist> Server<S> {
             // SAFETY: built[i] is set only after conns[i] was written.
             let conn = unsafe { self.conns[i].assume_init_mut() };
             if conn.deadline().is_some_and(|at| at <= now) {
-                conn.on_timer(now, None, self.app, &mut log_request);
+                if let Some(timeout) =
+                    conn.on_timer(now, None, self.app, &mut log_request(self.peers[i]))
+                {
+                    HTTP.timeout(timeout);
+                }
                 // A timer answers with an error, which changes nothing.
                 take_changes(self.app, self.group, self.disk.is_some());
             }
@@ -321,41 +373,51 @@ fn app_phase(activity: Activity) -> AppPhase {
 /// A connection of the unikernel's TCP stack as the connection engine's
 /// transport. While `hold` is set (its request's changes wait for a
 /// commit) it takes nothing to send.
-struct Socket<'a, const N: usize> {
-    tcp: &'a mut TcpStack<N>,
+/// The stack is shared with the metrics page (`metrics::Net`): each
+/// call borrows it for its own length. Bytes either way are counted.
+struct Socket<'a, 'b, const N: usize> {
+    tcp: &'a RefCell<&'b mut TcpStack<N>>,
     h: Handle,
     hold: &'a Cell<bool>,
 }
 
-impl<const N: usize> Transport for Socket<'_, N> {
+impl<const N: usize> Transport for Socket<'_, '_, N> {
     fn recv(&mut self, into: &mut [u8]) -> usize {
-        let data = self.tcp.peek(self.h);
+        let mut tcp = self.tcp.borrow_mut();
+        let data = tcp.peek(self.h);
         let n = data.len().min(into.len());
         into[..n].copy_from_slice(&data[..n]);
-        self.tcp.consume(self.h, n)
+        let n = tcp.consume(self.h, n);
+        HTTP.received(n);
+        n
     }
 
     fn send(&mut self, bytes: &[u8]) -> usize {
         if self.hold.get() {
             return 0;
         }
-        self.tcp.send(self.h, bytes)
+        let n = self.tcp.borrow_mut().send(self.h, bytes);
+        HTTP.sent(n);
+        n
     }
 
     fn peer_closed(&self) -> bool {
-        !self.tcp.may_recv(self.h)
+        !self.tcp.borrow().may_recv(self.h)
     }
 
     /// Drops what arrived where it is (no copy).
     fn discard(&mut self) -> usize {
-        let n = self.tcp.peek(self.h).len();
-        self.tcp.consume(self.h, n)
+        let mut tcp = self.tcp.borrow_mut();
+        let n = tcp.peek(self.h).len();
+        let n = tcp.consume(self.h, n);
+        HTTP.received(n);
+        n
     }
 
     /// The stack bounds the lingering close that follows
     /// (TCP_LINGER_SILENCE/_TOTAL, TCP_FIN_WAIT_2_TIMEOUT).
     fn close(&mut self) {
-        self.tcp.close(self.h);
+        self.tcp.borrow_mut().close(self.h);
     }
 }
 
@@ -367,6 +429,8 @@ struct Recording<'a, S> {
     group: &'a mut Group,
     has_disk: bool,
     hold: &'a Cell<bool>,
+    /// Why the server is not ready, if it is not.
+    unready: Option<&'static str>,
 }
 
 impl<S: Service + Persist> Handler for Recording<'_, S> {
@@ -384,5 +448,9 @@ impl<S: Service + Persist> Handler for Recording<'_, S> {
 
     fn stream(&mut self, stream: &mut Stream, out: &mut [u8]) -> usize {
         Handler::stream(self.app, stream, out)
+    }
+
+    fn readiness(&mut self) -> Result<(), &str> {
+        self.unready.map_or(Ok(()), Err)
     }
 }

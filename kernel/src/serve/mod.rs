@@ -5,11 +5,14 @@
 //! with one), sleeping in WFI between interrupts. An image is a binary of
 //! a few lines naming its app with [`crate::app!`] (see `src/bin/hotel.rs`).
 //!
-//! Console keys: `c` prints the interface, TCP and driver counters,
-//! Ctrl-C stops QEMU (status 0).
+//! Every app gets `GET /metrics` (the HTTP, network stack, virtio, and
+//! CPU counters in the Prometheus text format: `metrics`). Console keys:
+//! `c` prints the interface, TCP and driver counters, Ctrl-C stops QEMU
+//! (status 0).
 
 mod disk;
 mod http;
+mod metrics;
 mod net;
 
 use bedrock_conn::Conn;
@@ -18,6 +21,7 @@ use bedrock_net::limits::TCP_DEFAULT_BACKLOG;
 use bedrock_net::tcp::TcpStack;
 use bedrock_net::wire::Ipv4Address;
 use bedrock_web::{Persist, Service};
+use core::cell::RefCell;
 use core::mem::MaybeUninit;
 
 use crate::device::Device;
@@ -29,6 +33,7 @@ use crate::virtio::VirtioNet;
 use crate::{arch, config, console, info, mmu, time, uart, warn};
 use disk::{Disk, Group};
 use http::Server;
+use metrics::Net;
 use net::{interface_config, isn_key, ping_gateway, print_counters, GATEWAY_WAIT};
 
 /// TCP connection slots, and as many HTTP connections (one per slot).
@@ -44,6 +49,10 @@ pub const HTTP_IN: usize = 16 * 1024;
 pub const HTTP_BODY: usize = 4096;
 /// One reply body or one streamed piece of it.
 pub const HTTP_OUT: usize = 4096;
+const _: () = assert!(
+    bedrock_metrics::MIN_STREAM_BUFFER + bedrock_web::STREAM_FRAMING <= HTTP_OUT,
+    "a piece of /metrics must fit the reply buffer"
+);
 
 type HttpConn = Conn<HTTP_IN, HTTP_BODY, HTTP_OUT>;
 
@@ -103,11 +112,18 @@ pub fn run<S: Service + Persist + Send>(app: &'static Global<S>) -> ! {
         let us = now.micros();
         while let Some(h) = tcp.accept() {
             if !echo.adopt(tcp, h) {
-                server.accept(h, us);
+                server.accept(h, tcp.remote(h), us);
             }
         }
         let mut busy = echo.serve(tcp);
-        busy |= server.serve_all(tcp, us);
+        busy |= server.serve_all(
+            &Net {
+                tcp: RefCell::new(&mut *tcp),
+                iface: iface.counters(),
+                nic: &nic,
+            },
+            us,
+        );
         let deadline = server.timers(us);
         if busy {
             // Flush what the app queued; the loop polls again at once.

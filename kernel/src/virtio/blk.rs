@@ -186,6 +186,11 @@ impl VirtioBlk {
         self.stats
     }
 
+    /// Descriptors in the request queue.
+    pub fn queue_size(&self) -> u16 {
+        self.q.size
+    }
+
     /// Starts writing `data` (whole sectors) at `sector`.
     pub fn write_start(&mut self, sector: u64, data: &[u8]) -> Result<Ticket, BlkError> {
         if self.read_only() {

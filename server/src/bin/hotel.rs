@@ -5,10 +5,5 @@
 #![no_main]
 
 use bedrock_hotel::Hotels;
-use bedrock_serve::AppSpec;
 
-bedrock_serve::app!(AppSpec {
-    mount: &["/api", "/hotels"],
-    journal: "hotels.journal",
-    new: Hotels::new,
-});
+bedrock_serve::app!(Hotels::new, mount: &["/api", "/hotels"], journal: "hotels.journal");

@@ -4,11 +4,6 @@
 #![no_std]
 #![no_main]
 
-use bedrock_serve::AppSpec;
 use bedrock_todo::Todos;
 
-bedrock_serve::app!(AppSpec {
-    mount: &["/todos", "/todo"],
-    journal: "todos.journal",
-    new: Todos::new,
-});
+bedrock_serve::app!(Todos::new, mount: &["/todos", "/todo"], journal: "todos.journal");

@@ -434,6 +434,24 @@ impl<T> Drop for Guard<'_, T> {
     }
 }
 
+/// A value in a shared anonymous mapping made before `fork`, reached by
+/// every worker without a lock: for values made only of atomics, which
+/// each process reads and writes as its own (the per-worker metrics).
+/// Never unmapped.
+pub fn shared_atomics<T: Sync>(init: impl FnOnce() -> T) -> Result<&'static T, Errno> {
+    const PAGE: usize = 4096;
+    const { assert!(core::mem::align_of::<T>() <= PAGE) };
+    let p = mmap_anon(core::mem::size_of::<T>().max(1), true)? as *mut T;
+    // SAFETY: the fresh mapping is large enough and page-aligned (so
+    // aligned for T, checked above); nothing else refers to it yet
+    // (workers are forked later), and `T: Sync` makes the shared
+    // references handed out sound across processes as across threads.
+    unsafe {
+        p.write(init());
+        Ok(&*p)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -458,6 +476,22 @@ mod tests {
         assert!(all[100..PAGE].iter().all(|&x| x == 7), "page 0 is shared");
         assert!(all[PAGE..3 * PAGE].iter().all(|&x| x == 0));
         assert!(all[3 * PAGE..].iter().all(|&x| x == 7), "page 3 is shared");
+    }
+
+    #[test]
+    fn shared_atomics_are_seen_by_a_forked_child() {
+        use core::sync::atomic::AtomicU64;
+        let counter = shared_atomics(|| AtomicU64::new(5)).unwrap();
+        if crate::sys::fork().unwrap() == 0 {
+            counter.fetch_add(2, Ordering::Relaxed);
+            crate::sys::exit(0)
+        }
+        // The child is left for the test process's exit to reap.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while counter.load(Ordering::Relaxed) != 7 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(counter.load(Ordering::Relaxed), 7);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The Linux system-call layer: the only place (with `start` and `mem`)
 //! where this program uses `unsafe`. Each wrapper takes Rust slices and
 //! structs and passes their addresses and lengths to the kernel, so
-//! callers stay safe. Syscall numbers and the few ABI details that differ
-//! (epoll_event packing, some open flags) live in one file per ISA.
+//! callers stay safe. The syscall numbers of both ISAs stand side by side
+//! in `nr.rs`, the few ABI details that differ (epoll_event packing, two
+//! open flags) below; the instruction that enters the kernel and the
+//! process entry live in one file per ISA.
 #![allow(dead_code)]
 
 #[cfg(target_arch = "aarch64")]
@@ -16,10 +18,10 @@ use x86_64 as arch;
 
 mod fd;
 pub mod mem;
+mod nr;
 #[cfg(not(test))]
 pub mod start;
 
-pub use arch::{EpollEvent, O_DIRECTORY, O_NOFOLLOW};
 pub use fd::Fd;
 
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -98,6 +100,25 @@ pub const O_APPEND: u64 = 0o2000;
 pub const O_NONBLOCK: u64 = 0o4000;
 pub const O_CLOEXEC: u64 = 0o2_000_000;
 pub const O_PATH: u64 = 0o10_000_000;
+// ---- the ABI details that differ ----
+#[cfg(target_arch = "x86_64")]
+pub const O_DIRECTORY: u64 = 0o200_000;
+#[cfg(target_arch = "x86_64")]
+pub const O_NOFOLLOW: u64 = 0o400_000;
+#[cfg(target_arch = "aarch64")]
+pub const O_DIRECTORY: u64 = 0o40_000;
+#[cfg(target_arch = "aarch64")]
+pub const O_NOFOLLOW: u64 = 0o100_000;
+
+/// `struct epoll_event`: packed on x86_64 (12 bytes), naturally aligned
+/// on aarch64 (16 bytes).
+#[cfg_attr(target_arch = "x86_64", repr(C, packed))]
+#[cfg_attr(target_arch = "aarch64", repr(C))]
+#[derive(Clone, Copy)]
+pub struct EpollEvent {
+    pub events: u32,
+    pub data: u64,
+}
 pub const AT_FDCWD: i32 = -100;
 pub const AT_EMPTY_PATH: u32 = 0x1000;
 pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
@@ -124,23 +145,18 @@ pub const CLOCK_REALTIME: usize = 0;
 pub const CLOCK_MONOTONIC: usize = 1;
 
 pub fn read(fd: i32, buf: &mut [u8]) -> Res<usize> {
-    sc3(
-        arch::READ,
-        fd as usize,
-        buf.as_mut_ptr() as usize,
-        buf.len(),
-    )
+    sc3(nr::READ, fd as usize, buf.as_mut_ptr() as usize, buf.len())
 }
 
 pub fn write(fd: i32, buf: &[u8]) -> Res<usize> {
-    sc3(arch::WRITE, fd as usize, buf.as_ptr() as usize, buf.len())
+    sc3(nr::WRITE, fd as usize, buf.as_ptr() as usize, buf.len())
 }
 
 /// `writev` of two buffers: `a`, then `b` (a reply head and its body in
 /// one write).
 pub fn write2(fd: i32, a: &[u8], b: &[u8]) -> Res<usize> {
     let iov: [usize; 4] = [a.as_ptr() as usize, a.len(), b.as_ptr() as usize, b.len()];
-    sc3(arch::WRITEV, fd as usize, iov.as_ptr() as usize, 2)
+    sc3(nr::WRITEV, fd as usize, iov.as_ptr() as usize, 2)
 }
 
 /// Writes all of `buf` (blocking descriptors), retrying on EINTR.
@@ -157,7 +173,7 @@ pub fn write_all(fd: i32, mut buf: &[u8]) -> Res<()> {
 
 pub fn pread(fd: i32, buf: &mut [u8], offset: u64) -> Res<usize> {
     sc(
-        arch::PREAD64,
+        nr::PREAD64,
         [
             fd as usize,
             buf.as_mut_ptr() as usize,
@@ -170,7 +186,7 @@ pub fn pread(fd: i32, buf: &mut [u8], offset: u64) -> Res<usize> {
 }
 
 pub fn close(fd: i32) {
-    let _ = sc3(arch::CLOSE, fd as usize, 0, 0);
+    let _ = sc3(nr::CLOSE, fd as usize, 0, 0);
 }
 
 /// `openat2(dirfd, path, {flags, mode, resolve})`; `path` ends in NUL.
@@ -248,7 +264,7 @@ fn openat2_raw(dirfd: i32, path: &[u8], flags: u64, mode: u64, resolve: u64) -> 
     let how = [flags | O_CLOEXEC, mode, resolve];
     let p = cpath(path)?;
     sc(
-        arch::OPENAT2,
+        nr::OPENAT2,
         [
             dirfd as usize,
             p,
@@ -265,7 +281,7 @@ fn openat2_raw(dirfd: i32, path: &[u8], flags: u64, mode: u64, resolve: u64) -> 
 pub fn openat(dirfd: i32, path: &[u8], flags: u64, mode: u64) -> Res<i32> {
     let p = cpath(path)?;
     sc(
-        arch::OPENAT,
+        nr::OPENAT,
         [
             dirfd as usize,
             p,
@@ -280,30 +296,30 @@ pub fn openat(dirfd: i32, path: &[u8], flags: u64, mode: u64) -> Res<i32> {
 
 pub fn mkdirat(dirfd: i32, path: &[u8], mode: u32) -> Res<()> {
     let p = cpath(path)?;
-    sc3(arch::MKDIRAT, dirfd as usize, p, mode as usize).map(|_| ())
+    sc3(nr::MKDIRAT, dirfd as usize, p, mode as usize).map(|_| ())
 }
 
 pub fn unlinkat(dirfd: i32, path: &[u8], flags: u32) -> Res<()> {
     let p = cpath(path)?;
-    sc3(arch::UNLINKAT, dirfd as usize, p, flags as usize).map(|_| ())
+    sc3(nr::UNLINKAT, dirfd as usize, p, flags as usize).map(|_| ())
 }
 
 /// `renameat2(olddir, old, newdir, new, 0)`.
 pub fn renameat(olddir: i32, old: &[u8], newdir: i32, new: &[u8]) -> Res<()> {
     let (o, n) = (cpath(old)?, cpath(new)?);
     sc(
-        arch::RENAMEAT2,
+        nr::RENAMEAT2,
         [olddir as usize, o, newdir as usize, n, 0, 0],
     )
     .map(|_| ())
 }
 
 pub fn fsync(fd: i32) -> Res<()> {
-    sc3(arch::FSYNC, fd as usize, 0, 0).map(|_| ())
+    sc3(nr::FSYNC, fd as usize, 0, 0).map(|_| ())
 }
 
 pub fn ftruncate(fd: i32, len: u64) -> Res<()> {
-    sc3(arch::FTRUNCATE, fd as usize, len as usize, 0).map(|_| ())
+    sc3(nr::FTRUNCATE, fd as usize, len as usize, 0).map(|_| ())
 }
 
 /// What `statx` tells about a file (the fields this server uses).
@@ -337,7 +353,7 @@ pub fn statx(dirfd: i32, path: &[u8], flags: u32) -> Res<FileStat> {
     let p = cpath(path)?;
     const MASK: usize = 0x7ff; // STATX_BASIC_STATS
     sc(
-        arch::STATX,
+        nr::STATX,
         [
             dirfd as usize,
             p,
@@ -362,25 +378,49 @@ pub fn fstat(fd: i32) -> Res<FileStat> {
     statx(fd, b"\0", AT_EMPTY_PATH)
 }
 
+/// What `fstatfs` says of the file system holding a file.
+pub struct FsStat {
+    /// Bytes an unprivileged writer may still take (`f_bavail` blocks).
+    pub avail_bytes: u64,
+    /// Mounted read-only (`ST_RDONLY` in `f_flags`).
+    pub read_only: bool,
+}
+
+/// `fstatfs(fd)`. `struct statfs` has the same layout on x86_64 and
+/// aarch64 (64-bit words: f_type, f_bsize, f_blocks, f_bfree, f_bavail,
+/// f_files, f_ffree, f_fsid, f_namelen, f_frsize, f_flags, f_spare[4]).
+pub fn fstatfs(fd: i32) -> Res<FsStat> {
+    const ST_RDONLY: u64 = 1;
+    let mut buf = [0u64; 16]; // struct statfs is 120 bytes
+    sc3(nr::FSTATFS, fd as usize, buf.as_mut_ptr() as usize, 0)?;
+    let (bsize, bavail, frsize, flags) = (buf[1], buf[4], buf[9], buf[10]);
+    // Blocks count in fragments where the file system has them.
+    let block = if frsize > 0 { frsize } else { bsize };
+    Ok(FsStat {
+        avail_bytes: bavail.saturating_mul(block),
+        read_only: flags & ST_RDONLY != 0,
+    })
+}
+
 pub const LOCK_EX: usize = 2;
 pub const LOCK_NB: usize = 4;
 
 /// `flock(fd, how)`: an advisory lock the kernel drops when the holder's
 /// last descriptor closes, also when the process is killed.
 pub fn flock(fd: i32, how: usize) -> Res<()> {
-    sc3(arch::FLOCK, fd as usize, how, 0).map(|_| ())
+    sc3(nr::FLOCK, fd as usize, how, 0).map(|_| ())
 }
 
 /// Moves a descriptor back to its start (directories: read entries again).
 pub fn rewind(fd: i32) -> Res<()> {
     const SEEK_SET: usize = 0;
-    sc3(arch::LSEEK, fd as usize, 0, SEEK_SET).map(|_| ())
+    sc3(nr::LSEEK, fd as usize, 0, SEEK_SET).map(|_| ())
 }
 
 /// Reads directory entries into `buf`; 0 at the end.
 pub fn getdents64(fd: i32, buf: &mut [u8]) -> Res<usize> {
     sc3(
-        arch::GETDENTS64,
+        nr::GETDENTS64,
         fd as usize,
         buf.as_mut_ptr() as usize,
         buf.len(),
@@ -391,7 +431,7 @@ pub fn getdents64(fd: i32, buf: &mut [u8]) -> Res<usize> {
 pub fn sendfile(out_fd: i32, in_fd: i32, offset: &mut u64, count: usize) -> Res<usize> {
     let mut off = *offset as i64;
     let r = sc(
-        arch::SENDFILE,
+        nr::SENDFILE,
         [
             out_fd as usize,
             in_fd as usize,
@@ -409,7 +449,7 @@ pub fn sendfile(out_fd: i32, in_fd: i32, offset: &mut u64, count: usize) -> Res<
 pub fn copy_file_range(in_fd: i32, off_in: &mut u64, out_fd: i32, len: usize) -> Res<usize> {
     let mut off = *off_in as i64;
     let r = sc(
-        arch::COPY_FILE_RANGE,
+        nr::COPY_FILE_RANGE,
         [
             in_fd as usize,
             &mut off as *mut i64 as usize,
@@ -426,7 +466,7 @@ pub fn copy_file_range(in_fd: i32, off_in: &mut u64, out_fd: i32, len: usize) ->
 pub fn memfd_create(name: &[u8]) -> Res<i32> {
     let p = cpath(name)?;
     const MFD_CLOEXEC: usize = 1;
-    sc3(arch::MEMFD_CREATE, p, MFD_CLOEXEC, 0).map(|fd| fd as i32)
+    sc3(nr::MEMFD_CREATE, p, MFD_CLOEXEC, 0).map(|fd| fd as i32)
 }
 
 // ---- sockets ----
@@ -465,7 +505,7 @@ impl SockAddr {
 
 fn setsockopt_int(fd: i32, level: usize, name: usize, value: i32) -> Res<()> {
     sc(
-        arch::SETSOCKOPT,
+        nr::SETSOCKOPT,
         [
             fd as usize,
             level,
@@ -481,7 +521,7 @@ fn setsockopt_int(fd: i32, level: usize, name: usize, value: i32) -> Res<()> {
 /// A non-blocking TCP listener with SO_REUSEADDR and SO_REUSEPORT.
 pub fn tcp_listener(addr: SockAddr, backlog: u32) -> Res<i32> {
     let fd = sc3(
-        arch::SOCKET,
+        nr::SOCKET,
         AF_INET,
         SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
         0,
@@ -489,8 +529,8 @@ pub fn tcp_listener(addr: SockAddr, backlog: u32) -> Res<i32> {
     let raw = addr.to_raw();
     let r = setsockopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)
         .and_then(|()| setsockopt_int(fd, SOL_SOCKET, SO_REUSEPORT, 1))
-        .and_then(|()| sc3(arch::BIND, fd as usize, raw.as_ptr() as usize, raw.len()))
-        .and_then(|_| sc3(arch::LISTEN, fd as usize, backlog as usize, 0));
+        .and_then(|()| sc3(nr::BIND, fd as usize, raw.as_ptr() as usize, raw.len()))
+        .and_then(|_| sc3(nr::LISTEN, fd as usize, backlog as usize, 0));
     match r {
         Ok(_) => Ok(fd),
         Err(e) => {
@@ -505,7 +545,7 @@ pub fn accept(listener: i32) -> Res<(i32, SockAddr)> {
     let mut raw = [0u8; 16];
     let mut len: u32 = 16;
     let fd = sc(
-        arch::ACCEPT4,
+        nr::ACCEPT4,
         [
             listener as usize,
             raw.as_mut_ptr() as usize,
@@ -523,7 +563,7 @@ pub fn accept(listener: i32) -> Res<(i32, SockAddr)> {
 pub fn send_more(fd: i32, buf: &[u8]) -> Res<usize> {
     const MSG_MORE: usize = 0x8000;
     sc(
-        arch::SENDTO,
+        nr::SENDTO,
         [
             fd as usize,
             buf.as_ptr() as usize,
@@ -546,7 +586,7 @@ pub fn reset_on_close(fd: i32) {
     const SO_LINGER: usize = 13;
     let linger: [i32; 2] = [1, 0]; // l_onoff, l_linger
     let _ = sc(
-        arch::SETSOCKOPT,
+        nr::SETSOCKOPT,
         [
             fd as usize,
             SOL_SOCKET,
@@ -564,7 +604,7 @@ pub fn send_queue(fd: i32) -> Res<u32> {
     const SIOCOUTQ: usize = 0x5411; // TIOCOUTQ, the same on both ISAs
     let mut n: i32 = 0;
     sc3(
-        arch::IOCTL,
+        nr::IOCTL,
         fd as usize,
         SIOCOUTQ,
         &mut n as *mut i32 as usize,
@@ -574,7 +614,7 @@ pub fn send_queue(fd: i32) -> Res<u32> {
 
 /// `shutdown(fd, SHUT_WR)`.
 pub fn shutdown_write(fd: i32) {
-    let _ = sc3(arch::SHUTDOWN, fd as usize, 1, 0);
+    let _ = sc3(nr::SHUTDOWN, fd as usize, 1, 0);
 }
 
 // ---- epoll ----
@@ -582,13 +622,13 @@ pub const EPOLL_CTL_ADD: usize = 1;
 pub const EPOLL_CTL_DEL: usize = 2;
 
 pub fn epoll_create() -> Res<i32> {
-    sc3(arch::EPOLL_CREATE1, O_CLOEXEC as usize, 0, 0).map(|fd| fd as i32)
+    sc3(nr::EPOLL_CREATE1, O_CLOEXEC as usize, 0, 0).map(|fd| fd as i32)
 }
 
 pub fn epoll_add(epfd: i32, fd: i32, events: u32, data: u64) -> Res<()> {
     let ev = EpollEvent { events, data };
     sc(
-        arch::EPOLL_CTL,
+        nr::EPOLL_CTL,
         [
             epfd as usize,
             EPOLL_CTL_ADD,
@@ -604,7 +644,7 @@ pub fn epoll_add(epfd: i32, fd: i32, events: u32, data: u64) -> Res<()> {
 pub fn epoll_del(epfd: i32, fd: i32) {
     let ev = EpollEvent { events: 0, data: 0 };
     let _ = sc(
-        arch::EPOLL_CTL,
+        nr::EPOLL_CTL,
         [
             epfd as usize,
             EPOLL_CTL_DEL,
@@ -618,7 +658,7 @@ pub fn epoll_del(epfd: i32, fd: i32) {
 
 pub fn epoll_wait(epfd: i32, events: &mut [EpollEvent], timeout_ms: i32) -> Res<usize> {
     sc(
-        arch::EPOLL_PWAIT,
+        nr::EPOLL_PWAIT,
         [
             epfd as usize,
             events.as_mut_ptr() as usize,
@@ -644,22 +684,22 @@ pub fn event_parts(ev: &EpollEvent) -> (u32, u64) {
 /// `fork()` as `clone(SIGCHLD)`: Ok(0) in the child, the child's pid in
 /// the parent.
 pub fn fork() -> Res<i32> {
-    sc(arch::CLONE, [SIGCHLD as usize, 0, 0, 0, 0, 0]).map(|pid| pid as i32)
+    sc(nr::CLONE, [SIGCHLD as usize, 0, 0, 0, 0, 0]).map(|pid| pid as i32)
 }
 
 pub fn exit(code: i32) -> ! {
-    let _ = sc3(arch::EXIT_GROUP, code as usize, 0, 0);
+    let _ = sc3(nr::EXIT_GROUP, code as usize, 0, 0);
     loop {
-        let _ = sc3(arch::EXIT, code as usize, 0, 0);
+        let _ = sc3(nr::EXIT, code as usize, 0, 0);
     }
 }
 
 pub fn getpid() -> i32 {
-    sc3(arch::GETPID, 0, 0, 0).unwrap_or(0) as i32
+    sc3(nr::GETPID, 0, 0, 0).unwrap_or(0) as i32
 }
 
 pub fn kill(pid: i32, sig: u32) -> Res<()> {
-    sc3(arch::KILL, pid as isize as usize, sig as usize, 0).map(|_| ())
+    sc3(nr::KILL, pid as isize as usize, sig as usize, 0).map(|_| ())
 }
 
 /// How a child ended.
@@ -673,7 +713,7 @@ pub enum ChildExit {
 pub fn wait_any_nohang() -> Res<Option<(i32, ChildExit)>> {
     let mut status: i32 = 0;
     let pid = sc(
-        arch::WAIT4,
+        nr::WAIT4,
         [usize::MAX, &mut status as *mut i32 as usize, 1, 0, 0, 0],
     )? as i32;
     if pid == 0 {
@@ -690,7 +730,7 @@ pub fn wait_any_nohang() -> Res<Option<(i32, ChildExit)>> {
 /// Asks the kernel to send `sig` to this process when its parent dies.
 pub fn set_parent_death_signal(sig: u32) {
     const PR_SET_PDEATHSIG: usize = 1;
-    let _ = sc3(arch::PRCTL, PR_SET_PDEATHSIG, sig as usize, 0);
+    let _ = sc3(nr::PRCTL, PR_SET_PDEATHSIG, sig as usize, 0);
 }
 
 fn sigset(signals: &[u32]) -> u64 {
@@ -701,7 +741,7 @@ fn sigset(signals: &[u32]) -> u64 {
 pub fn block_signals(signals: &[u32]) -> Res<()> {
     let set = sigset(signals);
     sc(
-        arch::RT_SIGPROCMASK,
+        nr::RT_SIGPROCMASK,
         [0, &set as *const u64 as usize, 0, 8, 0, 0],
     )
     .map(|_| ())
@@ -712,7 +752,7 @@ pub fn ignore_signal(sig: u32) -> Res<()> {
     // struct kernel_sigaction: handler, flags, restorer, mask.
     let act: [u64; 4] = [1 /* SIG_IGN */, 0, 0, 0];
     sc(
-        arch::RT_SIGACTION,
+        nr::RT_SIGACTION,
         [sig as usize, act.as_ptr() as usize, 0, 8, 0, 0],
     )
     .map(|_| ())
@@ -724,7 +764,7 @@ pub fn signalfd(signals: &[u32]) -> Res<i32> {
     const SFD_NONBLOCK: usize = 0o4000;
     const SFD_CLOEXEC: usize = 0o2_000_000;
     sc(
-        arch::SIGNALFD4,
+        nr::SIGNALFD4,
         [
             usize::MAX,
             &set as *const u64 as usize,
@@ -753,7 +793,7 @@ pub fn sigtimedwait(signals: &[u32], timeout_ms: u64) -> Res<Option<u32>> {
         (timeout_ms % 1000 * 1_000_000) as i64,
     ];
     match sc(
-        arch::RT_SIGTIMEDWAIT,
+        nr::RT_SIGTIMEDWAIT,
         [
             &set as *const u64 as usize,
             0,
@@ -774,31 +814,31 @@ pub fn sigtimedwait(signals: &[u32], timeout_ms: u64) -> Res<Option<u32>> {
 /// Microseconds on `clock` (CLOCK_MONOTONIC or CLOCK_REALTIME).
 pub fn clock_us(clock: usize) -> u64 {
     let mut ts: [i64; 2] = [0, 0];
-    let _ = sc3(arch::CLOCK_GETTIME, clock, ts.as_mut_ptr() as usize, 0);
+    let _ = sc3(nr::CLOCK_GETTIME, clock, ts.as_mut_ptr() as usize, 0);
     ts[0] as u64 * 1_000_000 + ts[1] as u64 / 1000
 }
 
 pub fn sleep_ms(ms: u64) {
     let ts: [i64; 2] = [(ms / 1000) as i64, (ms % 1000 * 1_000_000) as i64];
     let _ = sc(
-        arch::CLOCK_NANOSLEEP,
+        nr::CLOCK_NANOSLEEP,
         [CLOCK_MONOTONIC, 0, ts.as_ptr() as usize, 0, 0, 0],
     );
 }
 
 pub fn getrandom(buf: &mut [u8]) -> Res<usize> {
-    sc3(arch::GETRANDOM, buf.as_mut_ptr() as usize, buf.len(), 0)
+    sc3(nr::GETRANDOM, buf.as_mut_ptr() as usize, buf.len(), 0)
 }
 
 pub fn sched_yield() {
-    let _ = sc3(arch::SCHED_YIELD, 0, 0, 0);
+    let _ = sc3(nr::SCHED_YIELD, 0, 0, 0);
 }
 
 /// CPUs this process may run on.
 pub fn cpu_count() -> usize {
     let mut mask = [0u64; 16];
     match sc3(
-        arch::SCHED_GETAFFINITY,
+        nr::SCHED_GETAFFINITY,
         0,
         core::mem::size_of_val(&mask),
         mask.as_mut_ptr() as usize,
@@ -828,7 +868,7 @@ pub fn trim_stack() {
     const MADV_DONTNEED: usize = 4;
     // Holes below the stack's mapping make this report ENOMEM after
     // trimming the mapped part; that is fine.
-    let _ = sc3(arch::MADVISE, bottom, top - bottom, MADV_DONTNEED);
+    let _ = sc3(nr::MADVISE, bottom, top - bottom, MADV_DONTNEED);
 }
 
 /// Gives back the pages of `len` bytes at `addr` in a private anonymous
@@ -839,7 +879,7 @@ pub(crate) fn release_pages(addr: usize, len: usize) {
     let start = addr & !(PAGE - 1);
     let end = (addr + len).next_multiple_of(PAGE);
     if end > start {
-        let _ = sc3(arch::MADVISE, start, end - start, MADV_DONTNEED);
+        let _ = sc3(nr::MADVISE, start, end - start, MADV_DONTNEED);
     }
 }
 
@@ -851,7 +891,7 @@ pub(crate) fn mmap_anon(len: usize, shared: bool) -> Res<usize> {
     const MAP_NORESERVE: usize = 0x4000;
     let kind = if shared { MAP_SHARED } else { MAP_PRIVATE };
     sc(
-        arch::MMAP,
+        nr::MMAP,
         [
             0,
             len,
@@ -861,4 +901,15 @@ pub(crate) fn mmap_anon(len: usize, shared: bool) -> Res<usize> {
             0,
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    /// The kernel's `struct epoll_event`: packed on x86_64, naturally
+    /// aligned on aarch64.
+    #[test]
+    fn epoll_event_has_the_kernels_layout() {
+        let want = if cfg!(target_arch = "x86_64") { 12 } else { 16 };
+        assert_eq!(core::mem::size_of::<super::EpollEvent>(), want);
+    }
 }

@@ -1,9 +1,11 @@
 //! In-memory devices for host tests and fuzzing: a two-ended simulated
-//! [`Link`] and a [`FaultInjector`] that wraps any [`Device`](crate::Device). Both are
+//! [`Link`], a [`FaultInjector`] that wraps any [`Device`](crate::Device),
+//! and the [`frames`] a test peer sends. Both are
 //! plain `no_std` code without heap or `unsafe`, so they compile
 //! everywhere, but nothing in the kernel uses them.
 
 mod fault;
+pub mod frames;
 mod link;
 
 pub use fault::{FaultConfig, FaultInjector, FaultStats, XorShift};

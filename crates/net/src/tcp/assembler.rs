@@ -8,6 +8,7 @@
 //! The ranges are also what SACK blocks report (RFC 2018), most recently
 //! touched first: each range remembers when a segment last landed in it.
 
+use super::ranges;
 use crate::limits::ASSEMBLER_RANGES;
 
 /// Disjoint, non-adjacent, sorted `[start, end)` offsets from `RCV.NXT`.
@@ -60,26 +61,14 @@ impl Assembler {
         if start >= end {
             return true;
         }
-        let (mut s, mut e) = (start, end);
-        // Merge every range that overlaps or touches [s, e).
-        let mut i = 0;
-        while i < self.count {
-            let (rs, re) = self.ranges[i];
-            if rs <= e && s <= re {
-                s = s.min(rs);
-                e = e.max(re);
-                self.remove(i);
-            } else {
-                i += 1;
-            }
-        }
+        let touched = &mut self.touched;
+        let ((s, e), at) =
+            ranges::absorb(&mut self.ranges, &mut self.count, (start, end), |i, n| {
+                touched.copy_within(i + 1..n, i)
+            });
         if self.count == ASSEMBLER_RANGES {
             return false;
         }
-        let at = self.ranges[..self.count]
-            .iter()
-            .position(|&(rs, _)| rs > s)
-            .unwrap_or(self.count);
         self.ranges.copy_within(at..self.count, at + 1);
         self.touched.copy_within(at..self.count, at + 1);
         self.inserts += 1;
@@ -90,9 +79,8 @@ impl Assembler {
     }
 
     fn remove(&mut self, i: usize) {
-        self.ranges.copy_within(i + 1..self.count, i);
         self.touched.copy_within(i + 1..self.count, i);
-        self.count -= 1;
+        ranges::remove(&mut self.ranges, &mut self.count, i);
     }
 
     /// `RCV.NXT` advanced by `n` contiguous bytes: drops what they cover

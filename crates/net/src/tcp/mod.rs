@@ -125,6 +125,7 @@ pub mod counters;
 mod evict;
 pub mod isn;
 mod live;
+mod ranges;
 pub mod ring;
 pub mod rtt;
 pub mod scoreboard;

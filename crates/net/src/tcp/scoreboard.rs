@@ -8,6 +8,7 @@
 //! Past that the highest range is forgotten; its bytes then count as not
 //! SACKed, so at worst they are sent again, never lost.
 
+use super::ranges;
 use super::seq::SeqNumber;
 use crate::limits::{TCP_DUP_ACK_THRESHOLD, TCP_SACK_SCOREBOARD_RANGES};
 
@@ -69,23 +70,8 @@ impl Scoreboard {
             return done;
         }
         done.new_bytes = end.since(start) - self.sacked_in(start, end);
-        let (mut s, mut e) = (start, end);
-        let mut i = 0;
-        while i < self.count {
-            let (rs, re) = self.ranges[i];
-            if rs <= e && s <= re {
-                s = s.min(rs);
-                e = e.max(re);
-                self.remove(i);
-            } else {
-                i += 1;
-            }
-        }
-        let at = self
-            .ranges()
-            .iter()
-            .position(|&(rs, _)| rs > s)
-            .unwrap_or(self.count);
+        let ((s, e), at) =
+            ranges::absorb(&mut self.ranges, &mut self.count, (start, end), |_, _| {});
         if self.count == TCP_SACK_SCOREBOARD_RANGES {
             done.forgot = true;
             if at == self.count {
@@ -102,8 +88,7 @@ impl Scoreboard {
     }
 
     fn remove(&mut self, i: usize) {
-        self.ranges.copy_within(i + 1..self.count, i);
-        self.count -= 1;
+        ranges::remove(&mut self.ranges, &mut self.count, i);
     }
 
     /// SND.UNA moved to `una`: forgets what it covers.

@@ -225,6 +225,13 @@ mod tests {
         0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, //
     ];
 
+    /// What [`PING`] says: echo request id 0x0c2a, sequence 1, 56 bytes.
+    const PING_REPR: Repr<'static> = Repr::EchoRequest {
+        ident: 0x0c2a,
+        seq_no: 1,
+        data: PING.split_at(8).1,
+    };
+
     #[test]
     fn deconstruct() {
         let p = Packet::new_checked(&PING[..]).unwrap();
@@ -234,23 +241,12 @@ mod tests {
         assert_eq!((p.echo_ident(), p.echo_seq_no()), (0x0c2a, 1));
         assert_eq!(p.data().len(), 56);
         assert!(p.verify_checksum());
-        assert_eq!(
-            Repr::parse(&p),
-            Ok(Repr::EchoRequest {
-                ident: 0x0c2a,
-                seq_no: 1,
-                data: &PING[8..],
-            })
-        );
+        assert_eq!(Repr::parse(&p), Ok(PING_REPR));
     }
 
     #[test]
     fn construct() {
-        let repr = Repr::EchoRequest {
-            ident: 0x0c2a,
-            seq_no: 1,
-            data: &PING[8..],
-        };
+        let repr = PING_REPR;
         assert_eq!(repr.buffer_len(), 64);
         let mut bytes = [0xa5u8; 64];
         repr.emit(&mut Packet::new_unchecked(&mut bytes[..]));

@@ -7,6 +7,15 @@ fn ids<T, const N: usize>(s: &Store<T, N>) -> Vec<u64> {
     s.iter().map(|(id, _)| id).collect()
 }
 
+/// A store holding `values`, inserted in order (ids 1, 2, ...).
+fn holding<T, const N: usize>(values: impl IntoIterator<Item = T>) -> Store<T, N> {
+    let mut s = Store::new();
+    for v in values {
+        s.insert(v).unwrap();
+    }
+    s
+}
+
 #[test]
 fn ids_start_at_one_and_increase() {
     let mut s: Store<&str, 4> = Store::new();
@@ -60,10 +69,7 @@ fn remove_missing_is_none_and_changes_nothing() {
 
 #[test]
 fn replace_updates_in_place_and_keeps_order() {
-    let mut s: Store<u32, 4> = Store::new();
-    for v in [10, 20, 30] {
-        s.insert(v).unwrap();
-    }
+    let mut s: Store<u32, 4> = holding([10, 20, 30]);
     assert_eq!(s.replace(2, 21), Ok(20));
     assert_eq!(s.replace(9, 0), Err(StoreError::NotFound));
     let all: Vec<(u64, u32)> = s.iter().map(|(i, v)| (i, *v)).collect();
@@ -72,10 +78,7 @@ fn replace_updates_in_place_and_keeps_order() {
 
 #[test]
 fn iteration_is_in_id_order_after_slot_reuse() {
-    let mut s: Store<u64, 4> = Store::new();
-    for v in 1..=4 {
-        s.insert(v).unwrap();
-    }
+    let mut s: Store<u64, 4> = holding(1..=4);
     s.remove(2);
     s.remove(1);
     // Freed slots are reused by ids 5 and 6, but order follows ids.
@@ -88,10 +91,7 @@ fn iteration_is_in_id_order_after_slot_reuse() {
 
 #[test]
 fn iter_from_resumes_at_live_and_dead_ids() {
-    let mut s: Store<u64, 8> = Store::new();
-    for v in 1..=6 {
-        s.insert(v).unwrap();
-    }
+    let mut s: Store<u64, 8> = holding(1..=6);
     s.remove(3);
     s.remove(4);
     let from = |id| s.iter_from(id).map(|(i, _)| i).collect::<Vec<_>>();
@@ -151,10 +151,7 @@ fn static_store_is_const_constructible() {
 
 #[test]
 fn clear_empties_in_place_and_restarts_ids() {
-    let mut s: Store<u32, 4> = Store::new();
-    for v in 0..4 {
-        s.insert(v).unwrap();
-    }
+    let mut s: Store<u32, 4> = holding(0..4);
     s.remove(2);
     s.clear();
     assert!(s.is_empty());

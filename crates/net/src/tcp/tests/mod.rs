@@ -12,11 +12,11 @@ use std::vec::Vec;
 
 use super::*;
 use crate::iface::{Config, Interface};
-use crate::phy::{End, Link};
+use crate::phy::{frames, End, Link};
 use crate::time::{Duration, Instant};
 use crate::wire::tcp::MAX_SACK_BLOCKS;
-use crate::wire::{ethernet, ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetAddress};
-use crate::wire::{EthernetFrame, EthernetRepr, Ipv4Address, Ipv4Packet, Ipv4Repr, Protocol};
+use crate::wire::{ArpOperation, ArpRepr, EtherType, EthernetAddress};
+use crate::wire::{EthernetFrame, Ipv4Address, Ipv4Packet, Ipv4Repr, Protocol};
 use crate::wire::{TcpControl, TcpPacket, TcpRepr};
 
 mod hostile;
@@ -62,22 +62,40 @@ pub(crate) struct Seg {
     pub payload: Vec<u8>,
 }
 
+impl Seg {
+    /// A segment without flags, options or payload.
+    pub fn plain(src_port: u16, dst_port: u16, seq: u32, ack: Option<u32>, window: u16) -> Seg {
+        Seg {
+            src_port,
+            dst_port,
+            control: TcpControl::None,
+            psh: false,
+            seq,
+            ack,
+            window,
+            mss: None,
+            sack_permitted: false,
+            wscale: None,
+            ts: None,
+            sack: Vec::new(),
+            payload: Vec::new(),
+        }
+    }
+}
+
 /// Template of what the peer sends: the first data segment after its SYN.
 pub(crate) fn send_templ() -> Seg {
+    Seg::plain(PEER_PORT, PORT, PEER_ISN + 1, None, 64240)
+}
+
+/// The peer's `payload` at offset `off` of its stream (the first data
+/// byte is offset 0), acknowledging `ack`.
+pub(crate) fn data_seg(off: usize, payload: &[u8], ack: u32) -> Seg {
     Seg {
-        src_port: PEER_PORT,
-        dst_port: PORT,
-        control: TcpControl::None,
-        psh: false,
-        seq: PEER_ISN + 1,
-        ack: None,
-        window: 64240,
-        mss: None,
-        sack_permitted: false,
-        wscale: None,
-        ts: None,
-        sack: Vec::new(),
-        payload: Vec::new(),
+        seq: PEER_ISN + 1 + off as u32,
+        ack: Some(ack),
+        payload: payload.to_vec(),
+        ..send_templ()
     }
 }
 
@@ -125,16 +143,8 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
             target_hardware_addr: EthernetAddress::UNSPECIFIED,
             target_protocol_addr: OUR_IP,
         };
-        let mut f = std::vec![0u8; ethernet::HEADER_LEN + arp.buffer_len()];
-        let mut frame = EthernetFrame::new_unchecked(&mut f[..]);
-        EthernetRepr {
-            src_addr: PEER_MAC,
-            dst_addr: EthernetAddress::BROADCAST,
-            ethertype: EtherType::Arp,
-        }
-        .emit(&mut frame);
-        arp.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));
-        assert!(h.peer.send(&f));
+        let f = frames::arp(EthernetAddress::BROADCAST, &arp).unwrap();
+        assert!(h.peer.send(f.as_slice()));
         h.iface.poll(h.now, &mut h.dev);
         while h.peer.recv().is_some() {}
         h
@@ -147,20 +157,26 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
 
     /// Template of what we send once established, nothing sent yet.
     pub fn recv_templ(&self) -> Seg {
+        Seg::plain(PORT, PEER_PORT, self.ours(1), Some(PEER_ISN + 1), RX as u16)
+    }
+
+    /// Sends the peer's `syn` and returns our one answer; its sequence
+    /// number is our ISN from then on ([`H::iss`]).
+    #[track_caller]
+    pub fn syn_ack_to(&mut self, syn: &Seg) -> Seg {
+        let out = self.send(syn);
+        assert_eq!(out.len(), 1, "{out:?}");
+        self.iss = out[0].seq;
+        out[0].clone()
+    }
+
+    /// The SYN-ACK we answer [`syn`] with: our ISN, our MSS of 1460.
+    pub fn our_syn_ack(&self) -> Seg {
         Seg {
-            src_port: PORT,
-            dst_port: PEER_PORT,
-            control: TcpControl::None,
-            psh: false,
-            seq: self.ours(1),
-            ack: Some(PEER_ISN + 1),
-            window: RX as u16,
-            mss: None,
-            sack_permitted: false,
-            wscale: None,
-            ts: None,
-            sack: Vec::new(),
-            payload: Vec::new(),
+            control: TcpControl::Syn,
+            seq: self.ours(0),
+            mss: Some(1460),
+            ..self.recv_templ()
         }
     }
 
@@ -195,25 +211,8 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
     }
 
     fn queue_bytes_from(&mut self, src: Ipv4Address, tcp: &[u8]) {
-        let ip = Ipv4Repr {
-            src_addr: src,
-            dst_addr: OUR_IP,
-            protocol: Protocol::Tcp,
-            payload_len: tcp.len(),
-            ttl: 64,
-        };
-        let mut f = std::vec![0u8; ethernet::HEADER_LEN + ip.buffer_len()];
-        let mut frame = EthernetFrame::new_unchecked(&mut f[..]);
-        EthernetRepr {
-            src_addr: PEER_MAC,
-            dst_addr: OUR_MAC,
-            ethertype: EtherType::Ipv4,
-        }
-        .emit(&mut frame);
-        let mut packet = Ipv4Packet::new_unchecked(frame.payload_mut());
-        ip.emit(&mut packet);
-        packet.payload_mut().copy_from_slice(tcp);
-        assert!(self.peer.send(&f));
+        let f = frames::ipv4(PEER_MAC, OUR_MAC, src, OUR_IP, Protocol::Tcp, tcp).unwrap();
+        assert!(self.peer.send(f.as_slice()));
     }
 
     /// Sends `seg` from the peer and returns every segment we sent back.
@@ -273,16 +272,8 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
             target_hardware_addr: OUR_MAC,
             target_protocol_addr: OUR_IP,
         };
-        let mut f = std::vec![0u8; ethernet::HEADER_LEN + arp.buffer_len()];
-        let mut frame = EthernetFrame::new_unchecked(&mut f[..]);
-        EthernetRepr {
-            src_addr: PEER_MAC,
-            dst_addr: OUR_MAC,
-            ethertype: EtherType::Arp,
-        }
-        .emit(&mut frame);
-        arp.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));
-        assert!(self.peer.send(&f));
+        let f = frames::arp(OUR_MAC, &arp).unwrap();
+        assert!(self.peer.send(f.as_slice()));
     }
 
     /// Moves the clock to `ms` milliseconds after [`T0`] and polls.
@@ -296,21 +287,11 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
     /// in the SYN.
     #[track_caller]
     pub fn handshake_mss(&mut self, peer_mss: Option<u16>) -> Handle {
-        let out = self.send(&Seg {
+        let syn_ack = self.syn_ack_to(&Seg {
             mss: peer_mss,
             ..syn()
         });
-        assert_eq!(out.len(), 1, "{out:?}");
-        self.iss = out[0].seq;
-        assert_eq!(
-            out[0],
-            Seg {
-                control: TcpControl::Syn,
-                seq: self.ours(0),
-                mss: Some(1460),
-                ..self.recv_templ()
-            }
-        );
+        assert_eq!(syn_ack, self.our_syn_ack());
         let ack = Seg {
             ack: Some(self.ours(1)),
             ..send_templ()
@@ -334,6 +315,42 @@ impl<const N: usize, const RX: usize, const TX: usize> H<N, RX, TX> {
             ack: Some(self.ours(off)),
             ..send_templ()
         }
+    }
+
+    /// Our segment without data at `ours(off)`, acknowledging `ack`.
+    pub fn our_ack(&self, off: u32, ack: u32) -> Seg {
+        Seg {
+            seq: self.ours(off),
+            ack: Some(ack),
+            ..self.recv_templ()
+        }
+    }
+
+    /// The peer's FIN at `seq`, acknowledging our bytes up to `ours(off)`.
+    pub fn fin_seg(&self, seq: u32, off: u32) -> Seg {
+        Seg {
+            control: TcpControl::Fin,
+            ..self.ack_seg(seq, off)
+        }
+    }
+
+    /// A new test stack with one connection that [`H::handshake`]
+    /// established.
+    #[track_caller]
+    pub fn established() -> (Self, Handle) {
+        let mut h = Self::new();
+        let handle = h.handshake();
+        (h, handle)
+    }
+
+    /// [`H::established`], then our close and the poll that sends our FIN:
+    /// FIN-WAIT-1, nothing from the peer yet.
+    #[track_caller]
+    pub fn fin_wait_1() -> (Self, Handle) {
+        let (mut h, handle) = Self::established();
+        h.stack.close(handle);
+        h.poll();
+        (h, handle)
     }
 }
 

@@ -21,21 +21,16 @@ fn handshake_sack<const N: usize, const RX: usize, const TX: usize>(
     offer: bool,
     expect: bool,
 ) -> Handle {
-    let out = h.send(&Seg {
+    let syn_ack = h.syn_ack_to(&Seg {
         mss: Some(mss),
         sack_permitted: offer,
         ..syn()
     });
-    assert_eq!(out.len(), 1, "{out:?}");
-    h.iss = out[0].seq;
     assert_eq!(
-        out[0],
+        syn_ack,
         Seg {
-            control: TcpControl::Syn,
-            seq: h.ours(0),
-            mss: Some(1460),
             sack_permitted: expect,
-            ..h.recv_templ()
+            ..h.our_syn_ack()
         }
     );
     assert_eq!(h.send(&h.ack_seg(PEER_ISN + 1, 1)), vec![]);
@@ -123,11 +118,12 @@ fn sack_blocks_follow_out_of_order_arrivals() {
     handshake_sack(&mut h, 1460, true, true);
     let all = pattern(2000, 3);
     let our_ack = h.ours(1);
-    let seg = |off: u32, len: u32| Seg {
-        seq: PEER_ISN + 1 + off,
-        ack: Some(our_ack),
-        payload: all[off as usize..(off + len) as usize].to_vec(),
-        ..send_templ()
+    let seg = |off: u32, len: u32| {
+        data_seg(
+            off as usize,
+            &all[off as usize..(off + len) as usize],
+            our_ack,
+        )
     };
     let abs = |a: u32, b: u32| (PEER_ISN + 1 + a, PEER_ISN + 1 + b);
     let expect_sack = |h: &mut H, s: Seg, ack: u32, blocks: Vec<(u32, u32)>| {

@@ -14,11 +14,9 @@ const TW_MS: u64 = crate::limits::TCP_TIME_WAIT.0 / 1000;
 #[test]
 fn listen_syn_gets_syn_ack_with_our_mss() {
     let mut h = Hd::new();
-    let out = h.send(&syn());
-    assert_eq!(out.len(), 1);
-    h.iss = out[0].seq;
+    let syn_ack = h.syn_ack_to(&syn());
     assert_eq!(
-        out[0],
+        syn_ack,
         Seg {
             control: TcpControl::Syn,
             seq: h.ours(0),
@@ -127,8 +125,7 @@ fn broadcast_and_malformed_segments_are_dropped() {
 
 #[test]
 fn syn_received_ack_establishes() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     assert_eq!(h.stack.counters().accepted, 1);
     assert_eq!(h.stack.remote(handle), Some((PEER_IP, PEER_PORT)));
     assert_eq!(h.stack.local(handle), Some((OUR_IP, PORT)));
@@ -228,8 +225,7 @@ fn mss_negotiation() {
 
 #[test]
 fn established_sends_data_and_frees_it_on_ack() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     assert_eq!(h.stack.send(handle, b"hello"), 5);
     assert_eq!(h.stack.send_queue(handle), 5);
     assert_eq!(
@@ -285,8 +281,7 @@ fn echo_moves_received_bytes_to_the_send_buffer_as_far_as_it_has_room() {
 
 #[test]
 fn established_delays_ack_of_one_segment_and_not_of_two() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     let data = Seg {
         ack: Some(h.ours(1)),
         payload: pattern(100, 1),
@@ -334,16 +329,10 @@ fn established_delays_ack_of_one_segment_and_not_of_two() {
 /// tests/kernel/faulty_link.sh.
 #[test]
 fn out_of_order_burst_gets_one_duplicate_ack_per_segment() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     let all = pattern(500, 3);
     let our_ack = h.ours(1);
-    let seg = |off: usize| Seg {
-        seq: PEER_ISN + 1 + off as u32,
-        ack: Some(our_ack),
-        payload: all[off..off + 100].to_vec(),
-        ..send_templ()
-    };
+    let seg = |off: usize| data_seg(off, &all[off..off + 100], our_ack);
     // The first segment is lost; the other four come in one burst.
     let burst = [seg(100), seg(200), seg(300), seg(400)];
     let dup_ack = Seg {
@@ -374,18 +363,12 @@ fn out_of_order_burst_gets_one_duplicate_ack_per_segment() {
 /// through tests/kernel/faulty_link.sh). BSD and Linux accept the edge.
 #[test]
 fn pure_ack_at_the_right_edge_of_the_window_is_taken() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     assert_eq!(h.stack.send(handle, &pattern(100, 9)), 100);
     assert_eq!(h.poll().len(), 1, "our 100 bytes go out");
     let all = pattern(BUF, 4);
     let our_ack = h.ours(1);
-    let seg = |off: usize, len: usize| Seg {
-        seq: PEER_ISN + 1 + off as u32,
-        ack: Some(our_ack),
-        payload: all[off..off + len].to_vec(),
-        ..send_templ()
-    };
+    let seg = |off: usize, len: usize| data_seg(off, &all[off..off + len], our_ack);
     // 3000 bytes in order (the application does not read), then the
     // window's last 1000 bytes with the 96 before them lost.
     for off in [0, 1000, 2000] {
@@ -411,10 +394,8 @@ fn pure_ack_at_the_right_edge_of_the_window_is_taken() {
     assert_eq!(
         h.send(&beyond),
         vec![Seg {
-            seq: h.ours(101),
-            ack: Some(PEER_ISN + 1 + 3000),
             window: (BUF - 3000) as u16,
-            ..h.recv_templ()
+            ..h.our_ack(101, PEER_ISN + 1 + 3000)
         }]
     );
     assert_eq!(h.stack.counters().drop_out_of_window, dropped + 1);
@@ -422,16 +403,10 @@ fn pure_ack_at_the_right_edge_of_the_window_is_taken() {
 
 #[test]
 fn established_out_of_order_is_kept_and_acked_at_once() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     let all = pattern(300, 7);
     let our_ack = h.ours(1);
-    let seg = |off: usize, len: usize| Seg {
-        seq: PEER_ISN + 1 + off as u32,
-        ack: Some(our_ack),
-        payload: all[off..off + len].to_vec(),
-        ..send_templ()
-    };
+    let seg = |off: usize, len: usize| data_seg(off, &all[off..off + len], our_ack);
     let dup_ack = Seg {
         window: BUF as u16,
         ..h.recv_templ()
@@ -464,8 +439,7 @@ fn established_out_of_order_is_kept_and_acked_at_once() {
 
 #[test]
 fn established_out_of_window_data_gets_an_ack() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     let far = Seg {
         seq: PEER_ISN + 1 + BUF as u32,
         ack: Some(h.ours(1)),
@@ -484,8 +458,7 @@ fn established_out_of_window_data_gets_an_ack() {
 
 #[test]
 fn established_rst_exactly_at_rcv_nxt_is_accepted() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     let rst = Seg {
         control: TcpControl::Rst,
         ..send_templ()
@@ -499,8 +472,7 @@ fn established_rst_exactly_at_rcv_nxt_is_accepted() {
 
 #[test]
 fn established_rst_in_window_gets_challenge_ack() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     let rst = Seg {
         control: TcpControl::Rst,
         seq: PEER_ISN + 100,
@@ -513,8 +485,7 @@ fn established_rst_in_window_gets_challenge_ack() {
 
 #[test]
 fn established_rst_out_of_window_is_ignored() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     for seq in [PEER_ISN, PEER_ISN + 1 + BUF as u32, PEER_ISN + 0x8000_0000] {
         let rst = Seg {
             control: TcpControl::Rst,
@@ -529,8 +500,7 @@ fn established_rst_out_of_window_is_ignored() {
 
 #[test]
 fn established_syn_gets_challenge_ack() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     for seq in [PEER_ISN, PEER_ISN + 1, PEER_ISN + 500] {
         let out = h.send(&Seg { seq, ..syn() });
         assert_eq!(out, vec![h.recv_templ()], "seq {seq}");
@@ -540,8 +510,7 @@ fn established_syn_gets_challenge_ack() {
 
 #[test]
 fn established_bad_checksum_is_dropped_and_counted() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     let data = Seg {
         ack: Some(h.ours(1)),
         payload: b"abc".to_vec(),
@@ -557,8 +526,7 @@ fn established_bad_checksum_is_dropped_and_counted() {
 
 #[test]
 fn established_ack_of_unsent_data_is_answered_and_dropped() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     let bad = Seg {
         payload: b"zz".to_vec(),
         ..h.ack_seg(PEER_ISN + 1, 1000)
@@ -570,8 +538,7 @@ fn established_ack_of_unsent_data_is_answered_and_dropped() {
 
 #[test]
 fn established_segments_at_mss_within_cwnd_and_peer_window() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     assert_eq!(h.stack.send(handle, &pattern(BUF, 3)), BUF);
     let out = h.poll();
     // Initial window for MSS 1460: 3 segments (RFC 5681), 4096 bytes here.
@@ -580,8 +547,7 @@ fn established_segments_at_mss_within_cwnd_and_peer_window() {
     assert!(out[2].psh && !out[0].psh);
 
     // A peer window of 1000 limits the next send.
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     let small = Seg {
         window: 1000,
         ..h.ack_seg(PEER_ISN + 1, 1)
@@ -595,8 +561,7 @@ fn established_segments_at_mss_within_cwnd_and_peer_window() {
 
 #[test]
 fn established_receive_window_closes_and_reopens() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     let mut seq = PEER_ISN + 1;
     for _ in 0..4 {
         let seg = Seg {
@@ -623,10 +588,8 @@ fn established_receive_window_closes_and_reopens() {
     assert_eq!(
         h.send(&more),
         vec![Seg {
-            seq: h.ours(6),
-            ack: Some(seq),
             window: 0,
-            ..h.recv_templ()
+            ..h.our_ack(6, seq)
         }]
     );
     assert_eq!(h.stack.send_queue(handle), 0, "our data was acknowledged");
@@ -636,10 +599,8 @@ fn established_receive_window_closes_and_reopens() {
     assert_eq!(
         h.poll(),
         vec![Seg {
-            seq: h.ours(6),
-            ack: Some(seq),
             window: 3000,
-            ..h.recv_templ()
+            ..h.our_ack(6, seq)
         }]
     );
     // peek + consume read the rest.
@@ -653,12 +614,8 @@ fn established_receive_window_closes_and_reopens() {
 
 #[test]
 fn passive_close() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
-    let fin = Seg {
-        control: TcpControl::Fin,
-        ..h.ack_seg(PEER_ISN + 1, 1)
-    };
+    let (mut h, handle) = Hd::established();
+    let fin = h.fin_seg(PEER_ISN + 1, 1);
     assert_eq!(
         h.send(&fin),
         vec![Seg {
@@ -691,12 +648,8 @@ fn passive_close() {
 
 #[test]
 fn close_wait_retransmitted_fin_is_acked() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
-    let fin = Seg {
-        control: TcpControl::Fin,
-        ..h.ack_seg(PEER_ISN + 1, 1)
-    };
+    let (mut h, handle) = Hd::established();
+    let fin = h.fin_seg(PEER_ISN + 1, 1);
     h.send(&fin);
     let ack = Seg {
         ack: Some(PEER_ISN + 2),
@@ -710,8 +663,7 @@ fn close_wait_retransmitted_fin_is_acked() {
 
 #[test]
 fn active_close_through_time_wait() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     h.stack.close(handle);
     assert_eq!(h.stack.state(handle), State::FinWait1);
     assert_eq!(
@@ -729,17 +681,12 @@ fn active_close_through_time_wait() {
         ..h.ack_seg(PEER_ISN + 1, 2)
     };
     h.send(&data);
-    let fin = Seg {
-        control: TcpControl::Fin,
-        ..h.ack_seg(PEER_ISN + 11, 2)
-    };
+    let fin = h.fin_seg(PEER_ISN + 11, 2);
     assert_eq!(
         h.send(&fin),
         vec![Seg {
-            seq: h.ours(2),
-            ack: Some(PEER_ISN + 12),
             window: (BUF - 10) as u16,
-            ..h.recv_templ()
+            ..h.our_ack(2, PEER_ISN + 12)
         }]
     );
     assert_eq!(h.stack.state(handle), State::TimeWait);
@@ -755,44 +702,18 @@ fn active_close_through_time_wait() {
 
 #[test]
 fn fin_wait_1_fin_with_ack_goes_straight_to_time_wait() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
-    h.stack.close(handle);
-    h.poll();
-    let fin_ack = Seg {
-        control: TcpControl::Fin,
-        ..h.ack_seg(PEER_ISN + 1, 2)
-    };
-    assert_eq!(
-        h.send(&fin_ack),
-        vec![Seg {
-            seq: h.ours(2),
-            ack: Some(PEER_ISN + 2),
-            ..h.recv_templ()
-        }]
-    );
+    let (mut h, handle) = Hd::fin_wait_1();
+    let fin_ack = h.fin_seg(PEER_ISN + 1, 2);
+    assert_eq!(h.send(&fin_ack), vec![h.our_ack(2, PEER_ISN + 2)]);
     assert_eq!(h.stack.state(handle), State::TimeWait);
 }
 
 #[test]
 fn simultaneous_close_through_closing() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
-    h.stack.close(handle);
-    h.poll();
+    let (mut h, handle) = Hd::fin_wait_1();
     // The peer's FIN crosses ours: it does not acknowledge our FIN.
-    let fin = Seg {
-        control: TcpControl::Fin,
-        ..h.ack_seg(PEER_ISN + 1, 1)
-    };
-    assert_eq!(
-        h.send(&fin),
-        vec![Seg {
-            seq: h.ours(2),
-            ack: Some(PEER_ISN + 2),
-            ..h.recv_templ()
-        }]
-    );
+    let fin = h.fin_seg(PEER_ISN + 1, 1);
+    assert_eq!(h.send(&fin), vec![h.our_ack(2, PEER_ISN + 2)]);
     assert_eq!(h.stack.state(handle), State::Closing);
     assert_eq!(h.send(&h.ack_seg(PEER_ISN + 2, 2)), vec![]);
     assert_eq!(h.stack.state(handle), State::TimeWait);
@@ -817,8 +738,7 @@ fn close_sends_fin_after_queued_data() {
 
 #[test]
 fn abort_sends_rst_and_frees() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     h.stack.send(handle, b"never sent");
     h.stack.abort(handle);
     assert_eq!(
@@ -836,8 +756,7 @@ fn abort_sends_rst_and_frees() {
 
 #[test]
 fn stale_handles_read_closed_after_reuse() {
-    let mut h = Hd::new();
-    let old = h.handshake();
+    let (mut h, old) = Hd::established();
     h.stack.abort(old);
     h.poll();
     let new = h.handshake();

@@ -63,14 +63,8 @@ fn request<const N: usize, const RX: usize, const TX: usize>(
 
 #[test]
 fn time_wait_retransmitted_fin_is_acked_and_timer_restarts() {
-    let mut h = H::<4>::new();
-    let handle = h.handshake();
-    h.stack.close(handle);
-    h.poll();
-    let fin_ack = Seg {
-        control: TcpControl::Fin,
-        ..h.ack_seg(PEER_ISN + 1, 2)
-    };
+    let (mut h, handle) = H::<4>::fin_wait_1();
+    let fin_ack = h.fin_seg(PEER_ISN + 1, 2);
     h.send(&fin_ack);
     h.at_ms(800);
     let ack = Seg {
@@ -91,14 +85,8 @@ fn time_wait_retransmitted_fin_is_acked_and_timer_restarts() {
 
 #[test]
 fn time_wait_new_syn_reopens_the_tuple() {
-    let mut h = H::<4>::new();
-    let handle = h.handshake();
-    h.stack.close(handle);
-    h.poll();
-    h.send(&Seg {
-        control: TcpControl::Fin,
-        ..h.ack_seg(PEER_ISN + 1, 2)
-    });
+    let (mut h, handle) = H::<4>::fin_wait_1();
+    h.send(&h.fin_seg(PEER_ISN + 1, 2));
     assert_eq!(h.stack.state(handle), State::TimeWait);
     let new_syn = Seg {
         seq: PEER_ISN + 100_000,

@@ -26,8 +26,7 @@ fn retx_at(h: &Hd, handle: Handle) -> Instant {
 
 #[test]
 fn rto_doubles_and_karn_skips_retransmitted_samples() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     // The handshake took no time: the RTO sits at its floor.
     assert_eq!(h.stack.tcb(handle).unwrap().timers.rtt.rto(), MIN_RTO);
     h.stack.send(handle, b"data");
@@ -190,8 +189,7 @@ fn syn_ack_retries_are_bounded() {
 
 #[test]
 fn idle_connection_is_reaped() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
+    let (mut h, handle) = Hd::established();
     let idle = h.stack.config().idle_timeout.0 / 1000;
     assert_eq!(h.at_ms(idle - 1), vec![]);
     let out = h.at_ms(idle);
@@ -246,12 +244,8 @@ fn isn_differs_per_tuple_and_grows_over_time() {
 
 #[test]
 fn lost_fin_is_retransmitted_in_last_ack() {
-    let mut h = Hd::new();
-    let handle = h.handshake();
-    h.send(&Seg {
-        control: TcpControl::Fin,
-        ..h.ack_seg(PEER_ISN + 1, 1)
-    });
+    let (mut h, handle) = Hd::established();
+    h.send(&h.fin_seg(PEER_ISN + 1, 1));
     h.stack.close(handle);
     let fin = h.poll();
     assert_eq!(fin[0].control, TcpControl::Fin);
