@@ -97,6 +97,10 @@ impl<H: Handler + ?Sized, E: Exposition + ?Sized> Handler for Metered<'_, H, E> 
         self.app.sink_abort(sink)
     }
 
+    fn readiness(&mut self) -> Result<(), &str> {
+        self.app.readiness()
+    }
+
     fn resume(&mut self, token: u64, out: &mut [u8]) -> Option<Reply> {
         self.app.resume(token, out)
     }

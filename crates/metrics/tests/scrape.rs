@@ -173,3 +173,52 @@ fn other_methods_and_paths_go_to_the_app() {
     let (wire, _) = exchange(&page, b"GET /api/hotels HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(split(&wire).1, b"[]");
 }
+
+/// A host that is not ready, with its reason.
+struct Unready;
+
+impl bedrock_web::Handler for Unready {
+    fn respond(
+        &mut self,
+        _: &bedrock_web::Request<'_, '_>,
+        _: &[u8],
+        _: &mut [u8],
+    ) -> bedrock_web::Response {
+        unreachable!("the probe answers before the app")
+    }
+
+    fn render_reject(&mut self, reject: bedrock_web::Reject, _: &mut [u8]) -> bedrock_web::Reply {
+        bedrock_web::Reply::fixed(reject.status, "text/plain", b"")
+    }
+
+    fn stream(&mut self, _: &mut Stream, _: &mut [u8]) -> usize {
+        0
+    }
+
+    fn readiness(&mut self) -> Result<(), &str> {
+        Err("the disk is full")
+    }
+}
+
+#[test]
+fn the_hosts_readiness_reaches_the_probe_through_metered() {
+    let page = Page {
+        http: HttpMetrics::new(),
+    };
+    let mut host = Unready;
+    let mut app = Metered::new(&mut host, &page);
+    let mut conn = Box::new(SmallConn::new(Config::new(4096)));
+    conn.open(0);
+    let request = b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_eq!(conn.receive(0, request), request.len());
+    conn.process(0, None, &mut app, &mut |_: &LogRecord<'_>| {});
+    let mut wire = Vec::new();
+    while !conn.output().is_empty() {
+        let n = conn.output().len();
+        wire.extend_from_slice(conn.output());
+        conn.sent(0, n);
+    }
+    let (head, body) = split(&wire);
+    assert!(head[0].contains("503"), "{head:?}");
+    assert_eq!(body, b"not ready: the disk is full\n");
+}
