@@ -1,7 +1,8 @@
 //! The app this server runs, whatever its type: the worker sees it as an
 //! [`ApiHost`] (which paths it answers, and one call that answers a
 //! request with its store locked and its changes journaled), so only
-//! this file is generic over the app.
+//! this file is generic over the app. The hosted app holds its journal's
+//! file descriptor, so no caller handles the journal.
 
 use bedrock_http::{Method, Request};
 use bedrock_web::{dispatch, Persist, Reject, Reply, Response, Service, Stream};
@@ -49,13 +50,12 @@ pub trait ApiHost: Sync {
         request: &Request<'_, '_>,
         body: &[u8],
         out: &mut [u8],
-        journal: Option<i32>,
     ) -> Result<Response, u16>;
 
     /// Whether changes can be made durable now (`GET /readyz`): not once
     /// a failure could not be undone, nor while the journal's file system
     /// is read-only or has no room for the app's longest change.
-    fn readiness(&self, journal: Option<i32>) -> Result<(), &'static str>;
+    fn readiness(&self) -> Result<(), &'static str>;
 
     /// The next piece of one of the app's streamed bodies (store locked).
     fn stream(&self, stream: &mut Stream, out: &mut [u8]) -> usize;
@@ -65,7 +65,7 @@ pub trait ApiHost: Sync {
 
     /// A worker died: if it held the store's lock, the store may be
     /// half-changed; rebuild it from the journal.
-    fn repair(&self, dead: i32, journal: Option<i32>);
+    fn repair(&self, dead: i32);
 }
 
 /// What every worker shares under one lock: the app, and whether its
@@ -76,11 +76,14 @@ pub struct Journaled<S> {
     broken: bool,
 }
 
-/// The app as the workers reach it: its shared, journaled state and the
-/// paths it answers (read without the lock).
+/// The app as the workers reach it: its shared, journaled state, the
+/// paths it answers (read without the lock) and its journal (`--data`;
+/// none: in memory only). Every process shares the journal's one file
+/// description, opened before the workers are forked.
 pub struct Hosted<S: 'static> {
     shared: &'static Shared<Journaled<S>>,
     mount: &'static [&'static str],
+    journal: Option<i32>,
 }
 
 impl<S: Persist> Journaled<S> {
@@ -134,10 +137,7 @@ impl<S: Persist> Journaled<S> {
 
 /// Maps the app into memory shared by the workers and replays its journal
 /// (opened in `data`, if given) into it.
-pub fn open<S: Service + Persist + Send>(
-    spec: &AppSpec<S>,
-    data: Option<&[u8]>,
-) -> (Hosted<S>, Option<i32>) {
+pub fn open<S: Service + Persist + Send>(spec: &AppSpec<S>, data: Option<&[u8]>) -> Hosted<S> {
     const { bedrock_web::assert_fits::<S>(BODY_BUFFER, REPLY_BUFFER, journal::MAX_RECORD) };
     let new = spec.new;
     let Ok(shared) = Shared::create(|| Journaled {
@@ -171,11 +171,11 @@ pub fn open<S: Service + Persist + Send>(
         }
         fd
     });
-    let hosted = Hosted {
+    Hosted {
         shared,
         mount: spec.mount,
-    };
-    (hosted, journal)
+        journal,
+    }
 }
 
 fn fail(parts: &[&[u8]]) -> ! {
@@ -200,7 +200,6 @@ impl<S: Service + Persist + Send> ApiHost for Hosted<S> {
         request: &Request<'_, '_>,
         body: &[u8],
         out: &mut [u8],
-        journal: Option<i32>,
     ) -> Result<Response, u16> {
         let may_change = !matches!(request.method, Method::Get | Method::Head | Method::Options);
         let (response, written) = {
@@ -209,7 +208,7 @@ impl<S: Service + Persist + Send> ApiHost for Hosted<S> {
                 return Err(503);
             }
             let response = dispatch(&mut shared.app, request, body, out);
-            match shared.record(journal) {
+            match shared.record(self.journal) {
                 Ok(written) => (response, written),
                 Err(e) => {
                     drop(shared);
@@ -218,7 +217,7 @@ impl<S: Service + Persist + Send> ApiHost for Hosted<S> {
                 }
             }
         };
-        if let (Some(fd), true) = (journal, written) {
+        if let (Some(fd), true) = (self.journal, written) {
             if let Err(e) = sys::fsync(fd) {
                 // Whether the record reached the disk is unknown: take no
                 // more changes; a restart replays what the disk holds.
@@ -234,13 +233,14 @@ impl<S: Service + Persist + Send> ApiHost for Hosted<S> {
         Ok(response)
     }
 
-    fn readiness(&self, journal: Option<i32>) -> Result<(), &'static str> {
+    fn readiness(&self) -> Result<(), &'static str> {
         if self.shared.lock().broken {
             return Err(
                 "journal: a failed write could not be undone; changes refused until a restart",
             );
         }
-        journal.map_or(Ok(()), |fd| journal::writable(fd, S::MAX_CHANGE))
+        self.journal
+            .map_or(Ok(()), |fd| journal::writable(fd, S::MAX_CHANGE))
     }
 
     fn stream(&self, stream: &mut Stream, out: &mut [u8]) -> usize {
@@ -251,12 +251,12 @@ impl<S: Service + Persist + Send> ApiHost for Hosted<S> {
         self.shared.lock().app.render_reject(reject, out)
     }
 
-    fn repair(&self, dead: i32, journal: Option<i32>) {
+    fn repair(&self, dead: i32) {
         let Some(mut store) = self.shared.take_over(dead) else {
             return;
         };
         say(&[b"a worker died holding the app store's lock; rebuilding the store"]);
-        if let Some(fd) = journal {
+        if let Some(fd) = self.journal {
             if store.rebuild(fd).is_err() {
                 say(&[b"journal replay failed while repairing the store; refusing changes"]);
             }
@@ -326,6 +326,7 @@ mod tests {
             })
             .unwrap(),
             mount,
+            journal: None,
         };
         for owned in ["/api", "/api/", "/api/hotels/1", "/hotels"] {
             assert!(hosted.owns(owned), "{owned}");

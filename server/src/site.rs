@@ -15,7 +15,6 @@ use crate::files::Files;
 /// The app and the files, for one worker's connections.
 pub struct Site<'a> {
     app: &'a dyn ApiHost,
-    journal: Option<i32>,
     /// The files, and what each connection holds of them.
     pub files: Files<'a>,
     /// The connection being driven.
@@ -23,10 +22,9 @@ pub struct Site<'a> {
 }
 
 impl<'a> Site<'a> {
-    pub fn new(app: &'a dyn ApiHost, journal: Option<i32>, files: Files<'a>) -> Site<'a> {
+    pub fn new(app: &'a dyn ApiHost, files: Files<'a>) -> Site<'a> {
         Site {
             app,
-            journal,
             files,
             slot: 0,
         }
@@ -45,7 +43,7 @@ impl Handler for Site<'_> {
         if !self.app.owns(path) {
             return self.files.respond(self.slot, request, path, out);
         }
-        match self.app.respond(request, body, out, self.journal) {
+        match self.app.respond(request, body, out) {
             Ok(response) => response,
             // The reply promised a change that was not kept.
             Err(status) => Response {
@@ -91,7 +89,7 @@ impl Handler for Site<'_> {
     }
 
     fn readiness(&mut self) -> Result<(), &str> {
-        self.app.readiness(self.journal)
+        self.app.readiness()
     }
 
     fn resume(&mut self, token: u64, out: &mut [u8]) -> Option<Reply> {

@@ -22,7 +22,6 @@ pub struct Common<'a> {
     pub opts: Options,
     pub root: i32,
     pub app: &'a dyn ApiHost,
-    pub journal: Option<i32>,
     /// Every worker's counters, for `/metrics`.
     pub metrics: &'static Board,
 }
@@ -75,7 +74,7 @@ pub fn run<S: Service + Persist + Send>(opts: Options, spec: &AppSpec<S>) -> ! {
     }
     // Built in a function of its own so the store's large temporaries
     // live in a frame that is gone before the stack is trimmed.
-    let (hosted, journal) = app::open(spec, opts.data);
+    let hosted = app::open(spec, opts.data);
     sys::trim_stack();
     let mut listeners = [-1i32; crate::args::MAX_WORKERS];
     for l in listeners.iter_mut().take(opts.workers) {
@@ -101,7 +100,6 @@ pub fn run<S: Service + Persist + Send>(opts: Options, spec: &AppSpec<S>) -> ! {
         opts,
         root,
         app: &hosted,
-        journal,
         metrics,
     };
     announce(&opts);
@@ -138,7 +136,7 @@ pub fn run<S: Service + Persist + Send>(opts: Options, spec: &AppSpec<S>) -> ! {
                 continue;
             };
             pids[i] = 0;
-            shared.app.repair(pid, shared.journal);
+            shared.app.repair(pid);
             sys::trim_stack();
             if stopping {
                 continue;

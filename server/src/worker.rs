@@ -221,7 +221,7 @@ fn run_inner(common: &Common<'_>, listener: i32, index: usize) -> Result<(), Err
         listing: o.listing,
         max_put: o.max_put,
     };
-    let mut site = Site::new(common.app, common.journal, Files::new(cfg, max)?);
+    let mut site = Site::new(common.app, Files::new(cfg, max)?);
     let mut config = Config::new(common.app.max_body());
     config.head_timeout_us = o.head_timeout_ms * 1000;
     config.read_timeout_us = o.read_timeout_ms * 1000;

@@ -651,13 +651,25 @@ def test_journal_disk_full(binary, root, qemu, tmp):
         subprocess.run(["umount", mnt])
 
 
+# How long the supervisor may take to fork its workers (start() waits for
+# the port only, which the first worker opens) and to restart a dead one:
+# a fork under qemu-user on a loaded machine can lag by a second or more.
+FORK_WAIT_S = 5
+
+
 def test_process_model(binary, root, qemu):
     srv = Server(binary, root, ["--quiet"], qemu=qemu, workers=2).start()
     try:
+        wait_until(lambda: len(srv.workers_pids()) == 2, FORK_WAIT_S)
         pids = srv.workers_pids()
         check("N workers forked", len(pids) == 2, pids)
         os.kill(pids[0], signal.SIGKILL)
-        time.sleep(0.5)
+
+        def restarted():
+            after = srv.workers_pids()
+            return len(after) == 2 and pids[0] not in after
+
+        wait_until(restarted, FORK_WAIT_S)
         after = srv.workers_pids()
         check("dead worker restarted", len(after) == 2 and pids[0] not in after, (pids, after))
         ok = all(get(srv.port, "/hello.txt")[0] == 200 for _ in range(20))

@@ -17,13 +17,17 @@
 #![forbid(unsafe_code)]
 
 mod access;
+mod body;
 mod config;
 mod conn;
 mod drive;
 mod head;
 mod output;
 mod probes;
+mod reply;
+mod request;
 mod sink;
+mod timers;
 
 pub use access::{
     AccessLine, LogFormat, Peer, Stamp, MAX_LINE, MAX_LOGGED_METHOD, MAX_LOGGED_PATH,
@@ -32,6 +36,7 @@ pub use config::{
     Config, BODY_TIMEOUT_US, HEAD_BUFFER, HEAD_TIMEOUT_US, IDLE_TIMEOUT_US, NO_READ_TIMEOUT,
     SEND_TIMEOUT_US,
 };
-pub use conn::{Activity, Conn, LogRecord, Timeout};
+pub use conn::{Activity, Conn, LogRecord};
 pub use drive::Transport;
 pub use probes::{HEALTH_PATH, READY_PATH};
+pub use timers::Timeout;
