@@ -2,7 +2,7 @@
 //! `uri-host` is RFC 3986's `host` (3.2.2) and `port` its `*DIGIT` (3.2.3).
 //!
 //! A server must refuse a request whose Host value is not of that form
-//! (RFC 9112 3.2: 400), so [`framing`](crate::framing) checks every Host
+//! (RFC 9112 3.2: 400), so [`framing`](mod@crate::framing) checks every Host
 //! line with [`is_valid_host`]. The grammar, from RFC 3986:
 //!
 //! ```text
