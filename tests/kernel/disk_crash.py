@@ -41,7 +41,7 @@ import tempfile
 import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from bedrock_test import Guest, Report, free_port, user_netdev  # noqa: E402
+from bedrock_test import Guest, Report, access_lines, free_port, user_netdev, wait_until  # noqa: E402
 
 CLIENTS = 16
 POSTS = 2000
@@ -249,6 +249,7 @@ def full_disk(elf):
           f"{FULL_DISK_BYTES // 1024} KiB disk)", status == 507 and b"disk is full" in body, (status, body))
     got = [h["id"] for h in listed(port)]
     check("full disk: every acknowledged hotel is there, nothing more", got == made, (len(got), len(made)))
+    logged_as_answered(guest, len(made))
     probes(port, "full disk: after the 507", b"not ready: the disk is full\n")
     deleted = made[:100]
     statuses = {call("DELETE", f"/api/hotels/{i}")[0] for i in deleted}
@@ -261,6 +262,18 @@ def full_disk(elf):
     guest.proc.kill()
     guest.proc.wait()
     reboot_finds(elf, disk, expected, "full disk: all of it survives a SIGKILL and a reboot")
+
+
+def logged_as_answered(guest, created):
+    """The console's access lines for the POSTs say what each client got:
+    `created` times 201, then the 507 that replaced the last one's 201
+    when its commit failed (the line of a reply held for its commit is
+    written when the commit ends)."""
+    wait_until(lambda: guest.find("status=507") is not None, 2)
+    posts = [line["status"] for line in access_lines("\n".join(text for _, text in guest.lines()))
+             if line["method"] == "POST"]
+    check(f"full disk: the access log has {created} POSTs 201 and then one 507",
+          posts == [201] * created + [507], (len(posts), posts[-3:]))
 
 
 def reboot_finds(elf, disk, ids, what):

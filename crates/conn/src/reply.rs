@@ -112,10 +112,16 @@ impl<const IN: usize, const BODY: usize, const OUT: usize> Conn<IN, BODY, OUT> {
     /// have been sent, with `reject`'s, and closes after it; requests
     /// pipelined behind it are dropped. For a host that could not make
     /// that request's change durable (a full or failing disk): the client
-    /// must not see the app's success.
-    pub fn replace_reply<H: Handler>(&mut self, date: Option<&[u8]>, app: &mut H, reject: Reject) {
+    /// must not see the app's success. Returns the new reply's body bytes
+    /// (for the host's access-log line of that request).
+    pub fn replace_reply<H: Handler>(
+        &mut self,
+        date: Option<&[u8]>,
+        app: &mut H,
+        reject: Reject,
+    ) -> u64 {
         self.output.clear();
-        self.queue_error(date, app, reject);
+        self.queue_error(date, app, reject)
     }
 
     /// Refills a stream or finishes the reply; false when waiting for the

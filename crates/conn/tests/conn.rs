@@ -572,11 +572,16 @@ fn a_replaced_reply_goes_out_instead_and_the_connection_closes() {
         .process(0, None, &mut *h.app, &mut |_: &LogRecord<'_>| {});
     assert!(h.conn.output().starts_with(b"HTTP/1.1 201"));
     let full = bedrock_web::Reject::new(507, "the disk is full");
-    h.conn.replace_reply(None, &mut *h.app, full);
+    let bytes = h.conn.replace_reply(None, &mut *h.app, full);
     h.pump();
     let resps = responses(&h.take_wire());
     assert_eq!(resps.len(), 1, "pipelined requests are dropped");
     assert_eq!(resps[0].status, 507);
+    assert_eq!(
+        bytes,
+        resps[0].body.len() as u64,
+        "the new reply's body bytes"
+    );
     assert_eq!(resps[0].json()["error"], "the disk is full");
     assert_eq!(resps[0].header("connection"), Some("close"));
     assert!(h.conn.wants_close());

@@ -3,6 +3,7 @@
 
 use bedrock_conn::{
     AccessLine, Activity, Config as HttpConfig, Conn, LogRecord, Peer, Stamp, Transport, MAX_LINE,
+    MAX_LOGGED_METHOD, MAX_LOGGED_PATH,
 };
 use bedrock_metrics::Metered;
 use bedrock_net::tcp::{AppPhase, Endpoint, Handle, State, TcpStack};
@@ -21,30 +22,118 @@ use bedrock_web::Reject;
 /// Requests answered since boot (for the counters' CPU-per-request line).
 pub static REQUESTS: AtomicU64 = AtomicU64::new(0);
 
-/// The access-log line of each request `peer` had answered, on the
-/// console at the info level, without the console's header: the line is
+/// Counts the request `r` answered for `peer` and writes its access-log
+/// line on the console at the info level, without the console's header:
 /// bedrock_conn's access line as the hosted server writes it, in
 /// `BEDROCK_LOG_FORMAT`, its time the `uptime_us` since boot (the
 /// unikernel has no wall clock).
-fn log_request(peer: Option<Endpoint>) -> impl FnMut(&LogRecord<'_>) {
+fn log_answered(r: &LogRecord<'_>, peer: Option<Endpoint>) {
+    REQUESTS.fetch_add(1, Ordering::Relaxed);
+    HTTP.request(r);
+    if !enabled(Level::Info) {
+        return;
+    }
+    let stamp = Stamp::SinceBoot {
+        micros: time::now().micros(),
+    };
     let peer = peer.map(|(ip, port)| Peer { ip: ip.0, port });
+    let mut line = [0u8; MAX_LINE];
+    let n = AccessLine::new(r, stamp, peer)
+        .write(config::LOG_FORMAT, &mut line)
+        .unwrap_or(0);
+    // Printable ASCII and spaces only (access.rs escapes the rest).
+    let text = core::str::from_utf8(&line[..n]).unwrap_or("");
+    let _ = core::fmt::Write::write_str(&mut crate::console::Line::new(), text);
+}
+
+/// The logger of slot `peer`'s requests: a request whose reply is held
+/// for its commit (`hold` set) is kept in `held` and logged when the
+/// commit ends, with the status the client then gets ([`Held`]).
+fn log_request<'a>(
+    peer: Option<Endpoint>,
+    hold: &'a Cell<bool>,
+    held: &'a mut Held,
+) -> impl FnMut(&LogRecord<'_>) + 'a {
     move |r| {
-        REQUESTS.fetch_add(1, Ordering::Relaxed);
-        HTTP.request(r);
-        if !enabled(Level::Info) {
+        if hold.get() {
+            held.keep(r);
+        } else {
+            log_answered(r, peer);
+        }
+    }
+}
+
+/// The access-log record of a request whose reply waits for its changes
+/// to be durable: logged (and counted in /metrics) only once the commit
+/// ends, with the app's status if it succeeded and the 507/503 that
+/// replaced the reply if it failed, so that the log and the metrics say
+/// what the client got. Method and target are kept up to one byte past
+/// what the access line writes, so a cut one is still marked as cut.
+pub struct Held {
+    method: [u8; MAX_LOGGED_METHOD + 1],
+    method_len: usize,
+    target: [u8; MAX_LOGGED_PATH + 1],
+    target_len: usize,
+    status: u16,
+    bytes: u64,
+    micros: u64,
+    /// When it was kept (µs since boot): the line's duration runs to the
+    /// end of the commit.
+    kept_at: u64,
+    kept: bool,
+}
+
+impl Held {
+    pub const EMPTY: Held = Held {
+        method: [0; MAX_LOGGED_METHOD + 1],
+        method_len: 0,
+        target: [0; MAX_LOGGED_PATH + 1],
+        target_len: 0,
+        status: 0,
+        bytes: 0,
+        micros: 0,
+        kept_at: 0,
+        kept: false,
+    };
+
+    fn keep(&mut self, r: &LogRecord<'_>) {
+        self.method_len = copy_cut(&mut self.method, r.method);
+        self.target_len = copy_cut(&mut self.target, r.target);
+        (self.status, self.bytes, self.micros) = (r.status, r.bytes, r.micros);
+        self.kept_at = time::now().micros();
+        self.kept = true;
+    }
+
+    /// Logs the kept record, if any: as it was, or with `replaced`'s
+    /// status and body bytes.
+    fn log(&mut self, peer: Option<Endpoint>, replaced: Option<(u16, u64)>) {
+        if !core::mem::take(&mut self.kept) {
             return;
         }
-        let stamp = Stamp::SinceBoot {
-            micros: time::now().micros(),
+        let (status, bytes) = replaced.unwrap_or((self.status, self.bytes));
+        // The request line's bytes are visible ASCII (the parser takes no
+        // other), so a cut is on a character boundary.
+        let record = LogRecord {
+            method: ascii(&self.method[..self.method_len]),
+            target: ascii(&self.target[..self.target_len]),
+            status,
+            bytes,
+            micros: self.micros + time::now().micros().saturating_sub(self.kept_at),
         };
-        let mut line = [0u8; MAX_LINE];
-        let n = AccessLine::new(r, stamp, peer)
-            .write(config::LOG_FORMAT, &mut line)
-            .unwrap_or(0);
-        // Printable ASCII and spaces only (access.rs escapes the rest).
-        let text = core::str::from_utf8(&line[..n]).unwrap_or("");
-        let _ = core::fmt::Write::write_str(&mut crate::console::Line::new(), text);
+        log_answered(&record, peer);
     }
+}
+
+/// `bytes` as text, `-` if they are not UTF-8.
+fn ascii(bytes: &[u8]) -> &str {
+    core::str::from_utf8(bytes).unwrap_or("-")
+}
+
+/// Copies as much of `from` as `into` holds; returns how much.
+fn copy_cut(into: &mut [u8], from: &str) -> usize {
+    let n = from.len().min(into.len());
+    into[..n].copy_from_slice(&from.as_bytes()[..n]);
+    n
 }
 
 /// The HTTP connections and the app they serve.
@@ -66,6 +155,8 @@ pub struct Server<S: 'static> {
     /// wait for it (group commit: one flush for every change of a turn).
     group: &'static mut Group,
     waiting: [Wait; SLOTS],
+    /// The access-log records of the replies that wait.
+    held: &'static mut [Held; SLOTS],
     /// Why the server is not ready (`GET /readyz` 503): the last commit
     /// failed, on a full disk (until a commit succeeds) or a failing one
     /// (for good: the disk is not used again).
@@ -88,6 +179,7 @@ impl<S: Service + Persist> Server<S> {
         app: &'static mut S,
         disk: Option<Disk>,
         group: &'static mut Group,
+        held: &'static mut [Held; SLOTS],
     ) -> Self {
         Server {
             conns,
@@ -100,6 +192,7 @@ impl<S: Service + Persist> Server<S> {
             disk,
             group,
             waiting: [Wait::No; SLOTS],
+            held,
             unready: None,
         }
     }
@@ -227,11 +320,14 @@ impl<S: Service + Persist> Server<S> {
                 continue;
             }
             self.waiting[i] = Wait::No;
+            let mut replaced = None;
             if let (Some(reject), true) = (reject, self.built[i]) {
                 // SAFETY: built[i] is set only after conns[i] was written.
                 let conn = unsafe { self.conns[i].assume_init_mut() };
-                conn.replace_reply(None, &mut *self.app, reject);
+                let bytes = conn.replace_reply(None, &mut *self.app, reject);
+                replaced = Some((reject.status, bytes));
             }
+            self.held[i].log(self.peers[i], replaced);
             any |= self.serve(net, i, now);
         }
         any
@@ -303,8 +399,9 @@ impl<S: Service + Persist> Server<S> {
         };
         let mut app = Metered::new(&mut app, &page);
         let clock = || time::now().micros();
-        let mut log = log_request(self.peers[i]);
+        let mut log = log_request(self.peers[i], &hold, &mut self.held[i]);
         let any = conn.drive(&mut io, now, clock, None, &mut app, &mut log);
+        drop(log);
         if hold.get() {
             self.waiting[i] = Wait::Next;
         }
@@ -325,9 +422,9 @@ impl<S: Service + Persist> Server<S> {
             // SAFETY: built[i] is set only after conns[i] was written.
             let conn = unsafe { self.conns[i].assume_init_mut() };
             if conn.deadline().is_some_and(|at| at <= now) {
-                if let Some(timeout) =
-                    conn.on_timer(now, None, self.app, &mut log_request(self.peers[i]))
-                {
+                let peer = self.peers[i];
+                let mut log = |r: &LogRecord<'_>| log_answered(r, peer);
+                if let Some(timeout) = conn.on_timer(now, None, self.app, &mut log) {
                     HTTP.timeout(timeout);
                 }
                 // A timer answers with an error, which changes nothing.

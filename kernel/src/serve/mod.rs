@@ -32,7 +32,7 @@ use crate::virtio::blk::VirtioBlk;
 use crate::virtio::VirtioNet;
 use crate::{arch, config, console, info, mmu, time, uart, warn};
 use disk::{Disk, Group};
-use http::Server;
+use http::{Held, Server};
 use metrics::Net;
 use net::{interface_config, isn_key, ping_gateway, print_counters, GATEWAY_WAIT};
 
@@ -70,6 +70,8 @@ static TCP: Global<TcpStack<SLOTS>> = Global::new(TcpStack::new([0; 16]));
 static CONNS: NoInit<[MaybeUninit<HttpConn>; SLOTS]> = NoInit::new();
 static CONNS_TAKEN: Global<()> = Global::new(());
 static GROUP: Global<Group> = Global::new(Group::new());
+/// The access-log records of replies waiting for a commit (zero: .bss).
+static HELD: Global<[Held; SLOTS]> = Global::new([Held::EMPTY; SLOTS]);
 
 /// Boots the network and serves `app` forever. Called by [`crate::app!`].
 pub fn run<S: Service + Persist + Send>(app: &'static Global<S>) -> ! {
@@ -79,9 +81,13 @@ pub fn run<S: Service + Persist + Send>(app: &'static Global<S>) -> ! {
     let mut nic = start_nic();
     let boot_ticks = time::ticks();
     let mut iface = Interface::new(interface_config(nic.mac()));
-    let (Some(tcp), Some(app), Some(()), Some(group)) =
-        (TCP.take(), app.take(), CONNS_TAKEN.take(), GROUP.take())
-    else {
+    let (Some(tcp), Some(app), Some(()), Some(group), Some(held)) = (
+        TCP.take(),
+        app.take(),
+        CONNS_TAKEN.take(),
+        GROUP.take(),
+        HELD.take(),
+    ) else {
         panic!("statics taken twice");
     };
     let disk = open_disk(app);
@@ -93,7 +99,7 @@ pub fn run<S: Service + Persist + Send>(app: &'static Global<S>) -> ! {
     if let Err(e) = tcp.listen(HTTP_PORT, TCP_DEFAULT_BACKLOG) {
         panic!("listen on port {HTTP_PORT}: {e:?}");
     }
-    let mut server = Server::new(conns, app, disk, group);
+    let mut server = Server::new(conns, app, disk, group, held);
     let mut echo = Echo::start(tcp, config::ECHO_PORT);
     let start = time::now();
     ping_gateway(&mut iface, &mut nic, start);
