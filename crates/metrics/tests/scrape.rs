@@ -39,16 +39,21 @@ impl Exposition for Page {
 /// Sends `request` to a fresh connection with `page` in front of the
 /// Hotel app; returns the wire and the statuses logged.
 fn exchange(page: &Page, request: &[u8]) -> (Vec<u8>, Vec<u16>) {
-    let mut conn = Box::new(SmallConn::new(Config::new(4096)));
     let mut hotels = Box::new(Hotels::new());
+    exchange_with(&mut Metered::new(&mut *hotels, page), request)
+}
+
+/// Sends `request` to a fresh connection in front of `app`; returns the
+/// wire and the statuses logged.
+fn exchange_with(app: &mut impl bedrock_web::Handler, request: &[u8]) -> (Vec<u8>, Vec<u16>) {
+    let mut conn = Box::new(SmallConn::new(Config::new(4096)));
     conn.open(0);
     assert_eq!(conn.receive(0, request), request.len());
     let mut statuses = Vec::new();
     let mut wire = Vec::new();
     let mut log = |r: &LogRecord<'_>| statuses.push(r.status);
-    let mut app = Metered::new(&mut *hotels, page);
     loop {
-        conn.process(0, None, &mut app, &mut log);
+        conn.process(0, None, app, &mut log);
         let out = conn.output();
         if out.is_empty() {
             break;
@@ -206,18 +211,8 @@ fn the_hosts_readiness_reaches_the_probe_through_metered() {
         http: HttpMetrics::new(),
     };
     let mut host = Unready;
-    let mut app = Metered::new(&mut host, &page);
-    let mut conn = Box::new(SmallConn::new(Config::new(4096)));
-    conn.open(0);
     let request = b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n";
-    assert_eq!(conn.receive(0, request), request.len());
-    conn.process(0, None, &mut app, &mut |_: &LogRecord<'_>| {});
-    let mut wire = Vec::new();
-    while !conn.output().is_empty() {
-        let n = conn.output().len();
-        wire.extend_from_slice(conn.output());
-        conn.sent(0, n);
-    }
+    let (wire, _) = exchange_with(&mut Metered::new(&mut host, &page), request);
     let (head, body) = split(&wire);
     assert!(head[0].contains("503"), "{head:?}");
     assert_eq!(body, b"not ready: the disk is full\n");
