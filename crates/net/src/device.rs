@@ -123,51 +123,65 @@ pub trait Device {
     }
 }
 
+/// A device fed from a list of frames that keeps every frame sent, with
+/// the trait's defaults: for host tests of those defaults, and of the
+/// interface with frames no link would carry.
+#[cfg(test)]
+pub(crate) struct Scripted {
+    /// The frames still to receive, in order.
+    pub(crate) rx: std::collections::VecDeque<std::vec::Vec<u8>>,
+    /// The frames sent, in order.
+    pub(crate) tx: std::vec::Vec<std::vec::Vec<u8>>,
+}
+
+#[cfg(test)]
+impl Scripted {
+    /// A device that will receive `frames`, one per call.
+    pub(crate) fn new(frames: impl IntoIterator<Item = std::vec::Vec<u8>>) -> Self {
+        Scripted {
+            rx: frames.into_iter().collect(),
+            tx: std::vec::Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+impl Device for Scripted {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            max_frame_len: MAX_FRAME_LEN,
+        }
+    }
+
+    fn mac(&self) -> [u8; 6] {
+        [0x52, 0x54, 0x00, 0x12, 0x34, 0x56]
+    }
+
+    fn receive<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        self.rx.pop_front().map(|frame| f(&frame))
+    }
+
+    fn transmit<R>(&mut self, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
+        let mut buf = std::vec![0; len];
+        let r = f(&mut buf);
+        self.tx.push(buf);
+        Some(r)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::vec::Vec;
 
-    /// A device with the defaults: one frame to receive, frames sent kept.
-    struct Plain {
-        rx: Option<Vec<u8>>,
-        sent: Vec<Vec<u8>>,
-    }
-
-    impl Device for Plain {
-        fn capabilities(&self) -> Capabilities {
-            Capabilities {
-                max_frame_len: MAX_FRAME_LEN,
-            }
-        }
-
-        fn mac(&self) -> [u8; 6] {
-            [2, 0, 0, 0, 0, 1]
-        }
-
-        fn receive<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
-            self.rx.take().map(|frame| f(&frame))
-        }
-
-        fn transmit<R>(&mut self, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
-            let mut buf = std::vec![0; len];
-            let r = f(&mut buf);
-            self.sent.push(buf);
-            Some(r)
-        }
-    }
-
     fn lend(frame: Vec<u8>) -> Option<(Vec<u8>, RxInfo, usize)> {
-        let mut dev = Plain {
-            rx: Some(frame),
-            sent: Vec::new(),
-        };
+        let mut dev = Scripted::new([frame]);
         dev.receive_lent(|dev, frame, info| {
             // The device is at hand while the frame is: answer with it.
             dev.transmit(4, |b| b.copy_from_slice(b"pong"));
             (frame.to_vec(), info)
         })
-        .map(|(frame, info)| (frame, info, dev.sent.len()))
+        .map(|(frame, info)| (frame, info, dev.tx.len()))
     }
 
     #[test]
@@ -181,19 +195,13 @@ mod tests {
         let (frame, info, _) = lend(std::vec![7; MAX_FRAME_LEN + 1]).unwrap();
         assert!(frame.is_empty(), "one byte past: lent empty");
         assert_eq!(info.len, MAX_FRAME_LEN + 1);
-        let mut idle = Plain {
-            rx: None,
-            sent: Vec::new(),
-        };
+        let mut idle = Scripted::new([]);
         assert_eq!(idle.receive_lent(|_, _, _| ()), None);
     }
 
     #[test]
     fn the_default_completes_a_partial_checksum_in_software() {
-        let mut dev = Plain {
-            rx: None,
-            sent: Vec::new(),
-        };
+        let mut dev = Scripted::new([]);
         let data = [0x12, 0x34, 0x56, 0x78, 0, 0, 0x9a];
         let offload = TxOffload {
             checksum: Some((2, 2)),
@@ -203,18 +211,18 @@ mod tests {
             b.copy_from_slice(&data);
             b[4..6].copy_from_slice(&0x0102u16.to_be_bytes()); // partial sum
         });
-        let sent = &dev.sent[0];
+        let sent = &dev.tx[0];
         let want = !checksum::combine(&[0x0102, checksum::sum(&[0x56, 0x78, 0, 0, 0x9a])]);
         assert_eq!(sent[4..6], want.to_be_bytes());
         assert_eq!(sent[..4], data[..4], "the rest as written");
         dev.transmit_offloaded(7, TxOffload::default(), |b| b.copy_from_slice(&data));
-        assert_eq!(dev.sent[1], data, "nothing to complete");
+        assert_eq!(dev.tx[1], data, "nothing to complete");
         let cut = TxOffload {
             segment_payload: Some(1448),
             ..offload
         };
         assert_eq!(dev.tcp_segmentation(), None);
         assert_eq!(dev.transmit_offloaded(7, cut, |_| ()), None, "no TSO");
-        assert_eq!(dev.sent.len(), 2);
+        assert_eq!(dev.tx.len(), 2);
     }
 }

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::vec::Vec;
 
 use super::*;
-use crate::device::{Capabilities, RxInfo, TxOffload};
+use crate::device::{Capabilities, RxInfo, Scripted, TxOffload};
 use crate::limits::{ARP_ENTRY_TTL, ARP_PENDING_PER_ADDR, MAX_FRAME_LEN, MAX_LENT_FRAME_LEN};
 use crate::phy::{frames, Frame, Link, XorShift, QUEUE_LEN};
 use crate::time::Duration;
@@ -849,45 +849,13 @@ fn unknown_ethertype_and_runt_frames() {
     assert_eq!(iface.counters().rx_frames, 3);
 }
 
-/// A device fed from a list, for frames the link would not carry.
-struct Scripted {
-    rx: VecDeque<Vec<u8>>,
-    tx: Vec<Vec<u8>>,
-}
-
-impl Device for Scripted {
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            max_frame_len: 1514,
-        }
-    }
-
-    fn mac(&self) -> [u8; 6] {
-        OUR_MAC.0
-    }
-
-    fn receive<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
-        self.rx.pop_front().map(|frame| f(&frame))
-    }
-
-    fn transmit<R>(&mut self, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
-        let mut buf = vec![0u8; len];
-        let r = f(&mut buf);
-        self.tx.push(buf);
-        Some(r)
-    }
-}
-
 #[test]
 fn oversized_frames_limit() {
     let mut at_limit = linux_ping();
     at_limit.resize(MAX_FRAME_LEN, 0);
     let mut past = linux_ping();
     past.resize(MAX_FRAME_LEN + 1, 0);
-    let mut dev = Scripted {
-        rx: VecDeque::from([past, at_limit]),
-        tx: Vec::new(),
-    };
+    let mut dev = Scripted::new([past, at_limit]);
     let mut iface = iface();
     iface.poll(T0, &mut dev);
     assert_eq!(iface.counters().drop_oversized, 1);
@@ -1210,10 +1178,7 @@ fn garbage_flood_never_panics_and_is_counted() {
         };
         frames.push_back(frame);
     }
-    let mut dev = Scripted {
-        rx: frames,
-        tx: Vec::new(),
-    };
+    let mut dev = Scripted::new(frames);
     let mut iface = iface();
     let mut rec = Recorder::default();
     let mut now = T0;
@@ -1292,10 +1257,7 @@ fn one_poll_takes_at_most_rx_frames_per_poll() {
         f[13] = 0xb5;
         f
     };
-    let mut dev = Scripted {
-        rx: (0..RX_FRAMES_PER_POLL + 1).map(|_| frame.clone()).collect(),
-        tx: Vec::new(),
-    };
+    let mut dev = Scripted::new((0..RX_FRAMES_PER_POLL + 1).map(|_| frame.clone()));
     let mut iface = iface();
     assert!(iface.poll(T0, &mut dev));
     assert_eq!(iface.counters().rx_frames, RX_FRAMES_PER_POLL as u64);
